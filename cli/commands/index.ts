@@ -1,0 +1,13 @@
+import type { Command } from 'commander';
+import { registerConformance } from './conformance.js';
+import { registerImport } from './import.js';
+import { registerInspect } from './inspect.js';
+import { registerPredict } from './predict.js';
+
+/** Every command, in the order `edgestream --help` lists them. */
+export const COMMANDS: ((program: Command) => void)[] = [
+  registerImport,
+  registerPredict,
+  registerInspect,
+  registerConformance,
+];

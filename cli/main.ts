@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { describeError, isEdgestreamError } from '../runtime/errors.js';
+import { COMMANDS } from './commands/index.js';
+import { VERSION } from './version.js';
+
+/**
+ * The `edgestream` command line. Each command lives in cli/commands/<name>.ts and registers
+ * itself on the program. Exit codes: 0 success, 1 a check failed (conformance over tolerance,
+ * eval below target), 2 an error (bad input, bad usage), with `edgestream: E_CODE: message`.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('edgestream')
+    .description('Streaming inference for stateful models at the edge (LMUFormer, TTT layers)')
+    .version(VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of COMMANDS) register(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (isEdgestreamError(e)) {
+      process.stderr.write(`edgestream: ${describeError(e)}\n`);
+      return 2;
+    }
+    process.stderr.write(`edgestream: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    return 2;
+  }
+}
+
+const isEntry = process.argv[1] && import.meta.url === new URL(`file://${(await import('node:fs')).realpathSync(process.argv[1])}`).href;
+if (isEntry) {
+  process.exitCode = await main(process.argv.slice(2));
+}

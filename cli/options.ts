@@ -1,0 +1,17 @@
+import { EdgestreamError } from '../runtime/errors.js';
+import type { BackendName } from '../runtime/model/model.js';
+
+const BACKENDS = ['auto', 'js', 'wasm', 'wasm-relaxed', 'onnx'] as const;
+
+export function parseBackend(value: string): BackendName | 'auto' {
+  if (!(BACKENDS as readonly string[]).includes(value)) {
+    throw new EdgestreamError('E_USAGE', `unknown backend "${value}". Expected one of: ${BACKENDS.join(', ')}`);
+  }
+  return value as BackendName | 'auto';
+}
+
+export function parseNumber(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new EdgestreamError('E_USAGE', `${name} must be a number, got "${value}"`);
+  return n;
+}

@@ -1,0 +1,41 @@
+import { EdgestreamError } from '../errors.js';
+import { createJsKernels } from './js/index.js';
+import { TIERS, type Kernels, type Tier } from './types.js';
+
+/**
+ * Kernel tiers by name. `auto` picks the fastest tier this engine validates (WASM SIMD when
+ * available, else plain JS). Tiers register a factory here; the JS tier is always present.
+ */
+type KernelFactory = () => Promise<Kernels>;
+
+const factories = new Map<Tier, KernelFactory>([['js', async () => createJsKernels()]]);
+/** Preference order for `auto`. */
+const AUTO_ORDER: Tier[] = ['wasm-relaxed', 'wasm', 'js'];
+
+export function registerKernelTier(tier: Tier, factory: KernelFactory): void {
+  factories.set(tier, factory);
+}
+
+export function availableTiers(): Tier[] {
+  return TIERS.filter((t) => factories.has(t));
+}
+
+export async function createKernels(tier: Tier | 'auto' = 'auto'): Promise<Kernels> {
+  if (tier === 'auto') {
+    for (const t of AUTO_ORDER) {
+      const f = factories.get(t);
+      if (!f) continue;
+      try {
+        return await f();
+      } catch {
+        // tier probe failed on this engine: fall through to the next one
+      }
+    }
+    return createJsKernels();
+  }
+  const f = factories.get(tier);
+  if (!f) {
+    throw new EdgestreamError('E_BACKEND', `kernel tier "${tier}" is not available here. Available: ${availableTiers().join(', ')}`);
+  }
+  return f();
+}

@@ -1,0 +1,43 @@
+import type { Kernels } from '../kernels/types.js';
+import type { StreamProgram } from '../stream/program.js';
+import type { Arch, ModelFile } from './model_file.js';
+
+/**
+ * A model family (LMUFormer, TTT) turns a validated model file into streaming programs.
+ * `runtime/model/families.ts` maps each `arch` of the model file to its family.
+ */
+export interface ModelFamily {
+  readonly arch: Arch;
+  /**
+   * Check variant, config and every tensor (name, shape, dtype) and return a prepared model.
+   * Throws `E_ARCH_MISMATCH` / `E_MODEL_FORMAT` naming the offending key.
+   */
+  prepare(file: ModelFile): PreparedModel;
+}
+
+export interface ProgramOptions {
+  /** Largest batch one `step` takes (engines); default 1. */
+  maxBatch?: number;
+  /** int8 weights with per-row scales where the family supports it. */
+  int8?: boolean;
+}
+
+export interface PreparedModel {
+  readonly variant: string;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly inputDim: number;
+  readonly outputDim: number;
+  readonly delay: number;
+  createProgram(kernels: Kernels, options?: ProgramOptions): StreamProgram;
+  /** Static figures for `edgestream inspect`. */
+  describe(): ModelDescription;
+}
+
+export interface ModelDescription {
+  /** Trainable parameters (as PyTorch counts them). */
+  parameters: number;
+  /** Multiply-adds per input frame in steady state. */
+  macsPerFrame: number;
+  /** Family-specific lines for `inspect` (dims, depth, memory size...). */
+  details: Record<string, string | number | boolean>;
+}

@@ -1,0 +1,41 @@
+import { EdgestreamError } from '../errors.js';
+import { readFileBytes } from '../io/files.js';
+import { createKernels } from '../kernels/registry.js';
+import type { Tier } from '../kernels/types.js';
+import { FAMILIES } from './families.js';
+import { Model, type BackendName } from './model.js';
+import { decodeModelFile } from './model_file.js';
+
+export interface LoadModelOptions {
+  /** `auto` (default) picks the fastest kernel tier available; `onnx` runs through onnxruntime-node. */
+  backend?: BackendName | 'auto';
+  /** Quantise the large weight matrices to int8 at load (opt-in; see README for the accuracy cost). */
+  int8?: boolean;
+}
+
+/** Pluggable non-kernel backends (the ONNX backend registers itself here). */
+type BackendLoader = (model: { bytes: Uint8Array; options: LoadModelOptions }) => Promise<Model>;
+const backendLoaders = new Map<string, BackendLoader>();
+export function registerBackendLoader(name: BackendName, loader: BackendLoader): void {
+  backendLoaders.set(name, loader);
+}
+
+/**
+ * Load an edgestream model file (`.safetensors` written by `edgestream import` or a training
+ * recipe) from a path or its bytes. Validates the file completely before returning.
+ */
+export async function loadModel(pathOrBytes: string | Uint8Array, options: LoadModelOptions = {}): Promise<Model> {
+  const bytes = typeof pathOrBytes === 'string' ? readFileBytes(pathOrBytes) : pathOrBytes;
+  const what = typeof pathOrBytes === 'string' ? pathOrBytes : 'model file';
+  const backend = options.backend ?? 'auto';
+  const custom = backendLoaders.get(backend);
+  if (custom) return custom({ bytes, options });
+  if (backend === 'onnx') throw new EdgestreamError('E_BACKEND', 'the onnx backend is not available in this build');
+  const file = decodeModelFile(bytes, what);
+  const family = FAMILIES[file.metadata.arch];
+  if (!family) throw new EdgestreamError('E_MODEL_FORMAT', `${what}: no model family for arch "${file.metadata.arch}" in this build`);
+  const prepared = family.prepare(file);
+  const kernels = await createKernels(backend as Tier | 'auto');
+  const int8 = options.int8 === true;
+  return new Model(file.metadata, bytes, prepared, kernels.tier, (o) => prepared.createProgram(kernels, { int8, ...o }), kernels);
+}

@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import type { Kernels } from '../kernels/types.js';
+import type { StreamProgram } from '../stream/program.js';
+import { Session } from '../stream/session.js';
+import type { ModelDescription, PreparedModel, ProgramOptions } from './family.js';
+import type { FrontendSettings } from './frontend_settings.js';
+import type { Arch, ModelMetadata } from './model_file.js';
+
+/** Where a model's arithmetic runs: a kernel tier, or onnxruntime-node. */
+export type BackendName = 'js' | 'wasm' | 'wasm-relaxed' | 'onnx';
+
+/**
+ * A loaded model: immutable weights, config, labels and front-end settings, shared by every
+ * stream. Sessions made by `createSession` share its default program (batch 1); engines ask for
+ * their own batched program with `createProgram`.
+ */
+export class Model {
+  readonly arch: Arch;
+  readonly variant: string;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly labels: readonly string[];
+  readonly frontend: FrontendSettings | null;
+  readonly name: string;
+  readonly modelVersion: string;
+  /** Hex SHA-256 of the model file bytes. */
+  readonly fingerprint: string;
+  private readonly fingerprintBytes: Uint8Array;
+  private readonly program: StreamProgram;
+
+  constructor(
+    metadata: ModelMetadata,
+    fileBytes: Uint8Array,
+    private readonly prepared: PreparedModel,
+    readonly backend: BackendName,
+    private readonly makeProgram: (options: ProgramOptions) => StreamProgram,
+    /** The kernel tier in use (null for the ONNX backend). */
+    readonly kernels: Kernels | null,
+  ) {
+    this.arch = metadata.arch;
+    this.variant = metadata.variant;
+    this.config = Object.freeze({ ...metadata.config });
+    this.labels = Object.freeze([...metadata.labels]);
+    this.frontend = metadata.frontend;
+    this.name = metadata.name ?? `${metadata.arch}-${metadata.variant}`;
+    this.modelVersion = metadata.modelVersion ?? '0';
+    this.fingerprintBytes = createHash('sha256').update(fileBytes).digest();
+    this.fingerprint = Buffer.from(this.fingerprintBytes).toString('hex');
+    this.program = makeProgram({ maxBatch: 1 });
+  }
+
+  /** Values per input frame (mel bins for LMUFormer). */
+  get inputDim(): number { return this.prepared.inputDim; }
+  /** Values per output (classes for LMUFormer). */
+  get outputDim(): number { return this.prepared.outputDim; }
+  /** Frames between an input frame and its output (LMUFormer: 5). */
+  get delay(): number { return this.prepared.delay; }
+  /** Bytes of recurrent state one stream holds. */
+  get stateBytes(): number { return this.program.stateSizes.f32 * 4 + this.program.stateSizes.f64 * 8; }
+
+  createSession(): Session {
+    return new Session(this.program, this.fingerprintBytes);
+  }
+
+  /** A new session continuing from a snapshot (of a session of this same model). */
+  restoreSession(snapshot: Uint8Array): Session {
+    const s = this.createSession();
+    s.restore(snapshot);
+    return s;
+  }
+
+  /** A separate program instance (own workspace), e.g. batched for an engine. */
+  createProgram(options: ProgramOptions = {}): StreamProgram {
+    return this.makeProgram(options);
+  }
+
+  describe(): ModelDescription & { stateBytesPerStream: number; delay: number } {
+    return { ...this.prepared.describe(), stateBytesPerStream: this.stateBytes, delay: this.delay };
+  }
+}

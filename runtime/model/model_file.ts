@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { EdgestreamError } from '../errors.js';
+import { readSafetensors, writeSafetensors, type SafeTensor, type TensorToWrite } from '../io/safetensors.js';
+import { FrontendSettingsSchema, type FrontendSettings } from './frontend_settings.js';
+
+/**
+ * The edgestream model file: a `.safetensors` container whose tensors are the model's parameters
+ * under their official names and whose `__metadata__` (a map of strings, as the format requires)
+ * holds `format`, `version`, `arch`, `variant`, and JSON-encoded `config`, `labels`, `frontend`.
+ * One file to copy onto a device.
+ */
+export const MODEL_FORMAT = 'edgestream';
+export const MODEL_FORMAT_VERSION = 1;
+
+export const ARCHS = ['lmuformer', 'ttt'] as const;
+export type Arch = (typeof ARCHS)[number];
+
+export interface ModelMetadata {
+  format: typeof MODEL_FORMAT;
+  version: number;
+  arch: Arch;
+  variant: string;
+  /** Architecture hyper-parameters (validated by the family). */
+  config: Record<string, unknown>;
+  /** Output labels in class-index order (may be empty for regression models). */
+  labels: string[];
+  /** Audio front end the model expects, or null for non-audio models. */
+  frontend: FrontendSettings | null;
+  /** Free-form model name and version, published with predictions. */
+  name?: string;
+  modelVersion?: string;
+}
+
+export interface ModelFile {
+  metadata: ModelMetadata;
+  tensors: Map<string, SafeTensor>;
+}
+
+const jsonString = <T extends z.ZodTypeAny>(schema: T) =>
+  z.string().transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+      return z.NEVER;
+    }
+  }).pipe(schema);
+
+const MetadataSchema = z.object({
+  format: z.literal(MODEL_FORMAT),
+  version: z.string().regex(/^\d+$/).transform(Number),
+  arch: z.enum(ARCHS),
+  variant: z.string().min(1),
+  config: jsonString(z.record(z.string(), z.unknown())),
+  labels: jsonString(z.array(z.string()).max(100_000)),
+  frontend: jsonString(FrontendSettingsSchema.nullable()),
+  name: z.string().optional(),
+  model_version: z.string().optional(),
+});
+
+export function decodeModelFile(bytes: Uint8Array, what = 'model file'): ModelFile {
+  const { metadata, tensors } = readSafetensors(bytes, what);
+  if (metadata.format !== MODEL_FORMAT) {
+    throw new EdgestreamError('E_MODEL_FORMAT', `${what}: this safetensors file is not an edgestream model (no "format": "edgestream" in its metadata); import a checkpoint with \`edgestream import\``);
+  }
+  const parsed = MetadataSchema.safeParse(metadata);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new EdgestreamError('E_MODEL_FORMAT', `${what}: metadata field ${issue.path.join('.') || '(root)'} ${issue.message}`);
+  }
+  const m = parsed.data;
+  if (m.version > MODEL_FORMAT_VERSION) {
+    throw new EdgestreamError('E_MODEL_FORMAT', `${what}: model format version ${m.version} is newer than this runtime reads (${MODEL_FORMAT_VERSION}); upgrade edgestream`);
+  }
+  return {
+    metadata: {
+      format: MODEL_FORMAT, version: m.version, arch: m.arch, variant: m.variant, config: m.config, labels: m.labels,
+      frontend: m.frontend, ...(m.name !== undefined && { name: m.name }), ...(m.model_version !== undefined && { modelVersion: m.model_version }),
+    },
+    tensors,
+  };
+}
+
+export function encodeModelFile(metadata: Omit<ModelMetadata, 'format' | 'version'>, tensors: ReadonlyMap<string, TensorToWrite>): Uint8Array {
+  const meta: Record<string, string> = {
+    format: MODEL_FORMAT,
+    version: String(MODEL_FORMAT_VERSION),
+    arch: metadata.arch,
+    variant: metadata.variant,
+    config: JSON.stringify(metadata.config),
+    labels: JSON.stringify(metadata.labels),
+    frontend: JSON.stringify(metadata.frontend),
+  };
+  if (metadata.name !== undefined) meta.name = metadata.name;
+  if (metadata.modelVersion !== undefined) meta.model_version = metadata.modelVersion;
+  return writeSafetensors(tensors, meta);
+}
