@@ -6,6 +6,8 @@ import { kaldiMelBanks, type MelBanks } from './mel_banks.js';
 
 /** float32 machine epsilon: torchaudio's floor before the log. */
 export const FLOAT32_EPS = 1.1920928955078125e-7;
+/** torchaudio `fbank`'s default `energy_floor` (Kaldi's own default is 0, no floor). */
+export const ENERGY_FLOOR = 1.0;
 /** Input processed per round (bounds the sample buffer). */
 const BLOCK = 4096;
 
@@ -168,7 +170,8 @@ export class KaldiFbank {
     if (s.useEnergy) {
       let e = 0;
       for (let i = 0; i < windowSize; i++) e += x[i]! * x[i]!;
-      logEnergy = Math.log(Math.max(e, FLOAT32_EPS));
+      // torchaudio's fbank defaults to energy_floor = 1.0: log-energy is floored at log(1) = 0.
+      logEnergy = Math.max(Math.log(Math.max(e, FLOAT32_EPS)), Math.log(ENERGY_FLOOR));
     }
     const p = s.preemphasis;
     if (p !== 0) {
