@@ -23,3 +23,8 @@ export { importLmuformerCheckpoint, type ImportOptions, type ImportResult } from
 export { randomLmuformerModel, type RandomModelOptions } from '../models/lmuformer/random_model.js';
 export { SPEECH_COMMANDS_LABELS } from '../models/lmuformer/labels.js';
 export { VARIANTS as LMUFORMER_VARIANTS, type Variant as LmuformerVariant, type LmuformerConfig } from '../models/lmuformer/variants.js';
+export { KeywordSpotter } from './decisions/keyword_spotter.js';
+export { KeywordDetector, type KeywordEvent } from './decisions/keyword_detector.js';
+export { WindowedScorer, type ScoredFrame } from './decisions/windowed_scorer.js';
+export { classifyFrames, type ClipResult } from './decisions/clip_classifier.js';
+export { DecisionOptionsSchema, type DecisionOptions } from './decisions/options.js';
