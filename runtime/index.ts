@@ -28,3 +28,8 @@ export { KeywordDetector, type KeywordEvent } from './decisions/keyword_detector
 export { WindowedScorer, type ScoredFrame } from './decisions/windowed_scorer.js';
 export { classifyFrames, type ClipResult } from './decisions/clip_classifier.js';
 export { DecisionOptionsSchema, type DecisionOptions } from './decisions/options.js';
+export {
+  createAudioFrontend, computeFeatures, createAudioDecoder, KaldiFbank, Resampler, PCM_FORMATS,
+  type AudioFrontend, type AudioFrontendOptions, type AudioInput, type FeatureMatrix, type AudioDecoder,
+  type AudioDecoderOptions, type AudioStreamInfo, type AudioTruncation, type PcmFormatName, type ResamplerOptions,
+} from './audio/index.js';

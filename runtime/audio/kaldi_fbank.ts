@@ -75,6 +75,8 @@ export class KaldiFbank {
   /** Absolute index of the first sample of the next frame. */
   private nextStart = 0;
   private frames = 0;
+  /** Gaussian noise for `dither` > 0, seeded so that features are reproducible. */
+  private readonly ditherSeed: number;
   private rng: () => number;
 
   constructor(settings: FrontendSettings, options: { normalize?: boolean; ditherSeed?: number } = {}) {
@@ -83,9 +85,9 @@ export class KaldiFbank {
     const { windowSize, fftSize, numFeatures } = this.geometry;
     this.window = featureWindow(settings.window, windowSize);
     this.mel = kaldiMelBanks(settings.melBins, fftSize, settings.sampleRate, settings.lowFreq, settings.highFreq);
-    this.fft = new FFT(Math.max(fftSize, 2));
-    this.frameBuf = new Float64Array(Math.max(fftSize, 2));
-    this.spectrum = new Float64Array(2 * Math.max(fftSize, 2));
+    this.fft = new FFT(fftSize);
+    this.frameBuf = new Float64Array(fftSize);
+    this.spectrum = new Float64Array(2 * fftSize);
     this.power = new Float64Array(fftSize / 2 + 1);
     this.out = new Float32Array(numFeatures);
     this.buf = new Float64Array(windowSize + BLOCK);
@@ -95,12 +97,9 @@ export class KaldiFbank {
     }
     this.normalized = normalize;
     this.norm = normalize && settings.normalize ? { mean: settings.normalize.mean, scale: 1 / (2 * settings.normalize.std) } : null;
-    const seed = options.ditherSeed ?? 0x9e3779b9;
-    this.rng = gaussian(seed);
-    this.ditherSeed = seed;
+    this.ditherSeed = options.ditherSeed ?? 0x9e3779b9;
+    this.rng = gaussian(this.ditherSeed);
   }
-
-  private readonly ditherSeed: number;
 
   /** Frames produced since the start (or the last reset). */
   get framesEmitted(): number {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createAudioFrontend, type AudioChunk, type AudioFrontend } from '../../runtime/audio/audio_frontend.js';
+import { createAudioFrontend, type AudioInput, type AudioFrontend } from '../../runtime/audio/audio_frontend.js';
 import { computeFeatures } from '../../runtime/audio/compute_features.js';
 import { FLOAT32_EPS, KaldiFbank } from '../../runtime/audio/kaldi_fbank.js';
 import { isEdgestreamError } from '../../runtime/errors.js';
@@ -11,7 +11,7 @@ import { randomChunks, s16le } from '../helpers/wav_bytes.js';
 const L = LMUFORMER_FRONTEND;
 const speechish = Float32Array.from(tone(16000, 16000, 220, 0.3), (v, i) => v * (1 + Math.sin(i / 900)) + 0.05 * seededNoise(1, i + 1)[0]!);
 
-function run(fe: AudioFrontend, chunks: AudioChunk[]): Float32Array[] {
+function run(fe: AudioFrontend, chunks: AudioInput[]): Float32Array[] {
   const frames: Float32Array[] = [];
   for (const c of chunks) frames.push(...fe.push(c));
   frames.push(...fe.flush());
