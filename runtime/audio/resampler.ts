@@ -40,6 +40,32 @@ function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, n: number
   return (s0 + s1) + (s2 + s3);
 }
 
+/** Filter tables by ratio and quality: streams at the same rates share one (read-only) table. */
+const TABLES = new Map<string, Float64Array>();
+const MAX_CACHED_TABLES = 16;
+
+/** One row of `taps` coefficients per phase r/phases: the windowed sinc centred at that phase. */
+function designTable(rows: number, phases: number, taps: number, k: number, half: number, cutoff: number, attenuation: number, passthrough: boolean): Float64Array {
+  const table = new Float64Array(rows * taps);
+  if (passthrough) return table;
+  const beta = kaiserBeta(attenuation);
+  const i0Beta = besselI0(beta);
+  for (let r = 0; r < rows; r++) {
+    const frac = r / phases;
+    const row = table.subarray(r * taps, (r + 1) * taps);
+    let sum = 0;
+    for (let j = 0; j < taps; j++) {
+      const t = frac + k - 1 - j; // output time minus the time of tap j's input sample
+      const x = t / half;
+      const w = Math.abs(x) >= 1 ? 0 : besselI0(beta * Math.sqrt(1 - x * x)) / i0Beta;
+      row[j] = 2 * cutoff * sinc(2 * cutoff * t) * w;
+      sum += row[j]!;
+    }
+    for (let j = 0; j < taps; j++) row[j]! /= sum; // exact unity gain at DC for every phase
+  }
+  return table;
+}
+
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
   return a;
@@ -111,23 +137,14 @@ export class Resampler {
     this.interpolate = this.up > MAX_TABLE_PHASES;
     this.phases = this.interpolate ? MAX_TABLE_PHASES : this.up;
     const rows = this.interpolate ? this.phases + 1 : this.phases;
-    this.table = new Float64Array(rows * this.taps);
-    const beta = kaiserBeta(attenuation);
-    const i0Beta = besselI0(beta);
-    for (let r = 0; r < rows; r++) {
-      const frac = r / this.phases;
-      const row = this.table.subarray(r * this.taps, (r + 1) * this.taps);
-      if (this.passthrough) continue;
-      let sum = 0;
-      for (let j = 0; j < this.taps; j++) {
-        const t = frac + k - 1 - j; // output time minus the time of tap j's input sample
-        const x = t / half;
-        const w = Math.abs(x) >= 1 ? 0 : besselI0(beta * Math.sqrt(1 - x * x)) / i0Beta;
-        row[j] = 2 * cutoff * sinc(2 * cutoff * t) * w;
-        sum += row[j]!;
-      }
-      for (let j = 0; j < this.taps; j++) row[j]! /= sum; // exact unity gain at DC for every phase
+    const key = `${this.up}/${this.down}/${attenuation}/${passband}`;
+    let table = TABLES.get(key);
+    if (!table) {
+      table = designTable(rows, this.phases, this.taps, k, half, cutoff, attenuation, this.passthrough);
+      if (TABLES.size >= MAX_CACHED_TABLES) TABLES.delete(TABLES.keys().next().value!);
+      TABLES.set(key, table);
     }
+    this.table = table;
     this.buf = new Float64Array(this.taps + this.latency + BLOCK);
     this.reset();
   }
