@@ -1,4 +1,5 @@
 import type { Vec } from './numeric.js';
+import { cosf32, sinf32, SLEEF_SMALL_RANGE } from './torch_trig32.js';
 
 /**
  * Rotary position embedding with float32 tables, as both official codes build them (inverse
@@ -15,13 +16,24 @@ export function inverseFrequencies(dim: number, base: number): Float64Array {
   return inv;
 }
 
-/** cos/sin of `position · inv[i]` (angle rounded to float32, then cos/sin rounded to float32). */
+/**
+ * cos/sin of `position · inv[i]`: the angle rounded to float32, then PyTorch's float32 cos/sin
+ * (torch_trig32.ts). PyTorch evaluates the table 8 values at a time and SLEEF picks its reduction
+ * per 8-lane vector, so lanes share the fallback decision of their vector (exact when the half
+ * dim is a multiple of 8, which every usual head size is).
+ */
 export function ropeAngles(position: number, inv: Float64Array, cos: Vec, sin: Vec): void {
   const p = f32(position);
-  for (let i = 0; i < inv.length; i++) {
-    const a = f32(p * inv[i]!);
-    cos[i] = f32(Math.cos(a));
-    sin[i] = f32(Math.sin(a));
+  const half = inv.length;
+  for (let v = 0; v < half; v += 8) {
+    const end = Math.min(half, v + 8);
+    let large = false;
+    for (let i = v; i < end; i++) if (!(Math.abs(f32(p * inv[i]!)) < SLEEF_SMALL_RANGE)) large = true;
+    for (let i = v; i < end; i++) {
+      const a = f32(p * inv[i]!);
+      cos[i] = large ? f32(Math.cos(a)) : cosf32(a);
+      sin[i] = large ? f32(Math.sin(a)) : sinf32(a);
+    }
   }
 }
 
