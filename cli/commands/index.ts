@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBenchTtt } from './bench_ttt.js';
 import { registerConformance } from './conformance.js';
 import { registerImport } from './import.js';
 import { registerInspect } from './inspect.js';
@@ -10,4 +11,5 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerPredict,
   registerInspect,
   registerConformance,
+  registerBenchTtt,
 ];
