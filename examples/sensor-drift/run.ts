@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { withRuntimeOptions } from '../../models/ttt/runtime_options.js';
 import { writeFileAtomic } from '../../runtime/io/files.js';
 import { loadModel } from '../../runtime/model/load_model.js';
-import { lineChartSvg } from './plot.js';
+import { lineChartSvg } from '../../runtime/report/line_chart_svg.js';
 import { sensorSignal } from './signal.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -22,7 +22,7 @@ export const MODEL_PATH = join(HERE, 'model.safetensors');
 export interface SensorDriftOptions {
   samples?: number;
   seed?: number;
-  /** Where to write forecast.svg (none if omitted). */
+  /** Where to write forecast.svg and error.svg (none if omitted). */
   outDir?: string;
   modelPath?: string;
 }
@@ -78,21 +78,27 @@ export async function runSensorDrift(options: SensorDriftOptions = {}): Promise<
       for (let i = 0; i < e.length; i++) { s += e[i]!; if (i >= 50) s -= e[i - 50]!; out[i] = Math.sqrt(s / Math.min(i + 1, 50)); }
       return out;
     };
-    const shift = (p: Float64Array): Float64Array => { const o = new Float64Array(samples).fill(NaN); o.set(p.subarray(0, samples - 1), 1); return o; };
     const view = Math.min(samples, 1200);
-    const svg = lineChartSvg([
-      { title: `Sensor and one-step forecasts (first ${view} samples; dashed lines: regime changes)`, series: [
-        { label: 'sensor', color: '#222', values: values.subarray(0, view) },
-        { label: 'TTT, fast weights learning', color: '#d62728', values: shift(adaptive).subarray(0, view) },
-        { label: 'fast weights frozen', color: '#1f77b4', values: shift(frozen).subarray(0, view) },
-      ] },
-      { title: 'Rolling RMS forecast error (50 samples)', series: [
-        { label: 'TTT, fast weights learning', color: '#d62728', values: rolling(errA).subarray(0, view) },
-        { label: 'fast weights frozen', color: '#1f77b4', values: rolling(errF).subarray(0, view) },
-      ] },
-    ], regimeStarts.filter((s) => s < view), view);
-    svgPath = join(options.outDir, 'forecast.svg');
-    writeFileAtomic(svgPath, svg);
+    const points = (v: ArrayLike<number>, offset = 0): [number, number][] => Array.from({ length: Math.min(view - offset, v.length) }, (_, i) => [i + offset, v[i]!]);
+    writeFileAtomic(join(options.outDir, 'forecast.svg'), lineChartSvg({
+      title: `Sensor and one-step forecasts (first ${view} samples; ${regimeStarts.filter((s) => s < view).length} regimes)`,
+      xLabel: 'sample', yLabel: 'sensor value',
+      width: 1100, height: 420,
+      series: [
+        { name: 'sensor', color: '#222', points: points(values) },
+        { name: 'TTT learning', color: '#d62728', points: points(adaptive, 1) },
+        { name: 'frozen', color: '#1f77b4', points: points(frozen, 1) },
+      ],
+    }));
+    svgPath = join(options.outDir, 'error.svg');
+    writeFileAtomic(svgPath, lineChartSvg({
+      title: 'Rolling RMS one-step forecast error (50 samples)',
+      xLabel: 'sample', yLabel: 'RMS error', width: 1100, height: 380,
+      series: [
+        { name: 'TTT learning', color: '#d62728', points: points(rolling(errA)) },
+        { name: 'frozen', color: '#1f77b4', points: points(rolling(errF)) },
+      ],
+    }));
   }
   return {
     samples, regimes: regimeStarts.length,
@@ -112,5 +118,5 @@ if (isMain) {
   process.stdout.write(`sensor-drift: ${r.samples} samples, ${r.regimes} regimes\n`);
   process.stdout.write(`one-step MSE   TTT learning ${f(r.mseAdaptive)}   frozen ${f(r.mseFrozen)}   persistence ${f(r.msePersistence)}\n`);
   process.stdout.write(`after changes  TTT learning ${f(r.mseAdaptiveAfterChange)}   frozen ${f(r.mseFrozenAfterChange)}   (first 32 samples of each regime)\n`);
-  process.stdout.write(`plot: ${r.svgPath}\n`);
+  process.stdout.write(`plots: ${r.svgPath} and forecast.svg beside it\n`);
 }

@@ -1,6 +1,9 @@
+import { Random } from '../../runtime/util/random.js';
+
 /**
  * A synthetic vibration sensor: a resonance whose frequency and amplitude jump to a new regime
- * every 48–160 samples, on a baseline that drifts (temperature), plus noise. The same kind of
+ * every 48–160 samples, on a baseline that drifts (temperature) and slowly reverts to its mean,
+ * plus noise. The same kind of
  * stream the model was trained on (train.py `make_signal`), from an independent seeded generator.
  */
 export interface SensorSignal {
@@ -9,20 +12,10 @@ export interface SensorSignal {
   regimeStarts: number[];
 }
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function sensorSignal(n: number, seed = 2024): SensorSignal {
-  const rand = mulberry32(seed);
-  const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const rng = new Random(seed);
+  const rand = (): number => rng.next();
+  const gauss = (): number => rng.normal();
   const values = new Float64Array(n);
   const regimeStarts: number[] = [];
   let phase = 0;
@@ -35,7 +28,7 @@ export function sensorSignal(n: number, seed = 2024): SensorSignal {
     regimeStarts.push(t);
     for (let i = t; i < Math.min(n, t + length); i++) {
       phase += 2 * Math.PI * freq;
-      base += drift;
+      base += drift - 0.01 * base; // drifts, but mean-reverts into the range the model was trained on
       values[i] = base + amp * Math.sin(phase) + 0.03 * gauss();
     }
     drift = gauss() * 0.004;

@@ -2,6 +2,7 @@ import type { TensorToWrite } from '../../runtime/io/safetensors.js';
 import { loadModel } from '../../runtime/model/load_model.js';
 import type { BackendName } from '../../runtime/model/model.js';
 import { encodeModelFile } from '../../runtime/model/model_file.js';
+import { Random } from '../../runtime/util/random.js';
 import type { LayerConfig, RuntimeOptions } from './config.js';
 import { layerParamSpec, shapeSize } from './params.js';
 
@@ -47,21 +48,6 @@ export interface TttBenchResult {
   macsPerToken: number;
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function normal(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
-
 function layerConfig(kind: BenchKind, o: Required<Omit<TttBenchOptions, 'kinds' | 'backend'>>): LayerConfig {
   if (kind === 'ttt_linear' || kind === 'ttt_mlp') {
     return { kind: 'ttt', hidden_size: o.width, num_attention_heads: o.heads, mini_batch_size: 16, ttt_base_lr: kind === 'ttt_linear' ? 1 : 0.1, rope_theta: 10000, share_qk: false, use_gate: false, conv_kernel: 4, ttt_layer_type: kind === 'ttt_linear' ? 'linear' : 'mlp' };
@@ -75,13 +61,13 @@ function layerConfig(kind: BenchKind, o: Required<Omit<TttBenchOptions, 'kinds' 
 
 /** A random-weight single-layer model file of the kind (the benchmark's subject; also handy in tests). */
 export function randomLayerModel(c: LayerConfig, runtime: Partial<RuntimeOptions> = {}, seed = 1): Uint8Array {
-  const r = rng(seed);
+  const r = new Random(seed);
   const tensors = new Map<string, TensorToWrite>();
   for (const [key, shape] of layerParamSpec(c)) {
     const n = shapeSize(shape);
     const data = new Float32Array(n);
     const ones = /norm(\.|_)weight$|^qk_scale$/.test(key);
-    for (let i = 0; i < n; i++) data[i] = ones ? 1 : 0.02 * normal(r) * (key.includes('w_left') || key.includes('w_right') || key === 'w1' ? 10 : 1);
+    for (let i = 0; i < n; i++) data[i] = ones ? 1 : 0.02 * r.normal() * (key.includes('w_left') || key.includes('w_right') || key === 'w1' ? 10 : 1);
     tensors.set(key, { shape, data });
   }
   return encodeModelFile({ arch: 'ttt', variant: 'layer', config: { layer: c, runtime }, labels: [], frontend: null, name: `bench-${c.kind}` }, tensors);
@@ -101,8 +87,8 @@ export async function runTttBench(options: TttBenchOptions = {}, progress?: (lin
     const runtime: Partial<RuntimeOptions> = kind === 'lact_muon_spread' ? { schedule: 'deferred', muon_spread_tokens: o.spread } : {};
     const model = await loadModel(randomLayerModel(c, runtime), { backend: options.backend ?? 'auto' });
     const every = c.kind === 'ttt' ? c.mini_batch_size : c.lact_chunk_size;
-    const r = rng(7);
-    const frames = Array.from({ length: 32 }, () => Float32Array.from({ length: o.width }, () => normal(r)));
+    const r = new Random(7);
+    const frames = Array.from({ length: 32 }, () => r.fill(o.width, (g) => g.normal()));
     const session = model.createSession();
     for (let t = 0; t < o.warmup; t++) session.push(frames[t % frames.length]!);
     const times = new Float64Array(o.tokens);

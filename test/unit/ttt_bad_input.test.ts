@@ -9,11 +9,10 @@ import type { TensorToWrite } from '../../runtime/io/safetensors.js';
 import { loadModel } from '../../runtime/model/load_model.js';
 import { decodeModelFile, encodeModelFile } from '../../runtime/model/model_file.js';
 import { runCli } from '../helpers/cli.js';
-import { GOLDEN, goldenAvailable } from '../helpers/paths.js';
+import { GOLDEN } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 import { frame, tttGolden } from '../helpers/ttt_golden.js';
 
-const skip = goldenAvailable() ? false : 'no shared goldens';
 const code = (c: ErrorCode) => (e: unknown) => isEdgestreamError(e, c);
 
 /** A golden JSON, edited. */
@@ -33,7 +32,7 @@ function editedModel(bytes: Uint8Array, edit: (t: Map<string, TensorToWrite>) =>
   return encodeModelFile(meta, tensors);
 }
 
-describe('TTT bad input', { skip }, () => {
+describe('TTT bad input', () => {
   it('golden files: missing or misshaped parameters → E_ARCH_MISMATCH naming the key', () => {
     assert.throws(() => readTttGolden('x.json', editedGolden('ttt_linear', (d) => { delete d.params.W1; })), (e) => isEdgestreamError(e, 'E_ARCH_MISMATCH') && /W1/.test((e as Error).message));
     assert.throws(() => readTttGolden('x.json', editedGolden('ttt_mlp', (d) => { d.params.W2.shape = [4, 16, 64]; })), (e) => isEdgestreamError(e, 'E_ARCH_MISMATCH') && /W2/.test((e as Error).message));

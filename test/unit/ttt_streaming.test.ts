@@ -4,12 +4,10 @@ import { loadReferenceModel } from '../../models/ttt/reference.js';
 import { withRuntimeOptions } from '../../models/ttt/runtime_options.js';
 import { isEdgestreamError } from '../../runtime/errors.js';
 import { loadModel } from '../../runtime/model/load_model.js';
-import { goldenAvailable } from '../helpers/paths.js';
 import { frame, maxDiff, run32, run64, tttGolden } from '../helpers/ttt_golden.js';
 
-const skip = goldenAvailable() ? false : 'no shared goldens';
 
-describe('TTT sessions: snapshot / restore mid-chunk', { skip }, () => {
+describe('TTT sessions: snapshot / restore mid-chunk', () => {
   const cases: [string, Record<string, unknown>][] = [
     ['ttt_linear', {}], ['ttt_mlp_mamba', {}], ['lact_layer', {}],
     ['lact_layer_use_muon_ttt_prenorm', { schedule: 'deferred', muon_spread_tokens: 5 }],
@@ -64,7 +62,7 @@ describe('TTT sessions: snapshot / restore mid-chunk', { skip }, () => {
   });
 });
 
-describe('LaCT schedules: incremental vs deferred vs spread', { skip }, () => {
+describe('LaCT schedules: incremental vs deferred vs spread', () => {
   for (const name of ['lact_layer', 'lact_layer_use_muon_ttt_prenorm', 'lact_op_postnorm_muon_mom']) {
     it(`${name}: incremental and deferred agree (float64 ≤ 1e-12, float32 ≤ 1e-5)`, async () => {
       const inc64 = run64(name, { schedule: 'incremental' });
