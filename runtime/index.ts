@@ -28,3 +28,6 @@ export { KeywordDetector, type KeywordEvent } from './decisions/keyword_detector
 export { WindowedScorer, type ScoredFrame } from './decisions/windowed_scorer.js';
 export { classifyFrames, type ClipResult } from './decisions/clip_classifier.js';
 export { DecisionOptionsSchema, type DecisionOptions } from './decisions/options.js';
+export { loadReferenceModel, ReferenceModel, ReferenceSession } from '../models/ttt/reference.js';
+export { withRuntimeOptions } from '../models/ttt/runtime_options.js';
+export type { LayerConfig as TttLayerConfig, RuntimeOptions as TttRuntimeOptions } from '../models/ttt/config.js';

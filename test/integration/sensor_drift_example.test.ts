@@ -17,9 +17,12 @@ describe('examples/sensor-drift', () => {
     });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /one-step MSE\s+TTT learning \d+\.\d+\s+frozen \d+\.\d+/);
-    const svg = readFileSync(join(out, 'forecast.svg'), 'utf8');
-    assert.match(svg, /^<svg /);
-    assert.match(svg, /fast weights frozen/);
+    for (const name of ['forecast.svg', 'error.svg']) {
+      const svg = readFileSync(join(out, name), 'utf8');
+      assert.match(svg, /^<svg /);
+      assert.match(svg, /TTT learning/);
+      assert.match(svg, /frozen/);
+    }
   });
 
   it('test-time training beats the frozen fast weights on a stream with regime changes', async () => {
