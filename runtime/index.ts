@@ -33,3 +33,6 @@ export {
   type AudioFrontend, type AudioFrontendOptions, type AudioInput, type FeatureMatrix, type AudioDecoder,
   type AudioDecoderOptions, type AudioStreamInfo, type AudioTruncation, type PcmFormatName, type ResamplerOptions,
 } from './audio/index.js';
+export { loadReferenceModel, ReferenceModel, ReferenceSession } from '../models/ttt/reference.js';
+export { withRuntimeOptions } from '../models/ttt/runtime_options.js';
+export type { LayerConfig as TttLayerConfig, RuntimeOptions as TttRuntimeOptions } from '../models/ttt/config.js';

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBenchTtt } from './bench_ttt.js';
 import { registerConformance } from './conformance.js';
 import { registerFeatures } from './features.js';
 import { registerImport } from './import.js';
@@ -12,4 +13,5 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerFeatures,
   registerInspect,
   registerConformance,
+  registerBenchTtt,
 ];
