@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerConformance } from './conformance.js';
+import { registerExportOnnx } from './export_onnx.js';
 import { registerImport } from './import.js';
 import { registerInspect } from './inspect.js';
 import { registerPredict } from './predict.js';
@@ -10,4 +11,5 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerPredict,
   registerInspect,
   registerConformance,
+  registerExportOnnx,
 ];

@@ -7,7 +7,7 @@ import { ARCHS, decodeModelFile, MODEL_FORMAT, MODEL_FORMAT_VERSION, type Arch, 
 import { EdgestreamError } from '../errors.js';
 import { exportStepModel } from './exporters.js';
 import { OrtSession, type OrtOptions } from './ort.js';
-import { looksLikeOnnx } from './sniff.js';
+import { isOnnxInput } from './sniff.js';
 import { decodeOnnx, readStepModel, type StepModelInfo } from './step_convention.js';
 import { OnnxStepProgram } from './step_program.js';
 
@@ -29,7 +29,7 @@ export async function loadOnnxModel(bytes: Uint8Array, options: OnnxLoadOptions 
   let metadata: Omit<ModelMetadata, 'arch'> & { arch: ModelArch };
   let family: PreparedModel | null = null;
   let fileMetadata: ModelMetadata | null = null;
-  if (looksLikeOnnx(bytes)) {
+  if (isOnnxInput(bytes, what)) {
     onnxBytes = bytes;
   } else {
     const file = decodeModelFile(bytes, what);
