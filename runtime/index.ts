@@ -28,3 +28,7 @@ export { KeywordDetector, type KeywordEvent } from './decisions/keyword_detector
 export { WindowedScorer, type ScoredFrame } from './decisions/windowed_scorer.js';
 export { classifyFrames, type ClipResult } from './decisions/clip_classifier.js';
 export { DecisionOptionsSchema, type DecisionOptions } from './decisions/options.js';
+export { Engine, type EngineOptions } from './engine/engine.js';
+export type { EngineOutput, EngineStats, ShardStats, StreamInfo, StreamSummary } from './engine/types.js';
+export { exportStepModel } from './onnx/exporters.js';
+export { STEP_INPUTS, STEP_OUTPUTS, STEP_CONVENTION_VERSION } from './onnx/step_convention.js';
