@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBench } from './bench.js';
 import { registerConformance } from './conformance.js';
 import { registerExportOnnx } from './export_onnx.js';
 import { registerImport } from './import.js';
@@ -12,4 +13,5 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerInspect,
   registerConformance,
   registerExportOnnx,
+  registerBench,
 ];
