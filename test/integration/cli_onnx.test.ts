@@ -22,6 +22,12 @@ describe('edgestream export-onnx / predict --backend onnx / conformance --backen
     const exp = runCli(['export-onnx', model, '-o', onnxPath]);
     assert.equal(exp.status, 0, exp.stderr);
     assert.match(exp.stdout, /state \[N, \d+\].*delay 5; loads in onnxruntime-node/);
+    const insp = runCli(['inspect', onnxPath, '--json']);
+    assert.equal(insp.status, 0, insp.stderr);
+    const info = JSON.parse(insp.stdout);
+    assert.equal(info.variant, 'slmu_rnn_ms_conv1d');
+    assert.equal(info.delayFrames, 5);
+    assert.equal(info.format, 'onnx step model');
     const want = readNpy(readFileBytes(golden(set, 'all_seq.npy')));
     for (const args of [[onnxPath], [model, '--backend', 'onnx']]) {
       const out = join(dir, 'out.npy');
