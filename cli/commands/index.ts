@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { registerBench } from './bench.js';
 import { registerBenchTtt } from './bench_ttt.js';
 import { registerConformance } from './conformance.js';
+import { registerExportOnnx } from './export_onnx.js';
 import { registerFeatures } from './features.js';
 import { registerImport } from './import.js';
 import { registerInspect } from './inspect.js';
@@ -13,5 +15,7 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerFeatures,
   registerInspect,
   registerConformance,
+  registerExportOnnx,
+  registerBench,
   registerBenchTtt,
 ];
