@@ -40,3 +40,5 @@ export { Engine, type EngineOptions } from './engine/engine.js';
 export type { EngineOutput, EngineStats, ShardStats, StreamInfo, StreamSummary } from './engine/types.js';
 export { exportStepModel } from './onnx/exporters.js';
 export { STEP_INPUTS, STEP_OUTPUTS, STEP_CONVENTION_VERSION } from './onnx/step_convention.js';
+export * as webrtc from '../transports/webrtc/index.js';
+export { createWebRtcIngress, webrtcPlugin, WebRtcClient } from '../transports/webrtc/index.js';

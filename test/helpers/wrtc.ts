@@ -1,4 +1,4 @@
-import { loadWrtc, type Wrtc, type WrtcAudioSink, type WrtcMediaStreamTrack } from '../../transports/webrtc/wrtc.js';
+import { loadWrtc, type Wrtc, type WrtcAudioData, type WrtcAudioSink, type WrtcMediaStreamTrack } from '../../transports/webrtc/wrtc.js';
 import { describeError } from '../../runtime/errors.js';
 
 /**
@@ -13,12 +13,16 @@ export function wrtcOrSkip(): { wrtc: Wrtc; skip: false } | { wrtc: null; skip: 
   }
 }
 
-/** A wrtc whose RTCAudioSink constructor records every sink it makes (teardown checks). */
-export function spyingWrtc(wrtc: Wrtc): { wrtc: Wrtc; sinks: WrtcAudioSink[] } {
+/**
+ * A wrtc whose RTCAudioSink constructor records every sink it makes (teardown checks) and, with
+ * `onData`, every event they deliver (the binding's EventTarget calls listeners beside `ondata`).
+ */
+export function spyingWrtc(wrtc: Wrtc, onData?: (e: Required<WrtcAudioData>) => void): { wrtc: Wrtc; sinks: WrtcAudioSink[] } {
   const sinks: WrtcAudioSink[] = [];
   const Real = wrtc.nonstandard.RTCAudioSink;
   function RTCAudioSink(track: WrtcMediaStreamTrack): WrtcAudioSink {
-    const sink = new Real(track);
+    const sink = new Real(track) as WrtcAudioSink & { addEventListener(type: 'data', l: (e: Required<WrtcAudioData>) => void): void };
+    if (onData) sink.addEventListener('data', onData);
     sinks.push(sink);
     return sink;
   }

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { filter, firstValueFrom, timeout } from 'rxjs';
+import { loadModel } from '../../runtime/model/load_model.js';
+import type { Model } from '../../runtime/model/model.js';
+import type { AudioChunk, DeviceKeywordEvent } from '../../runtime/operators/types.js';
+import { WebRtcClient, type ServerMessage } from '../../transports/webrtc/webrtc_client.js';
+import { keywordClip, padded, type Clip } from '../helpers/keyword_audio.js';
+import { KeywordPipeline } from '../helpers/kws_pipeline.js';
+import { ROOT } from '../helpers/paths.js';
+import { tempDir } from '../helpers/tmp.js';
+import { startIngressServer, TEST_TOKEN, waitFor, type IngressServer } from '../helpers/webrtc_server.js';
+import { spyingWrtc, wrtcOrSkip } from '../helpers/wrtc.js';
+
+// Tier 2 of the WebRTC tests (spec §7.5): two @roamhq/wrtc peers on loopback. A Node client
+// makes the non-trickle offer through the real HTTP endpoint, streams a spoken keyword through
+// RTCAudioSource in real time; the ingress reads the Opus track with RTCAudioSink (48 kHz after
+// a few 16 kHz events), resamples to 16 kHz, the keyword pipeline runs on it and the detection
+// comes back on the data channel.
+
+const DEMO_MODEL = join(ROOT, 'models/lmuformer/demo/kws35-spiking.safetensors');
+const KEYWORD = 'yes';
+const { wrtc, skip: noWrtc } = wrtcOrSkip();
+const skip = noWrtc || (existsSync(DEMO_MODEL) ? false : `needs the demo model ${DEMO_MODEL}`);
+
+interface SinkEventRecord {
+  sampleRate: number;
+  numberOfFrames: number;
+  channelCount: number;
+}
+
+describe('WebRTC loopback: Node peer → HTTP signalling → RTCAudioSink → 16 kHz → detection on the data channel', { skip }, () => {
+  let model: Model;
+  let srv: IngressServer;
+  let clip: Clip;
+  const sinkEvents: SinkEventRecord[] = [];
+  const detections: DeviceKeywordEvent[] = [];
+
+  before(async () => {
+    model = await loadModel(DEMO_MODEL);
+    const c = keywordClip(KEYWORD, tempDir());
+    assert.ok(c, 'a spoken keyword: test/fixtures/kws or espeak-ng');
+    clip = padded(c, 600, 900);
+    const spy = spyingWrtc(wrtc!, (e) => sinkEvents.push({ sampleRate: e.sampleRate, numberOfFrames: e.numberOfFrames, channelCount: e.channelCount }));
+    const pipeline = new KeywordPipeline(model);
+    srv = await startIngressServer({
+      wrtc: spy.wrtc,
+      onAudio: (chunk) => {
+        for (const e of pipeline.push(chunk)) {
+          detections.push(e);
+          srv.ingress.sendKeyword(e);
+        }
+      },
+    });
+  });
+
+  it('streams a spoken keyword at 16 kHz with a 10 ms cadence and gets the detection back', async () => {
+    const client = await WebRtcClient.connect({ url: srv.offerUrl, token: TEST_TOKEN, device: 'kitchen', sampleRate: clip.rate });
+    after(() => client.close());
+    const hello = await firstValueFrom(client.messages$.pipe(filter((m) => m.type === 'hello'), timeout(2000)));
+    assert.equal(hello.device, 'kitchen');
+    assert.equal(hello.sampleRate, 16000);
+    const keyword = firstValueFrom(client.messages$.pipe(filter((m): m is ServerMessage & { event: DeviceKeywordEvent } => m.type === 'keyword'), timeout(clip.samples.length / 16 + 5000)));
+    await client.play(clip.samples);
+    const message = await keyword;
+
+    // The detection on the data channel is the pipeline's event, as MQTT would carry it.
+    assert.equal(message.event.label, KEYWORD);
+    assert.equal(message.event.device, 'kitchen');
+    assert.deepEqual(message.event, JSON.parse(JSON.stringify(detections.find((d) => d.device === 'kitchen'))));
+
+    // The sink: 48 kHz mono in 480-frame events, maybe after a few 16 kHz events at the start.
+    assert.ok(sinkEvents.length > 100, `${sinkEvents.length} sink events`);
+    const first48k = sinkEvents.findIndex((e) => e.sampleRate === 48000);
+    assert.ok(first48k >= 0 && first48k <= 10, `16 kHz events before the first 48 kHz one: ${first48k}`);
+    for (const e of sinkEvents.slice(0, first48k)) assert.deepEqual(e, { sampleRate: 16000, numberOfFrames: 160, channelCount: 1 });
+    for (const e of sinkEvents.slice(first48k)) assert.deepEqual(e, { sampleRate: 48000, numberOfFrames: 480, channelCount: 1 });
+
+    // The pipeline's input: 16 kHz float chunks of 10 ms (160 samples) at ~100 per second, in order.
+    const chunks = srv.chunks.filter((c) => c.device === 'kitchen');
+    assert.equal(chunks[0]!.kind, 'start');
+    const audio = chunks.filter((c): c is AudioChunk & { data: Float32Array } => c.kind === 'chunk');
+    assert.ok(audio.every((c) => c.data instanceof Float32Array && c.format.rate === 16000 && c.format.channels === 1));
+    const tenMs = audio.filter((c) => c.data.length === 160).length;
+    assert.ok(tenMs >= audio.length - 3, `${audio.length - tenMs} chunks are not 160 samples (only the rate switch may make odd ones)`);
+    const seconds = (audio.at(-1)!.receivedAt! - audio[0]!.receivedAt!) / 1000;
+    const perSecond = (audio.length - 1) / seconds;
+    assert.ok(perSecond > 90 && perSecond < 110, `${perSecond.toFixed(1)} chunks per second`);
+    let samples = 0;
+    audio.forEach((c, i) => {
+      assert.equal(c.seq, i);
+      assert.equal(c.timestampMs, (samples / 16000) * 1000);
+      samples += c.data.length;
+    });
+    // Stream time keeps pace with the wall clock (no samples lost or invented by the resampling).
+    assert.ok(Math.abs(samples / 16000 - seconds) < 0.1, `${(samples / 16000).toFixed(3)} s of audio in ${seconds.toFixed(3)} s`);
+    // And the keyword is in it: speech is far louder than the lead-in silence.
+    const level = (from: number, to: number): number => rms(audio.slice(from, to));
+    const loudest = Math.max(...audio.map((_, i) => level(i, i + 20)));
+    assert.ok(loudest > 0.02, `speech level ${loudest}`);
+  });
+
+  it('a browser that disconnects mid-stream is cleaned up; the other stream is unaffected', async () => {
+    const closed: string[] = [];
+    srv.ingress.on('peer', (p) => p.state === 'closed' && closed.push(`${p.device}:${p.reason}`));
+    const hall = await WebRtcClient.connect({ url: srv.offerUrl, token: TEST_TOKEN, device: 'hall', sampleRate: clip.rate });
+    const porch = await WebRtcClient.connect({ url: srv.offerUrl, token: TEST_TOKEN, device: 'porch', sampleRate: clip.rate });
+    after(() => porch.close());
+    const porchKeyword = firstValueFrom(porch.messages$.pipe(filter((m) => m.type === 'keyword'), timeout(clip.samples.length / 16 + 5000)));
+    const porchPlaying = porch.play(clip.samples);
+    // The hall browser goes away 300 ms into its stream.
+    const hallPlaying = hall.play(clip.samples);
+    await new Promise((r) => setTimeout(r, 300));
+    hall.close();
+    await hallPlaying;
+    await waitFor(() => closed.includes('hall:remote_closed'), 2000, 'the hall peer to be closed');
+    const hallChunks = srv.chunks.filter((c) => c.device === 'hall');
+    assert.equal(hallChunks.at(-1)!.kind, 'stop', 'the hall stream ends with stop');
+    const porchBefore = srv.chunks.filter((c) => c.device === 'porch').length;
+    await porchPlaying;
+    const event = (await porchKeyword) as ServerMessage & { event: DeviceKeywordEvent };
+    assert.equal(event.event.label, KEYWORD);
+    assert.equal(event.event.device, 'porch');
+    assert.ok(srv.chunks.filter((c) => c.device === 'porch').length > porchBefore + 50, 'porch kept streaming');
+    assert.deepEqual(srv.ingress.devices, ['porch']);
+    assert.equal(srv.chunks.filter((c) => c.device === 'hall').length, hallChunks.length, 'nothing from hall after its stop');
+    porch.close();
+    await waitFor(() => closed.includes('porch:remote_closed'), 2000, 'the porch peer to be closed');
+    assert.equal(srv.ingress.stats().peers, 0);
+  });
+});
+
+function rms(chunks: AudioChunk[]): number {
+  let sum = 0;
+  let n = 0;
+  for (const c of chunks) {
+    for (const v of c.data as Float32Array) sum += v * v;
+    n += c.data.length;
+  }
+  return n ? Math.sqrt(sum / n) : 0;
+}
