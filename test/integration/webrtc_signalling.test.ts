@@ -45,7 +45,7 @@ async function post(url: string, body: string | object, headers: Record<string, 
 }
 
 describe('WebRTC signalling endpoint: bad input', { skip }, async () => {
-  const srv = skip ? null : await startIngressServer({ maxPeers: 2, maxBodyBytes: 16 * 1024 });
+  const srv = skip ? null : await startIngressServer({ maxPeers: 2, maxBodyBytes: 16 * 1024, bodyTimeoutMs: 300 });
   const offer = skip ? '' : await makeOffer(wrtc!);
   const clients: WebRtcClient[] = [];
   after(() => clients.forEach((c) => c.close()));
@@ -130,6 +130,19 @@ describe('WebRTC signalling endpoint: bad input', { skip }, async () => {
       pump();
     });
     assert.equal(status, 413);
+  });
+
+  it('gives up on a body that does not arrive (408)', async () => {
+    const { origin } = srv!;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${origin}/webrtc/offer`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json', 'content-length': '1000' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.write('{"type":"offer",'); // …and nothing more
+    });
+    assert.equal(status, 408);
   });
 
   it('answers only POST on the offer path, serves the page, and leaves other paths to the caller', async () => {

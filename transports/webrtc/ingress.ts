@@ -24,6 +24,8 @@ export const WebRtcSettingsSchema = z.object({
   maxPeers: z.number().int().min(1).max(1000).default(16),
   /** Largest offer request body, bytes (a browser's offer is 3–6 KB). Default 64 KiB. */
   maxBodyBytes: z.number().int().min(1024).max(1 << 20).default(64 * 1024),
+  /** The offer body must arrive within this long (a slow sender gets 408). Default 10000 ms. */
+  bodyTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   /** STUN/TURN servers; none are needed on a LAN or loopback (host candidates). */
   iceServers: z.array(z.object({ urls: z.union([z.string(), z.array(z.string())]), username: z.string().optional(), credential: z.string().optional() })).default([]),
   /** The answer waits this long at most for the server's ICE candidates. Default 3000 ms. */
@@ -122,6 +124,7 @@ export class WebRtcIngress extends EventEmitter<WebRtcIngressEvents> {
   private readonly counts = { offers: 0, answered: 0, chunks: 0, eventsSent: 0 };
   private readonly rejectedCounts: Partial<Record<SignallingRejectReason, number>> = {};
   private readonly closedCounts: Partial<Record<PeerCloseReason, number>> = {};
+  private readonly refusalLog = new Map<SignallingRejectReason, { since: number; logged: number; suppressed: number }>();
 
   constructor(options: WebRtcIngressOptions) {
     super();
@@ -269,7 +272,7 @@ export class WebRtcIngress extends EventEmitter<WebRtcIngressEvents> {
       if (!type.startsWith('application/json')) {
         throw new SignallingError(415, 'send the offer as application/json', 'bad_content_type', { connection: 'close' });
       }
-      const offer = parseOffer(await readBody(req, this.settings.maxBodyBytes), this.settings.maxBodyBytes);
+      const offer = parseOffer(await readBody(req, this.settings.maxBodyBytes, this.settings.bodyTimeoutMs), this.settings.maxBodyBytes);
       const previous = this.peers.get(offer.device);
       if (this.peers.size - (previous ? 1 : 0) >= this.settings.maxPeers) {
         throw new SignallingError(503, `${this.settings.maxPeers} browsers are connected already (maxPeers)`, 'too_many_peers', { 'retry-after': '10' });
@@ -284,11 +287,28 @@ export class WebRtcIngress extends EventEmitter<WebRtcIngressEvents> {
       const err = peer?.closedBecause === 'replaced' ? new SignallingError(409, 'a newer offer for this device replaced this one', 'replaced') : toSignallingError(e);
       if (peer && !peer.closed) peer.close('negotiation_failed');
       this.rejectedCounts[err.reason] = (this.rejectedCounts[err.reason] ?? 0) + 1;
-      const level = err.status >= 500 && err.reason === 'negotiation_failed' ? 'error' : 'warn';
-      this.log[level]({ status: err.status, reason: err.reason, err: err.message, ...(err.cause !== undefined && { cause: String(err.cause) }) }, 'webrtc offer refused');
+      this.logRefusal(err);
       this.emit('rejected', { reason: err.reason, status: err.status, message: err.message });
       if (!res.headersSent) sendJson(res, err.status, { error: err.message }, err.headers);
     }
+  }
+
+  /** Log refusals, at most 10 per reason per minute (a scanner must not flood the log). */
+  private logRefusal(err: SignallingError): void {
+    const now = Date.now();
+    let w = this.refusalLog.get(err.reason);
+    if (!w || now - w.since > 60_000) {
+      if (w && w.suppressed > 0) this.log.warn({ reason: err.reason, suppressed: w.suppressed }, 'webrtc offers refused (not logged one by one)');
+      w = { since: now, logged: 0, suppressed: 0 };
+      this.refusalLog.set(err.reason, w);
+    }
+    if (w.logged >= 10) {
+      w.suppressed++;
+      return;
+    }
+    w.logged++;
+    const level = err.reason === 'negotiation_failed' ? 'error' : 'warn';
+    this.log[level]({ status: err.status, reason: err.reason, err: err.message, ...(err.cause !== undefined && { cause: String(err.cause) }) }, 'webrtc offer refused');
   }
 
   private createPeer(device: string): WebRtcPeer {

@@ -25,6 +25,7 @@ export type SignallingRejectReason =
   | 'unauthorized'
   | 'bad_content_type'
   | 'too_large'
+  | 'too_slow'
   | 'bad_json'
   | 'bad_offer'
   | 'bad_device'
@@ -47,8 +48,8 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   return timingSafeEqual(given, expected) && m !== null;
 }
 
-/** Read a request body of at most `maxBytes` (413 beyond, without buffering the rest). */
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/** Read a request body of at most `maxBytes` (413 beyond, without buffering the rest; 408 when it takes over `timeoutMs`). */
+export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs = 10_000): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     return Promise.reject(new SignallingError(413, `the request body is larger than ${maxBytes} bytes`, 'too_large', { connection: 'close' }));
@@ -74,7 +75,13 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       cleanup();
       reject(e);
     };
+    const timer = setTimeout(() => {
+      cleanup();
+      req.resume();
+      reject(new SignallingError(408, `the request body did not arrive within ${timeoutMs} ms`, 'too_slow', { connection: 'close' }));
+    }, timeoutMs);
     const cleanup = (): void => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
