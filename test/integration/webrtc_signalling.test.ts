@@ -178,7 +178,15 @@ describe('WebRTC signalling endpoint: bad input', { skip }, async () => {
     assert.equal(r.status, 503);
     assert.equal(r.headers.get('retry-after'), '10');
     assert.match(String(r.json.error), /2 browsers are connected already/);
-    // The same device again replaces its old peer instead of counting twice.
+    // A broken offer for a connected device leaves its stream alone…
+    const chunksOfA = (): number => srv!.chunks.filter((c) => c.device === 'a').length;
+    const bad = await post(offerUrl, { type: 'offer', sdp: 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nnot sdp\r\n', device: 'a' });
+    assert.equal(bad.status, 400);
+    const before = chunksOfA();
+    a.write(new Float32Array(1600));
+    await waitFor(() => chunksOfA() > before + 5, 2000, 'a to keep streaming');
+    assert.ok(!closed.some((c) => c.startsWith('a:')));
+    // …and a good one replaces the old peer instead of counting twice.
     const a2 = await WebRtcClient.connect({ url: offerUrl, token: TEST_TOKEN, device: 'a' });
     clients.push(a2);
     await waitFor(() => closed.includes('a:replaced'), 2000, 'the old peer of a to close');

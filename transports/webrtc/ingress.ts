@@ -72,7 +72,7 @@ export interface WebRtcRoute {
 }
 
 export interface WebRtcIngressEvents {
-  /** A browser connected (ICE + DTLS up) or went away. */
+  /** A browser connected (ICE + DTLS up) or went away (only peers whose offer was answered). */
   peer: [change: { device: string; state: 'connected' | 'closed'; reason?: PeerCloseReason }];
   /** An offer was refused (the reason is also counted in `stats().rejected`). */
   rejected: [info: { reason: SignallingRejectReason; status: number; message: string }];
@@ -121,6 +121,8 @@ export class WebRtcIngress extends EventEmitter<WebRtcIngressEvents> {
   private readonly peers = new Map<string, WebRtcPeer>();
   private readonly scoreState = new Map<string, { lastSent: number; pending: ScoresLike | null; timer: NodeJS.Timeout | null }>();
   private closedFlag = false;
+  /** Peers whose offer is being answered (they count against maxPeers). */
+  private readonly negotiating = new Set<WebRtcPeer>();
   private readonly counts = { offers: 0, answered: 0, chunks: 0, eventsSent: 0 };
   private readonly rejectedCounts: Partial<Record<SignallingRejectReason, number>> = {};
   private readonly closedCounts: Partial<Record<PeerCloseReason, number>> = {};
@@ -233,6 +235,7 @@ export class WebRtcIngress extends EventEmitter<WebRtcIngressEvents> {
     if (this.closedFlag) return;
     this.closedFlag = true;
     for (const peer of [...this.peers.values()]) peer.close('shutdown');
+    for (const peer of [...this.negotiating]) peer.close('shutdown');
     for (const st of this.scoreState.values()) if (st.timer) clearTimeout(st.timer);
     this.scoreState.clear();
     this.audioSubject.complete();
@@ -273,18 +276,26 @@ export class WebRtcIngress extends EventEmitter<WebRtcIngressEvents> {
         throw new SignallingError(415, 'send the offer as application/json', 'bad_content_type', { connection: 'close' });
       }
       const offer = parseOffer(await readBody(req, this.settings.maxBodyBytes, this.settings.bodyTimeoutMs), this.settings.maxBodyBytes);
-      const previous = this.peers.get(offer.device);
-      if (this.peers.size - (previous ? 1 : 0) >= this.settings.maxPeers) {
+      if (this.peers.size + this.negotiating.size - (this.peers.has(offer.device) ? 1 : 0) >= this.settings.maxPeers) {
         throw new SignallingError(503, `${this.settings.maxPeers} browsers are connected already (maxPeers)`, 'too_many_peers', { 'retry-after': '10' });
       }
+      // The old peer of this device keeps streaming until the new one has an answer: a bad offer
+      // from a second tab does not cut the first one off.
       peer = this.createPeer(offer.device);
+      this.negotiating.add(peer);
+      let sdp: string;
+      try {
+        sdp = await peer.answer(offer.sdp);
+      } finally {
+        this.negotiating.delete(peer);
+      }
+      if (this.closedFlag) throw new SignallingError(503, 'the service is shutting down', 'shutting_down');
+      this.peers.get(offer.device)?.close('replaced');
       this.peers.set(offer.device, peer);
-      previous?.close('replaced');
-      const sdp = await peer.answer(offer.sdp);
       this.counts.answered++;
       sendJson(res, 200, { type: 'answer', sdp, device: offer.device, sampleRate: this.settings.sampleRate });
     } catch (e) {
-      const err = peer?.closedBecause === 'replaced' ? new SignallingError(409, 'a newer offer for this device replaced this one', 'replaced') : toSignallingError(e);
+      const err = toSignallingError(e);
       if (peer && !peer.closed) peer.close('negotiation_failed');
       this.rejectedCounts[err.reason] = (this.rejectedCounts[err.reason] ?? 0) + 1;
       this.logRefusal(err);
@@ -332,13 +343,12 @@ export class WebRtcIngress extends EventEmitter<WebRtcIngressEvents> {
       onConnected: (p) => this.emit('peer', { device: p.device, state: 'connected' }),
       onChannelOpen: (p) => p.send(JSON.stringify({ type: 'hello', device: p.device, sampleRate: s.sampleRate, ...this.hello })),
       onClosed: (p, reason) => {
-        if (this.peers.get(p.device) === p) {
-          this.peers.delete(p.device);
-          const st = this.scoreState.get(p.device);
-          if (st?.timer) clearTimeout(st.timer);
-          this.scoreState.delete(p.device);
-        }
         this.closedCounts[reason] = (this.closedCounts[reason] ?? 0) + 1;
+        if (this.peers.get(p.device) !== p) return; // an offer that was never answered
+        this.peers.delete(p.device);
+        const st = this.scoreState.get(p.device);
+        if (st?.timer) clearTimeout(st.timer);
+        this.scoreState.delete(p.device);
         this.emit('peer', { device: p.device, state: 'closed', reason });
       },
     });

@@ -154,7 +154,6 @@ export class WebRtcPeer {
     let seq = 0;
     let samples = 0;
     let started = false;
-    this.lastAudioAt = Date.now();
     this.audio = fromAudioSink(wrtc, track)
       .pipe(
         tap((ev) => (this.lastAudioAt = ev.receivedAt)),
@@ -184,7 +183,6 @@ export class WebRtcPeer {
           queueMicrotask(() => this.close('audio_error'));
         },
       });
-    this.watchAudio();
   }
 
   private onDataChannel(channel: WrtcDataChannel): void {
@@ -217,6 +215,8 @@ export class WebRtcPeer {
       this.disconnectTimer = null;
       if (this.connectedAt === null) {
         this.connectedAt = Date.now();
+        this.lastAudioAt = this.connectedAt;
+        this.watchAudio();
         this.options.log.info({ device: this.device, ms: this.connectedAt - this.createdAt }, 'webrtc peer connected');
         this.options.onConnected?.(this);
       }

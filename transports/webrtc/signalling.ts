@@ -31,7 +31,6 @@ export type SignallingRejectReason =
   | 'bad_device'
   | 'too_many_peers'
   | 'shutting_down'
-  | 'replaced'
   | 'negotiation_failed';
 
 /** Device ids: the MQTT topic level rule (Home Assistant's node_id), so topics stay wildcard-free. */
