@@ -136,6 +136,8 @@ function onMessage(data) {
   }
   if (m.type === 'hello') {
     modelLabel.textContent = m.model ? `(${m.model})` : '';
+    const keywords = (m.labels ?? []).filter((l) => typeof l === 'string' && !l.startsWith('_'));
+    if (keywords.length > 0) noDetections.textContent = `None yet. Say one of: ${keywords.join(', ')}.`;
   } else if (m.type === 'scores') {
     renderScores(m.top ?? []);
   } else if (m.type === 'keyword' && m.event) {
