@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildWasm, wasmIsStale } from './build_wasm.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
@@ -22,6 +23,11 @@ if (!existsSync(join(root, 'dist/cli/main.js'))) {
   // CLI tests run the built command line, and the WASM kernels come from the build.
   const b = spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit', cwd: root });
   if (b.status !== 0) process.exit(b.status ?? 1);
+} else if (wasmIsStale()) {
+  // Tests load the kernels from dist/ even when running the TypeScript sources: never test a
+  // stale binary after editing runtime/kernels/assembly.
+  process.stderr.write('build: wasm kernels (sources changed)\n');
+  await buildWasm();
 }
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files], {
   stdio: 'inherit',

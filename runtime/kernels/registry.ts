@@ -1,6 +1,7 @@
 import { EdgestreamError } from '../errors.js';
 import { createJsKernels } from './js/index.js';
 import { TIERS, type Kernels, type Tier } from './types.js';
+import { createWasmKernels } from './wasm/index.js';
 
 /**
  * Kernel tiers by name. `auto` picks the fastest tier this engine validates (WASM SIMD when
@@ -8,7 +9,11 @@ import { TIERS, type Kernels, type Tier } from './types.js';
  */
 type KernelFactory = () => Promise<Kernels>;
 
-const factories = new Map<Tier, KernelFactory>([['js', async () => createJsKernels()]]);
+const factories = new Map<Tier, KernelFactory>([
+  ['js', async () => createJsKernels()],
+  ['wasm', () => createWasmKernels('wasm')],
+  ['wasm-relaxed', () => createWasmKernels('wasm-relaxed')],
+]);
 /** Preference order for `auto`. */
 const AUTO_ORDER: Tier[] = ['wasm-relaxed', 'wasm', 'js'];
 
