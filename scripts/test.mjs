@@ -29,7 +29,11 @@ if (!existsSync(join(root, 'dist/cli/main.js'))) {
   process.stderr.write('build: wasm kernels (sources changed)\n');
   await buildWasm();
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files], {
+// Node 20 validates relaxed SIMD only behind a V8 flag (Node ≥ 22 by default): pass it when this
+// engine knows it, so that the 'wasm-relaxed' kernel tier is tested too. The CLI tests spawn the
+// command without it, as users run it.
+const relaxed = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '-e', '0']).status === 0 ? ['--experimental-wasm-relaxed-simd'] : [];
+const r = spawnSync(process.execPath, [...relaxed, '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
   cwd: root,
   env: { ...process.env, NODE_ENV: 'test' },

@@ -4,6 +4,7 @@
 export { dense_f32, dense_f32_sparse } from './dense_f32';
 export { dense_i8, dense_i8_sparse } from './dense_i8';
 export { spike_scan } from './spikes';
+export { add_f32, affine_f32, gelu_f32, lif_f32, relu_f32 } from './ops';
 
 /** First byte the module's own data might use up to; the JS heap starts above it. */
 export function heap_base(): usize {

@@ -1,4 +1,6 @@
 import { EdgestreamError } from '../../errors.js';
+import { gelu, relu } from '../../layers/activations.js';
+import { lifStep } from '../../layers/lif.js';
 import type { DenseLayer, DenseOptions, Kernels } from '../types.js';
 
 /**
@@ -76,5 +78,17 @@ export function createJsKernels(): Kernels {
       }
     },
     free() { /* garbage collected */ },
+    relu,
+    gelu,
+    add(dst, src, count) {
+      for (let i = 0; i < count; i++) dst[i] = dst[i]! + src[i]!;
+    },
+    affine(x, rows, dim, scale, shift) {
+      for (let r = 0; r < rows; r++) {
+        const o = r * dim;
+        for (let c = 0; c < dim; c++) x[o + c] = x[o + c]! * scale[c]! + shift[c]!;
+      }
+    },
+    lif: lifStep,
   };
 }

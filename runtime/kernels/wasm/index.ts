@@ -97,6 +97,39 @@ export class WasmKernels implements Kernels {
     for (const p of [l.w, l.q, l.scale, l.bias]) if (p) this.heap.release(p);
   }
 
+  relu(x: Float32Array, count: number): void {
+    this.k.relu_f32(this.ptr(x, count, 'relu'), count);
+  }
+
+  gelu(x: Float32Array, count: number): void {
+    this.k.gelu_f32(this.ptr(x, count, 'gelu'), count);
+  }
+
+  add(dst: Float32Array, src: Float32Array, count: number): void {
+    this.k.add_f32(this.ptr(dst, count, 'add'), this.ptr(src, count, 'add'), count);
+  }
+
+  affine(x: Float32Array, rows: number, dim: number, scale: Float32Array, shift: Float32Array): void {
+    this.k.affine_f32(this.ptr(x, rows * dim, 'affine'), rows, dim, this.ptr(scale, dim, 'affine'), this.ptr(shift, dim, 'affine'));
+  }
+
+  lif(x: Float32Array, v: Float32Array, rows: number, dim: number, threshold: number, scale: Float32Array | null, shift: Float32Array | null): void {
+    const n = rows * dim;
+    const sp = scale ? this.ptr(scale, dim, 'lif') : 0;
+    const tp = shift ? this.ptr(shift, dim, 'lif') : 0;
+    if ((sp === 0) !== (tp === 0)) throw new EdgestreamError('E_BACKEND', 'lif: scale and shift must be given together');
+    this.k.lif_f32(this.ptr(x, n, 'lif'), this.ptr(v, n, 'lif'), rows, dim, Math.fround(threshold), sp, tp);
+  }
+
+  /** The address of a buffer of this instance holding at least `count` values. */
+  private ptr(a: Float32Array, count: number, op: string): number {
+    if (!(Number.isInteger(count) && count >= 0 && count <= a.length)) {
+      throw new EdgestreamError('E_INPUT_SHAPE', `${op}: ${count} values asked of a buffer of ${a.length}`);
+    }
+    if (!this.heap.owns(a)) throw new EdgestreamError('E_BACKEND', `${op}: buffers must come from alloc() of this ${this.tier} kernel instance`);
+    return a.byteOffset;
+  }
+
   private own(layer: DenseLayer): WasmDense {
     const l = layer as Partial<WasmDense>;
     if (l.owner !== this) throw new EdgestreamError('E_BACKEND', `${layer.name}: this layer was prepared by another kernel instance`);

@@ -11,6 +11,11 @@ export interface KernelExports {
   dense_i8(q: number, scale: number, bias: number, x: number, out: number, rows: number, inDim: number, outDim: number): void;
   dense_i8_sparse(q: number, scale: number, bias: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number, acc: number): void;
   spike_scan(x: number, rows: number, inDim: number, idx: number, cnt: number): number;
+  relu_f32(x: number, n: number): void;
+  gelu_f32(x: number, n: number): void;
+  add_f32(dst: number, src: number, n: number): void;
+  affine_f32(x: number, rows: number, dim: number, scale: number, shift: number): void;
+  lif_f32(x: number, v: number, rows: number, dim: number, threshold: number, scale: number, shift: number): void;
 }
 
 export type WasmTier = 'wasm' | 'wasm-relaxed';
