@@ -94,7 +94,7 @@ describe('WASM kernels against the JS oracle', async () => {
           const out = k.alloc(20);
           k.matmul(layer, x, out, 1);
           const ref = new Float32Array(20);
-          js.matmul(js.dense(w, null, 20, 30, { int8 }), Float32Array.from(x), ref, 1);
+          js.matmul(js.dense(w, null, 20, 30, { input: 'spikes', int8 }), Float32Array.from(x), ref, 1);
           for (let o = 0; o < 20; o++) assert.ok(Math.abs(out[o]! - ref[o]!) <= 1e-6, `int8 ${int8}, out[${o}]`);
         }
       });

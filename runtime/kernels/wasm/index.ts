@@ -3,14 +3,15 @@ import { checkDenseArgs } from '../js/index.js';
 import type { DenseLayer, DenseOptions, Kernels } from '../types.js';
 import { WasmHeap } from './heap.js';
 import { instantiateKernels, type KernelExports, type WasmTier } from './module.js';
-import { packF32, packI8 } from './pack.js';
+import { packF32, packI8, packI8Pairs, packRows, ROW_PAD } from './pack.js';
 
 /**
- * Spike layers: the event-driven kernel runs when at most this fraction of the batch's inputs
- * are active, the dense kernel otherwise (measured on this repository's bench machine: the
- * sparse kernels only add, the dense ones multiply-add with weights shared across 4 streams).
+ * Spike layers: the event-driven kernel runs when at most this fraction of the step's inputs
+ * are active, the dense kernel otherwise. float32: the two cost the same at about 65 % (batch 1
+ * and 64, measured on the bench machine; see README "Kernels"). int8: the integer spike kernel
+ * is the faster one at every density, so binary input always takes it.
  */
-const SPARSE_MAX_DENSITY = { f32: 0.5, i8: 0.5 } as const;
+const SPARSE_MAX_DENSITY = { f32: 0.6, i8: 1 } as const;
 
 interface WasmDense extends DenseLayer {
   readonly owner: WasmKernels;
@@ -19,13 +20,18 @@ interface WasmDense extends DenseLayer {
   readonly q: number;
   readonly scale: number;
   readonly bias: number;
+  /** float32 spike layers also keep the row layout of the event-driven kernel (0 otherwise). */
+  readonly wt: number;
+  readonly biasRows: number;
   freed: boolean;
 }
 
 /** A WASM SIMD tier: one instance of the kernel module over its own shared memory. */
 export class WasmKernels implements Kernels {
-  /** Index lists and counts for spike layers, grown on demand. */
+  /** Spike index lists and counts, int16 activations: grown on demand, reused by every call. */
   private scratch = { ptr: 0, bytes: 0 };
+  /** Address of every view `alloc` handed out: the per-call check is one WeakMap lookup. */
+  private readonly addresses = new WeakMap<Float32Array, number>();
 
   private constructor(
     readonly tier: WasmTier,
@@ -46,7 +52,10 @@ export class WasmKernels implements Kernels {
 
   alloc(length: number): Float32Array {
     if (!(Number.isInteger(length) && length >= 0)) throw new EdgestreamError('E_BACKEND', `alloc: length must be a non-negative integer, got ${length}`);
-    return this.heap.f32(this.heap.alloc(length * 4), length);
+    const ptr = this.heap.alloc(length * 4);
+    const view = this.heap.f32(ptr, length);
+    this.addresses.set(view, ptr);
+    return view;
   }
 
   dense(w: Float32Array, b: Float32Array | null, outDim: number, inDim: number, options: DenseOptions = {}): DenseLayer {
@@ -55,12 +64,15 @@ export class WasmKernels implements Kernels {
     const int8 = options.int8 === true;
     const base = { name, outDim, inDim, input: options.input ?? 'real', int8, owner: this, freed: false };
     if (int8) {
-      const p = packI8(this.heap, w, b, outDim, inDim);
-      const layer: WasmDense = { ...base, w: 0, q: p.q, scale: p.scale, bias: p.bias, bytes: p.bytes };
+      const p = base.input === 'spikes' ? packI8(this.heap, w, b, outDim, inDim) : packI8Pairs(this.heap, w, b, outDim, inDim);
+      const layer: WasmDense = { ...base, w: 0, q: p.q, scale: p.scale, bias: p.bias, wt: 0, biasRows: 0, bytes: p.bytes };
       return layer;
     }
     const p = packF32(this.heap, w, b, outDim, inDim);
-    const layer: WasmDense = { ...base, w: p.w, q: 0, scale: 0, bias: p.bias, bytes: p.bytes };
+    // Spike layers hold both layouts: panels for the dense kernel (dense spike steps), rows for
+    // the event-driven one; each step reads only one of them.
+    const r = base.input === 'spikes' ? packRows(this.heap, w, b, outDim, inDim) : null;
+    const layer: WasmDense = { ...base, w: p.w, q: 0, scale: 0, bias: p.bias, wt: r?.wt ?? 0, biasRows: r?.bias ?? 0, bytes: p.bytes + (r?.bytes ?? 0) };
     return layer;
   }
 
@@ -71,30 +83,38 @@ export class WasmKernels implements Kernels {
     if (x.length < rows * inDim || out.length < rows * outDim) {
       throw new EdgestreamError('E_INPUT_SHAPE', `${l.name}: ${rows} rows need x of ${rows * inDim} and out of ${rows * outDim} values, got ${x.length} and ${out.length}`);
     }
-    if (!this.heap.owns(x) || !this.heap.owns(out)) {
-      throw new EdgestreamError('E_BACKEND', `${l.name}: matmul buffers must come from alloc() of this ${this.tier} kernel instance`);
-    }
+    const xp = this.address(x, l.name);
+    const op = this.address(out, l.name);
     if (rows === 0) return;
-    const xp = x.byteOffset;
-    const op = out.byteOffset;
     if (l.input === 'spikes') {
-      const { idx, cnt, acc } = this.spikeScratch(rows, inDim);
+      const idxBytes = rows * inDim * 4;
+      const cntBytes = Math.ceil(rows / 16) * 64;
+      const idx = this.scratchOf(idxBytes + cntBytes + Math.max(256, Math.ceil(outDim / ROW_PAD) * ROW_PAD * 4));
+      const cnt = idx + idxBytes;
+      // acc: the int8 kernel's 64 int32 totals, or one padded output row of the row kernel.
+      const acc = cnt + cntBytes;
       const active = this.k.spike_scan(xp, rows, inDim, idx, cnt);
       // −1: some input is not 0/1; the dense kernel is right for any values.
       if (active >= 0 && active <= SPARSE_MAX_DENSITY[l.int8 ? 'i8' : 'f32'] * rows * inDim) {
         if (l.int8) this.k.dense_i8_sparse(l.q, l.scale, l.bias, idx, cnt, op, rows, inDim, outDim, acc);
-        else this.k.dense_f32_sparse(l.w, l.bias, idx, cnt, op, rows, inDim, outDim);
+        else this.k.dense_f32_rows_sparse(l.wt, l.biasRows, idx, cnt, op, rows, inDim, outDim, acc);
         return;
       }
     }
-    if (l.int8) this.k.dense_i8(l.q, l.scale, l.bias, xp, op, rows, inDim, outDim);
-    else this.k.dense_f32(l.w, l.bias, xp, op, rows, inDim, outDim);
+    if (!l.int8) this.k.dense_f32(l.w, l.bias, xp, op, rows, inDim, outDim);
+    else if (l.input === 'spikes') this.k.dense_i8(l.q, l.scale, l.bias, xp, op, rows, inDim, outDim);
+    else {
+      const qxBytes = Math.ceil((rows * Math.ceil(inDim / 2) * 4) / 64) * 64;
+      const qx = this.scratchOf(qxBytes + rows * 4);
+      this.k.quantize_i16(xp, rows, inDim, qx, qx + qxBytes);
+      this.k.dense_i8q(l.q, l.scale, l.bias, qx, qx + qxBytes, op, rows, inDim, outDim);
+    }
   }
 
   free(layer: DenseLayer): void {
     const l = this.own(layer);
     l.freed = true;
-    for (const p of [l.w, l.q, l.scale, l.bias]) if (p) this.heap.release(p);
+    for (const p of [l.w, l.q, l.scale, l.bias, l.wt, l.biasRows]) if (p) this.heap.release(p);
   }
 
   relu(x: Float32Array, count: number): void {
@@ -126,29 +146,33 @@ export class WasmKernels implements Kernels {
     if (!(Number.isInteger(count) && count >= 0 && count <= a.length)) {
       throw new EdgestreamError('E_INPUT_SHAPE', `${op}: ${count} values asked of a buffer of ${a.length}`);
     }
-    if (!this.heap.owns(a)) throw new EdgestreamError('E_BACKEND', `${op}: buffers must come from alloc() of this ${this.tier} kernel instance`);
-    return a.byteOffset;
+    return this.address(a, op);
+  }
+
+  /** Views from `alloc` are known; other views of this memory (subarrays) are checked by buffer. */
+  private address(a: Float32Array, op: string): number {
+    const p = this.addresses.get(a);
+    if (p !== undefined) return p;
+    if (this.heap.owns(a)) return a.byteOffset;
+    throw new EdgestreamError('E_BACKEND', `${op}: kernel buffers must come from alloc() of this ${this.tier} kernel instance`);
   }
 
   private own(layer: DenseLayer): WasmDense {
-    const l = layer as Partial<WasmDense>;
+    const l = layer as WasmDense;
     if (l.owner !== this) throw new EdgestreamError('E_BACKEND', `${layer.name}: this layer was prepared by another kernel instance`);
     if (l.freed) throw new EdgestreamError('E_BACKEND', `${layer.name}: this layer was freed`);
-    return layer as WasmDense;
+    return l;
   }
 
-  private spikeScratch(rows: number, inDim: number): { idx: number; cnt: number; acc: number } {
-    const idxBytes = rows * inDim * 4;
-    const need = idxBytes + rows * 4 + 64 + 256;
-    if (need > this.scratch.bytes) {
+  /** A scratch block of at least `bytes` (its contents are the caller's until the next call). */
+  private scratchOf(bytes: number): number {
+    if (bytes > this.scratch.bytes) {
       if (this.scratch.ptr) this.heap.release(this.scratch.ptr);
-      this.scratch = { ptr: this.heap.alloc(need), bytes: need };
+      this.scratch = { ptr: this.heap.alloc(bytes), bytes };
     }
-    const idx = this.scratch.ptr;
-    const cnt = idx + idxBytes;
-    const acc = Math.ceil((cnt + rows * 4) / 64) * 64;
-    return { idx, cnt, acc };
+    return this.scratch.ptr;
   }
+
 }
 
 export function createWasmKernels(tier: WasmTier): Promise<Kernels> {

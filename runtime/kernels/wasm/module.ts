@@ -7,8 +7,10 @@ import { WebAssemblyApi, type WasmMemory, type WasmModule } from './webassembly.
 export interface KernelExports {
   heap_base(): number;
   dense_f32(w: number, bias: number, x: number, out: number, rows: number, inDim: number, outDim: number): void;
-  dense_f32_sparse(w: number, bias: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number): void;
+  dense_f32_rows_sparse(wt: number, bias: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number, acc: number): void;
   dense_i8(q: number, scale: number, bias: number, x: number, out: number, rows: number, inDim: number, outDim: number): void;
+  quantize_i16(x: number, rows: number, inDim: number, qx: number, sx: number): void;
+  dense_i8q(q: number, scale: number, bias: number, qx: number, sx: number, out: number, rows: number, inDim: number, outDim: number): void;
   dense_i8_sparse(q: number, scale: number, bias: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number, acc: number): void;
   spike_scan(x: number, rows: number, inDim: number, idx: number, cnt: number): number;
   relu_f32(x: number, n: number): void;

@@ -39,7 +39,36 @@ export function packF32(heap: WasmHeap, w: Float32Array, b: Float32Array | null,
   return { w: wp, bias: bp, bytes: (panels * inDim + panels) * F32_PANEL * 4 };
 }
 
-/** int8 with per-row scales (the JS tier's `quantizeRows`, so both tiers hold the same numbers), panels of 64. */
+export interface PackedRows {
+  wt: number;
+  bias: number;
+  bytes: number;
+}
+
+/** Rows per input, outputs padded to 16 (one 64-byte line), for the event-driven kernel. */
+export const ROW_PAD = 16;
+
+/**
+ * The transposed layout `wt[i·outPad + o] = W[o, i]` (outPad = outDim rounded up to 16): the
+ * weights of one input are one contiguous row, which the spike kernel adds for each active input.
+ */
+export function packRows(heap: WasmHeap, w: Float32Array, b: Float32Array | null, outDim: number, inDim: number): PackedRows {
+  const outPad = Math.ceil(outDim / ROW_PAD) * ROW_PAD;
+  const wp = heap.alloc(inDim * outPad * 4);
+  const bp = heap.alloc(outPad * 4);
+  const dst = heap.f32(wp, inDim * outPad);
+  for (let o = 0; o < outDim; o++) {
+    const row = o * inDim;
+    for (let i = 0; i < inDim; i++) dst[i * outPad + o] = w[row + i]!;
+  }
+  if (b) heap.f32(bp, outDim).set(b);
+  return { wt: wp, bias: bp, bytes: (inDim + 1) * outPad * 4 };
+}
+
+/**
+ * int8 with per-row scales (the JS tier's `quantizeRows`, so both tiers hold the same numbers),
+ * for spike input: panels of 64 outputs, one 64-byte line per input.
+ */
 export function packI8(heap: WasmHeap, w: Float32Array, b: Float32Array | null, outDim: number, inDim: number): PackedI8 {
   const { q, scale } = quantizeRows(w, outDim, inDim);
   const panels = Math.ceil(outDim / I8_PANEL);
@@ -55,4 +84,30 @@ export function packI8(heap: WasmHeap, w: Float32Array, b: Float32Array | null, 
   heap.f32(sp, outDim).set(scale);
   if (b) heap.f32(bp, outDim).set(b);
   return { q: qp, scale: sp, bias: bp, bytes: panels * inDim * I8_PANEL + 2 * panels * I8_PANEL * 4 };
+}
+
+/** Outputs per panel of the int8 layout for real input. */
+export const I8Q_PANEL = 16;
+
+/**
+ * int8 for real input (the int8 × int16 dot-product kernel): panels of 16 outputs, inputs in
+ * pairs, `q[((p·pairs + j)·16 + o)·2 + t] = Q[16p + o, 2j + t]` (zero padding).
+ */
+export function packI8Pairs(heap: WasmHeap, w: Float32Array, b: Float32Array | null, outDim: number, inDim: number): PackedI8 {
+  const { q, scale } = quantizeRows(w, outDim, inDim);
+  const panels = Math.ceil(outDim / I8Q_PANEL);
+  const pairs = Math.ceil(inDim / 2);
+  const bytes = panels * pairs * 2 * I8Q_PANEL;
+  const qp = heap.alloc(bytes);
+  const sp = heap.alloc(panels * I8Q_PANEL * 4);
+  const bp = heap.alloc(panels * I8Q_PANEL * 4);
+  const dst = heap.i8(qp, bytes);
+  for (let o = 0; o < outDim; o++) {
+    const p = Math.floor(o / I8Q_PANEL);
+    const lane = o % I8Q_PANEL;
+    for (let i = 0; i < inDim; i++) dst[((p * pairs + (i >> 1)) * I8Q_PANEL + lane) * 2 + (i & 1)] = q[o * inDim + i]!;
+  }
+  heap.f32(sp, outDim).set(scale);
+  if (b) heap.f32(bp, outDim).set(b);
+  return { q: qp, scale: sp, bias: bp, bytes: bytes + 2 * panels * I8Q_PANEL * 4 };
 }
