@@ -22,6 +22,8 @@ export interface StepLatency {
   meanUs: number;
   /** Median step time divided by the number of streams. */
   perStreamUs: number;
+  /** Process CPU time per step (µs): robust to other load on a shared machine. */
+  cpuUs: number;
 }
 
 /**
@@ -43,7 +45,9 @@ export function measureStepLatency(model: Model, options: StepLatencyOptions): S
   const out = new Float32Array(streams * model.outputDim);
   const ready = new Uint8Array(streams);
   const times = new Float64Array(steps);
+  let cpu0 = process.cpuUsage();
   for (let k = 0; k < warmup + steps; k++) {
+    if (k === warmup) cpu0 = process.cpuUsage();
     const t = k % frames;
     for (let s = 0; s < streams; s++) input.set(features.subarray((s * frames + t) * dim, (s * frames + t + 1) * dim), s * dim);
     const t0 = process.hrtime.bigint();
@@ -51,6 +55,7 @@ export function measureStepLatency(model: Model, options: StepLatencyOptions): S
     const dt = Number(process.hrtime.bigint() - t0) / 1e3;
     if (k >= warmup) times[k - warmup] = dt;
   }
+  const cpu = process.cpuUsage(cpu0);
   const sorted = Float64Array.from(times).sort();
   const median = sorted[Math.floor(steps / 2)]!;
   return {
@@ -59,5 +64,6 @@ export function measureStepLatency(model: Model, options: StepLatencyOptions): S
     p99Us: sorted[Math.min(steps - 1, Math.floor(steps * 0.99))]!,
     meanUs: times.reduce((a, b) => a + b, 0) / steps,
     perStreamUs: median / streams,
+    cpuUs: (cpu.user + cpu.system) / steps,
   };
 }

@@ -24,6 +24,18 @@ interface WasmDense extends DenseLayer {
   readonly wt: number;
   readonly biasRows: number;
   freed: boolean;
+  /** Spike layers: inputs seen and inputs active, and steps run by the event-driven kernel. */
+  readonly spikes: { inputs: number; active: number; steps: number; sparseSteps: number };
+}
+
+/** Observed activity of one spike layer (`WasmKernels.spikeStats`). */
+export interface SpikeLayerStats {
+  name: string;
+  /** Fraction of inputs that were 1. */
+  density: number;
+  /** Fraction of steps that took the event-driven kernel. */
+  sparseFraction: number;
+  steps: number;
 }
 
 /** A WASM SIMD tier: one instance of the kernel module over its own shared memory. */
@@ -32,6 +44,7 @@ export class WasmKernels implements Kernels {
   private scratch = { ptr: 0, bytes: 0 };
   /** Address of every view `alloc` handed out: the per-call check is one WeakMap lookup. */
   private readonly addresses = new WeakMap<Float32Array, number>();
+  private readonly layers = new Set<WasmDense>();
 
   private constructor(
     readonly tier: WasmTier,
@@ -62,10 +75,11 @@ export class WasmKernels implements Kernels {
     const name = options.name ?? 'dense';
     checkDenseArgs(w, b, outDim, inDim, name);
     const int8 = options.int8 === true;
-    const base = { name, outDim, inDim, input: options.input ?? 'real', int8, owner: this, freed: false };
+    const base = { name, outDim, inDim, input: options.input ?? 'real', int8, owner: this, freed: false, spikes: { inputs: 0, active: 0, steps: 0, sparseSteps: 0 } };
     if (int8) {
       const p = base.input === 'spikes' ? packI8(this.heap, w, b, outDim, inDim) : packI8Pairs(this.heap, w, b, outDim, inDim);
       const layer: WasmDense = { ...base, w: 0, q: p.q, scale: p.scale, bias: p.bias, wt: 0, biasRows: 0, bytes: p.bytes };
+      this.layers.add(layer);
       return layer;
     }
     const p = packF32(this.heap, w, b, outDim, inDim);
@@ -73,6 +87,7 @@ export class WasmKernels implements Kernels {
     // the event-driven one; each step reads only one of them.
     const r = base.input === 'spikes' ? packRows(this.heap, w, b, outDim, inDim) : null;
     const layer: WasmDense = { ...base, w: p.w, q: 0, scale: 0, bias: p.bias, wt: r?.wt ?? 0, biasRows: r?.bias ?? 0, bytes: p.bytes + (r?.bytes ?? 0) };
+    this.layers.add(layer);
     return layer;
   }
 
@@ -94,8 +109,13 @@ export class WasmKernels implements Kernels {
       // acc: the int8 kernel's 64 int32 totals, or one padded output row of the row kernel.
       const acc = cnt + cntBytes;
       const active = this.k.spike_scan(xp, rows, inDim, idx, cnt);
+      const st = l.spikes;
+      st.steps++;
+      st.inputs += rows * inDim;
+      if (active > 0) st.active += active;
       // −1: some input is not 0/1; the dense kernel is right for any values.
       if (active >= 0 && active <= SPARSE_MAX_DENSITY[l.int8 ? 'i8' : 'f32'] * rows * inDim) {
+        st.sparseSteps++;
         if (l.int8) this.k.dense_i8_sparse(l.q, l.scale, l.bias, idx, cnt, op, rows, inDim, outDim, acc);
         else this.k.dense_f32_rows_sparse(l.wt, l.biasRows, idx, cnt, op, rows, inDim, outDim, acc);
         return;
@@ -111,9 +131,25 @@ export class WasmKernels implements Kernels {
     }
   }
 
+  /**
+   * Spike density and kernel choice of every spike layer that ran since it was prepared (or
+   * since the last reset), across all programs on this instance.
+   */
+  spikeStats(reset = false): SpikeLayerStats[] {
+    const out: SpikeLayerStats[] = [];
+    for (const l of this.layers) {
+      if (l.input !== 'spikes' || l.spikes.steps === 0) continue;
+      const st = l.spikes;
+      out.push({ name: l.name, density: st.inputs ? st.active / st.inputs : 0, sparseFraction: st.steps ? st.sparseSteps / st.steps : 0, steps: st.steps });
+      if (reset) Object.assign(st, { inputs: 0, active: 0, steps: 0, sparseSteps: 0 });
+    }
+    return out;
+  }
+
   free(layer: DenseLayer): void {
     const l = this.own(layer);
     l.freed = true;
+    this.layers.delete(l);
     for (const p of [l.w, l.q, l.scale, l.bias, l.wt, l.biasRows]) if (p) this.heap.release(p);
   }
 
