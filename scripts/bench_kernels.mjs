@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Step latency of the kernel tiers on random-weight dim-256 Speech Commands LMUFormers (BN
-// calibrated so spiking layers fire at 15–40 %): batch 1 and batched, float32 and int8.
-// Runs the built package: `npm run build && node scripts/bench_kernels.mjs [--json]`
-//   [--variants lmu_rnn_conv1d,slmu_rnn_ms_conv1d] [--tiers js,wasm,wasm-relaxed] [--streams 1,64]
+// The kernel tiers side by side: step latency of random-weight dim-256 Speech Commands LMUFormers
+// (BatchNorm calibrated to natural spike rates) on js, wasm, wasm-relaxed and onnxruntime-node,
+// float32 and int8 weights, batch 1 and batched, with the spike density the kernels saw.
+//   npm run build && node scripts/bench_kernels.mjs [--json] [--variants a,b] [--tiers js,wasm,wasm-relaxed,onnx] [--streams 1,64]
 // On Node 20 the 'wasm-relaxed' tier needs V8's --experimental-wasm-relaxed-simd: the script
-// re-runs itself with it when the engine knows the flag. Numbers belong in the README, not tests.
+// re-runs itself with it when the engine knows the flag. Numbers go to the README, not to tests.
+// (`edgestream bench` is the product's benchmark; this one adds int8 and spike densities.)
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
@@ -15,51 +16,58 @@ if (!process.execArgv.includes(RELAXED_FLAG) && spawnSync(process.execPath, [REL
 }
 
 const dist = new URL('../dist/', import.meta.url);
-const { randomLmuformerModel, randomFeatures } = await import(new URL('models/lmuformer/random_model.js', dist).href);
-const { loadModel } = await import(new URL('runtime/model/load_model.js', dist).href);
-const { measureStepLatency } = await import(new URL('runtime/bench/step_latency.js', dist).href);
-const { availableTiers, createKernels } = await import(new URL('runtime/kernels/registry.js', dist).href);
+const load = (p) => import(new URL(p, dist).href);
+const { randomLmuformerModel } = await load('models/lmuformer/random_model.js');
+const { loadModel } = await load('runtime/model/load_model.js');
+const { measureStepLatency } = await load('runtime/bench/latency.js');
 
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     variants: { type: 'string', default: 'lmu_rnn_conv1d,slmu_rnn_ms_conv1d' },
-    tiers: { type: 'string', default: 'js,wasm,wasm-relaxed' },
+    tiers: { type: 'string', default: 'js,wasm,wasm-relaxed,onnx' },
     streams: { type: 'string', default: '1,64' },
     dim: { type: 'string', default: '256' },
+    seed: { type: 'string', default: '0' },
   },
 });
 const log = (s) => process.stderr.write(`${s}\n`);
-const tiers = [];
-for (const t of values.tiers.split(',')) {
-  if (!availableTiers().includes(t)) continue;
-  try {
-    await createKernels(t);
-    tiers.push(t);
-  } catch (e) {
-    log(`skipping ${t}: ${e.message}`);
-  }
-}
-const frames = 128;
+const seed = Number(values.seed);
 const rows = [];
 for (const variant of values.variants.split(',')) {
-  log(`building a random ${variant} (dim ${values.dim}) and calibrating its BatchNorms...`);
-  const { speechCommandsConfig } = await import(new URL('models/lmuformer/variants.js', dist).href);
-  const m = randomLmuformerModel(variant, { config: speechCommandsConfig(variant, Number(values.dim)), seed: 1 });
-  for (const tier of tiers) {
-    for (const int8 of [false, true]) {
-      const model = await loadModel(m.bytes, { backend: tier, int8 });
-      for (const streams of values.streams.split(',').map(Number)) {
-        if (tier === 'js' && streams > 1) continue; // the oracle, not a batched engine
-        const steps = tier === 'js' ? 100 : streams > 1 ? 60 : 1000;
-        const r = measureStepLatency(model, { streams, features: randomFeatures(streams, frames, m.config.mels, 3), frames, steps, warmup: 20 });
+  log(`building a random ${variant} (dim ${values.dim}, seed ${seed}) and calibrating its BatchNorms...`);
+  const m = randomLmuformerModel({ variant, dim: Number(values.dim), seed });
+  for (const backend of values.tiers.split(',')) {
+    for (const int8 of backend === 'onnx' ? [false] : [false, true]) {
+      let model;
+      try {
+        model = await loadModel(m.bytes, { backend, int8, intraOpNumThreads: 1 });
+      } catch (e) {
+        log(`skipping ${backend}: ${e.message}`);
+        break;
+      }
+      for (const batch of values.streams.split(',').map(Number)) {
+        if (backend === 'js' && batch > 1) continue; // the oracle, not a batched engine
+        const r = measureStepLatency(model, { batch, steps: backend === 'js' ? 100 : 2000, minSteps: 30, budgetMs: batch > 1 ? 3000 : 1500, seed });
         const spikes = model.kernels?.spikeStats?.(true) ?? [];
         const density = spikes.length ? spikes.reduce((a, s) => a + s.density, 0) / spikes.length : null;
-        const row = { variant, tier, weights: int8 ? 'int8' : 'f32', streams, medianUs: r.medianUs, p99Us: r.p99Us, perStreamUs: r.perStreamUs, cpuPerStreamUs: r.cpuUs / streams, spikeDensity: density };
+        const row = { variant, backend, weights: int8 ? 'int8' : 'f32', batch, medianUs: r.medianUs, p99Us: r.p99Us, perStreamUs: r.perStreamUs, spikeDensity: density };
         rows.push(row);
-        log(`${variant.padEnd(19)} ${tier.padEnd(12)} ${row.weights.padEnd(4)} ×${String(streams).padEnd(3)} median ${r.medianUs.toFixed(1).padStart(8)} µs  p99 ${r.p99Us.toFixed(1).padStart(8)} µs  per stream ${r.perStreamUs.toFixed(1).padStart(7)} µs (cpu ${row.cpuPerStreamUs.toFixed(1)})${density !== null ? `  spikes ${(density * 100).toFixed(1)} %` : ''}`);
       }
     }
   }
 }
-if (values.json) process.stdout.write(`${JSON.stringify({ node: process.version, rows }, null, 1)}\n`);
+for (const r of rows) {
+  const ort = rows.find((o) => o.variant === r.variant && o.backend === 'onnx' && o.batch === r.batch);
+  const b1 = rows.find((o) => o.variant === r.variant && o.backend === r.backend && o.weights === r.weights && o.batch === 1);
+  r.vsOnnx = ort ? r.medianUs / ort.medianUs : null;
+  r.perStreamVsBatch1 = b1 && r.batch > 1 ? r.perStreamUs / b1.medianUs : null;
+}
+if (values.json) {
+  process.stdout.write(`${JSON.stringify({ node: process.version, rows }, null, 1)}\n`);
+} else {
+  process.stdout.write('variant             backend       weights batch   median µs    p99 µs  µs/stream  × onnx  × batch-1  spikes\n');
+  for (const r of rows) {
+    process.stdout.write(`${r.variant.padEnd(20)}${r.backend.padEnd(14)}${r.weights.padEnd(8)}${String(r.batch).padStart(5)}${r.medianUs.toFixed(1).padStart(12)}${r.p99Us.toFixed(1).padStart(10)}${r.perStreamUs.toFixed(1).padStart(11)}${(r.vsOnnx === null ? '-' : r.vsOnnx.toFixed(2)).padStart(8)}${(r.perStreamVsBatch1 === null ? '-' : r.perStreamVsBatch1.toFixed(2)).padStart(10)}${(r.spikeDensity === null ? '-' : `${(r.spikeDensity * 100).toFixed(1)} %`).padStart(8)}\n`);
+  }
+}

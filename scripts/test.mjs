@@ -2,7 +2,7 @@
 // Runs every test file under test/ with node's test runner (TypeScript through tsx).
 // Usage: npm test [-- <substring filter>...]   e.g. `npm test -- conformance`
 import { spawnSync } from 'node:child_process';
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildWasm, wasmIsStale } from './build_wasm.mjs';
 
@@ -19,8 +19,9 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-if (!existsSync(join(root, 'dist/cli/main.js'))) {
-  // CLI tests run the built command line, and the WASM kernels come from the build.
+{
+  // CLI tests run the built command line, and the WASM kernels come from the build: always rebuild
+  // so that tests never run against a stale dist/.
   const b = spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit', cwd: root });
   if (b.status !== 0) process.exit(b.status ?? 1);
 } else if (wasmIsStale()) {

@@ -1,5 +1,11 @@
 import type { Command } from 'commander';
+import { registerBench } from './bench.js';
+import { registerBenchTtt } from './bench_ttt.js';
+import { registerClassify } from './classify.js';
 import { registerConformance } from './conformance.js';
+import { registerEval } from './eval.js';
+import { registerExportOnnx } from './export_onnx.js';
+import { registerFeatures } from './features.js';
 import { registerImport } from './import.js';
 import { registerInspect } from './inspect.js';
 import { registerPredict } from './predict.js';
@@ -8,6 +14,12 @@ import { registerPredict } from './predict.js';
 export const COMMANDS: ((program: Command) => void)[] = [
   registerImport,
   registerPredict,
+  registerFeatures,
+  registerClassify,
+  registerEval,
   registerInspect,
   registerConformance,
+  registerExportOnnx,
+  registerBench,
+  registerBenchTtt,
 ];

@@ -17,14 +17,3 @@ export async function wasmTiers(): Promise<{ tier: Tier; kernels: Kernels | null
   }
   return out;
 }
-
-/** A small seeded generator for test data (mulberry32). */
-export function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -3,13 +3,18 @@ import { before, describe, it } from 'node:test';
 import { isEdgestreamError } from '../../runtime/errors.js';
 import { createJsKernels, quantizeRows } from '../../runtime/kernels/js/index.js';
 import type { DenseOptions, Kernels } from '../../runtime/kernels/types.js';
-import { seeded, wasmTiers } from '../helpers/kernel_tiers.js';
+import { Random } from '../../runtime/util/random.js';
+import { wasmTiers } from '../helpers/kernel_tiers.js';
 
 // Every WASM kernel against the JS oracle, on shapes that are and are not multiples of the
 // vector width (4), of the panel widths (16 float32 / 64 int8 outputs) and of the 4-stream
 // register block, at batch 1 and batched.
 
 const js = createJsKernels();
+const seeded = (seed: number): (() => number) => {
+  const r = new Random(seed);
+  return () => r.next();
+};
 const U = 2 ** -24; // float32 unit roundoff
 
 /** Random `[rows, n]`: real values in (−1, 1), or spikes at `density` (exact 0/1). */
