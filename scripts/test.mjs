@@ -4,7 +4,6 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildWasm, wasmIsStale } from './build_wasm.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
@@ -24,11 +23,6 @@ if (files.length === 0) {
   // so that tests never run against a stale dist/.
   const b = spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit', cwd: root });
   if (b.status !== 0) process.exit(b.status ?? 1);
-} else if (wasmIsStale()) {
-  // Tests load the kernels from dist/ even when running the TypeScript sources: never test a
-  // stale binary after editing runtime/kernels/assembly.
-  process.stderr.write('build: wasm kernels (sources changed)\n');
-  await buildWasm();
 }
 // Node 20 validates relaxed SIMD only behind a V8 flag (Node ≥ 22 by default): pass it when this
 // engine knows it, so that the 'wasm-relaxed' kernel tier is tested too. The CLI tests spawn the

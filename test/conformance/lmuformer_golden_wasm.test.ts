@@ -25,18 +25,23 @@ describe('LMUFormer golden vectors on the WASM tiers', async () => {
         });
       }
       // int8 weights: the WASM int8 kernels compute the JS tier's int8 math (same quantised
-      // weights, same scales), so the two int8 models agree to float rounding.
-      it('int8 weights: the same outputs as the JS tier\'s int8 reference (lmu_rnn_conv1d-d64)', async () => {
+      // weights and scales, same int16 activation rounding; kernel by kernel they agree to float
+      // rounding, see wasm_kernels.test.ts). Through a whole model, float rounding upstream can
+      // move an activation across an int16 rounding boundary, so the two int8 models differ by a
+      // few such steps: far less than int8 differs from float32.
+      it('int8 weights: the JS tier\'s int8 reference, through a whole model (lmu_rnn_conv1d-d64)', async () => {
         const set = 'lmu_rnn_conv1d-d64';
         const input = goldenInput(set);
         const [batch, frames] = input.shape as [number, number];
+        const n = batch * frames;
         const ref = streamFrames(await goldenModel(set, { backend: 'js', int8: true }), input.data, batch, frames);
         const got = streamFrames(await goldenModel(set, { backend: tier as 'wasm', int8: true }), input.data, batch, frames);
-        const cmp = compareFrames(got, ref, batch * frames, 35, 1e-4);
-        assert.ok(cmp.maxAbsError <= 1e-4, `max abs error ${cmp.maxAbsError}`);
-        assert.equal(cmp.argmaxMismatches, 0);
-        const f32 = streamFrames(await goldenModel(set, { backend: tier as 'wasm' }), input.data, batch, frames);
-        assert.ok(compareFrames(got, f32, batch * frames, 35, 1e-4).maxAbsError > 1e-6, 'int8 really quantises (differs from float32)');
+        const f32 = streamFrames(await goldenModel(set, { backend: 'js' }), input.data, batch, frames);
+        const quantisation = compareFrames(ref, f32, n, 35, 0).maxAbsError;
+        const implementations = compareFrames(got, ref, n, 35, 0);
+        assert.ok(quantisation > 1e-3, `int8 really quantises (differs from float32 by ${quantisation})`);
+        assert.ok(implementations.maxAbsError <= quantisation / 20, `wasm int8 vs js int8: ${implementations.maxAbsError}; int8 vs float32: ${quantisation}`);
+        assert.equal(implementations.argmaxMismatches, 0);
       });
     });
   }

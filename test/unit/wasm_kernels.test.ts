@@ -104,6 +104,33 @@ describe('WASM kernels against the JS oracle', async () => {
         }
       });
 
+      it('batch-invariant: a stream\'s outputs are bit-identical alone and in any batch', () => {
+        const rand = seeded(7);
+        const rows = 9;
+        for (const int8 of [false, true]) {
+          for (const input of ['real', 'spikes'] as const) {
+            const [o, i] = [37, 70];
+            const layer = k.dense(data(rand, o * i, null), data(rand, o, null), o, i, { int8, input });
+            const x = k.alloc(rows * i);
+            for (let r = 0; r < rows; r++) {
+              // spikes: densities from 0 to 100 % across the batch (both float32 kernels), one non-binary row
+              const row = input === 'real' ? data(rand, i, null) : data(rand, i, r / (rows - 1));
+              if (input === 'spikes' && r === 4) row[5] = 0.25;
+              x.set(row, r * i);
+            }
+            const batched = k.alloc(rows * o);
+            k.matmul(layer, x, batched, rows);
+            const one = k.alloc(o);
+            const xr = k.alloc(i);
+            for (let r = 0; r < rows; r++) {
+              xr.set(x.subarray(r * i, (r + 1) * i));
+              k.matmul(layer, xr, one, 1);
+              assert.deepEqual(Array.from(batched.subarray(r * o, (r + 1) * o)), Array.from(one), `${int8 ? 'int8' : 'f32'} ${input}: row ${r}`);
+            }
+          }
+        }
+      });
+
       it('zero spikes give exactly the bias', () => {
         const rand = seeded(5);
         const b = data(rand, 40, null);

@@ -7,36 +7,23 @@ import { madd, store16, store8 } from './simd';
 //    (i32x4.dot_i16x8_s: eight multiply-adds per instruction, twice float32's rate here);
 //  - spike inputs (0/1): out[r, o] = scale[o]·Σ_{active i} Q[o, i] + b[o], summed exactly in
 //    integers over the active inputs only; a spike layer given non-binary input falls back to
-//    the weight-only form scale[o]·Σ_i Q[o, i]·x[i] + b[o] (dense_i8).
+//    the weight-only form scale[o]·Σ_i Q[o, i]·x[i] + b[o] for that row.
 // The JS tier computes the same three formulas (runtime/kernels/js/index.ts).
 
 // Spike layers: panels of 64 outputs, one byte each, so a panel row is one 64-byte cache line:
 //   q[(p·inDim + i)·64 + j] = Q[64p + j, i]   (zero past outDim); scale and bias padded to 64·panels.
 const PANEL_BYTES: usize = 64;
 
-export function dense_i8(q: usize, scale: usize, bias: usize, x: usize, out: usize, rows: i32, inDim: i32, outDim: i32): void {
+/** Weight-only form for one non-binary row of a spike layer: scale[o]·Σ_i Q[o, i]·x[i] + b[o]. */
+function denseI8Row(q: usize, scale: usize, bias: usize, xr: usize, or: usize, inDim: i32, outDim: i32): void {
   const panels = (outDim + 63) >> 6;
-  const xRow = <usize>inDim << 2;
-  const oRow = <usize>outDim << 2;
   for (let p = 0; p < panels; p++) {
     const qp = q + <usize>p * <usize>inDim * PANEL_BYTES;
     // Each panel is processed as four blocks of 16 outputs (a 16-byte slice of every panel row).
     for (let s = 0; s < 4; s++) {
       const c0 = (p << 6) + (s << 4);
       if (c0 >= outDim) break;
-      const cols = min(16, outDim - c0);
-      const sp = qp + (<usize>s << 4);
-      const sc = scale + (<usize>c0 << 2);
-      const bp = bias + (<usize>c0 << 2);
-      const op = out + (<usize>c0 << 2);
-      let r = 0;
-      for (; r + 4 <= rows; r += 4) {
-        const xr = x + <usize>r * xRow;
-        const or = op + <usize>r * oRow;
-        block4x8(sp, sc, bp, xr, xRow, or, oRow, inDim, min(cols, 8));
-        if (cols > 8) block4x8(sp + 8, sc + 32, bp + 32, xr, xRow, or + 32, oRow, inDim, cols - 8);
-      }
-      for (; r < rows; r++) block1x16(sp, sc, bp, x + <usize>r * xRow, op + <usize>r * oRow, inDim, cols);
+      block1x16(qp + (<usize>s << 4), scale + (<usize>c0 << 2), bias + (<usize>c0 << 2), xr, or + (<usize>c0 << 2), inDim, min(16, outDim - c0));
     }
   }
 }
@@ -67,61 +54,26 @@ export function dense_i8(q: usize, scale: usize, bias: usize, x: usize, out: usi
     f32x4.add(f32x4.mul(a3, v128.load(sc, 48)), v128.load(bp, 48)), cols);
 }
 
-/** Four streams × 8 outputs: each widened weight vector serves four streams. */
-@inline function block4x8(qp: usize, sc: usize, bp: usize, xp: usize, xRow: usize, op: usize, oRow: usize, inDim: i32, cols: i32): void {
-  let a00 = f32x4.splat(0);
-  let a01 = f32x4.splat(0);
-  let a10 = f32x4.splat(0);
-  let a11 = f32x4.splat(0);
-  let a20 = f32x4.splat(0);
-  let a21 = f32x4.splat(0);
-  let a30 = f32x4.splat(0);
-  let a31 = f32x4.splat(0);
-  const x1 = xp + xRow;
-  const x2 = x1 + xRow;
-  const x3 = x2 + xRow;
-  for (let i: usize = 0, n = <usize>inDim << 2; i < n; i += 4) {
-    const v = v128.load8x8_s(qp);
-    const w0 = widen(v, 0);
-    const w1 = widen(v, 1);
-    let s = v128.load32_splat(xp + i);
-    a00 = madd(w0, s, a00);
-    a01 = madd(w1, s, a01);
-    s = v128.load32_splat(x1 + i);
-    a10 = madd(w0, s, a10);
-    a11 = madd(w1, s, a11);
-    s = v128.load32_splat(x2 + i);
-    a20 = madd(w0, s, a20);
-    a21 = madd(w1, s, a21);
-    s = v128.load32_splat(x3 + i);
-    a30 = madd(w0, s, a30);
-    a31 = madd(w1, s, a31);
-    qp += PANEL_BYTES;
-  }
-  const s0 = v128.load(sc);
-  const s1 = v128.load(sc, 16);
-  const b0 = v128.load(bp);
-  const b1 = v128.load(bp, 16);
-  store8(op, f32x4.add(f32x4.mul(a00, s0), b0), f32x4.add(f32x4.mul(a01, s1), b1), cols);
-  store8(op + oRow, f32x4.add(f32x4.mul(a10, s0), b0), f32x4.add(f32x4.mul(a11, s1), b1), cols);
-  store8(op + 2 * oRow, f32x4.add(f32x4.mul(a20, s0), b0), f32x4.add(f32x4.mul(a21, s1), b1), cols);
-  store8(op + 3 * oRow, f32x4.add(f32x4.mul(a30, s0), b0), f32x4.add(f32x4.mul(a31, s1), b1), cols);
-}
-
 /**
- * Spike input, event-driven: per stream and panel, the int8 columns of the active inputs are
- * summed in int16 lanes (at most 256 columns at a time, so |sum| ≤ 256·127 never overflows),
- * widened into int32 totals in `acc` (scratch, 256 bytes), then scaled: exact integer sums.
+ * Spike input (int8): event-driven for every binary row (`cnt` ≥ 0, see spike_scan) — per stream
+ * and panel, the int8 columns of the active inputs are summed in int16 lanes (at most 256 columns
+ * at a time, so |sum| ≤ 256·127 never overflows), widened into int32 totals in `acc` (scratch,
+ * 256 bytes), then scaled: exact integer sums, faster than any dense int8 form at every density.
+ * A non-binary row takes the weight-only dense form. Per-row choices: batch-invariant.
  */
-export function dense_i8_sparse(q: usize, scale: usize, bias: usize, idx: usize, cnt: usize, out: usize, rows: i32, inDim: i32, outDim: i32, acc: usize): void {
+export function dense_i8_spikes(q: usize, scale: usize, bias: usize, x: usize, idx: usize, cnt: usize, out: usize, rows: i32, inDim: i32, outDim: i32, acc: usize): void {
   const panels = (outDim + 63) >> 6;
   const iRow = <usize>inDim << 2;
   const oRow = <usize>outDim << 2;
+  for (let r = 0; r < rows; r++) {
+    if (load<i32>(cnt + (<usize>r << 2)) < 0) denseI8Row(q, scale, bias, x + <usize>r * iRow, out + <usize>r * oRow, inDim, outDim);
+  }
   for (let p = 0; p < panels; p++) {
     const qp = q + <usize>p * <usize>inDim * PANEL_BYTES;
     for (let r = 0; r < rows; r++) {
       let ip = idx + <usize>r * iRow;
       const n = load<i32>(cnt + (<usize>r << 2));
+      if (n < 0) continue;
       for (let j: usize = 0; j < 256; j += 16) v128.store(acc + j, i32x4.splat(0));
       let k = 0;
       while (k < n) {

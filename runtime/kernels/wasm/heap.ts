@@ -26,6 +26,7 @@ export class WasmHeap {
   private top: number;
   private readonly live = new Map<number, number>();
   private free: { ptr: number; size: number }[] = [];
+  private wordView: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
   /** A new shared memory for one kernel instance (its module is instantiated on it before the heap). */
   static createMemory(): WasmMemory {
@@ -107,6 +108,13 @@ export class WasmHeap {
 
   i32(ptr: number, length: number): Int32Array {
     return new Int32Array(this.current(), ptr, length);
+  }
+
+  /** An Int32Array over the whole memory, re-made only after a grow (no allocation per call). */
+  words(): Int32Array<ArrayBufferLike> {
+    const b = this.current();
+    if (this.wordView.buffer !== b) this.wordView = new Int32Array(b);
+    return this.wordView;
   }
 
   /** True if `view` addresses this memory (so its byteOffset is a valid pointer). */

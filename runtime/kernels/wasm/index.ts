@@ -6,12 +6,12 @@ import { instantiateKernels, type KernelExports, type WasmTier } from './module.
 import { packF32, packI8, packI8Pairs, packRows, ROW_PAD } from './pack.js';
 
 /**
- * Spike layers: the event-driven kernel runs when at most this fraction of the step's inputs
- * are active, the dense kernel otherwise. float32: the two cost the same at about 65 % (batch 1
- * and 64, measured on the bench machine; see README "Kernels"). int8: the integer spike kernel
- * is the faster one at every density, so binary input always takes it.
+ * float32 spike layers: a stream's step runs the event-driven kernel when at most this fraction
+ * of its inputs are active, the dense kernel otherwise (the two cost the same at about 65 %,
+ * batch 1 and 64, on the bench machine; see README "Kernels"). int8 spike layers always take the
+ * integer event-driven kernel for binary input: it is the faster one at every density.
  */
-const SPARSE_MAX_DENSITY = { f32: 0.6, i8: 1 } as const;
+const F32_SPARSE_MAX_DENSITY = 0.6;
 
 interface WasmDense extends DenseLayer {
   readonly owner: WasmKernels;
@@ -24,8 +24,8 @@ interface WasmDense extends DenseLayer {
   readonly wt: number;
   readonly biasRows: number;
   freed: boolean;
-  /** Spike layers: inputs seen and inputs active, and steps run by the event-driven kernel. */
-  readonly spikes: { inputs: number; active: number; steps: number; sparseSteps: number };
+  /** Spike layers: inputs seen and inputs active, stream-steps, and those run event-driven. */
+  readonly spikes: { inputs: number; active: number; rows: number; sparseRows: number };
 }
 
 /** Observed activity of one spike layer (`WasmKernels.spikeStats`). */
@@ -33,9 +33,10 @@ export interface SpikeLayerStats {
   name: string;
   /** Fraction of inputs that were 1. */
   density: number;
-  /** Fraction of steps that took the event-driven kernel. */
+  /** Fraction of stream-steps that took the event-driven kernel. */
   sparseFraction: number;
-  steps: number;
+  /** Stream-steps seen (a batched step of n streams counts n). */
+  rows: number;
 }
 
 /** A WASM SIMD tier: one instance of the kernel module over its own shared memory. */
@@ -75,7 +76,7 @@ export class WasmKernels implements Kernels {
     const name = options.name ?? 'dense';
     checkDenseArgs(w, b, outDim, inDim, name);
     const int8 = options.int8 === true;
-    const base = { name, outDim, inDim, input: options.input ?? 'real', int8, owner: this, freed: false, spikes: { inputs: 0, active: 0, steps: 0, sparseSteps: 0 } };
+    const base = { name, outDim, inDim, input: options.input ?? 'real', int8, owner: this, freed: false, spikes: { inputs: 0, active: 0, rows: 0, sparseRows: 0 } };
     if (int8) {
       const p = base.input === 'spikes' ? packI8(this.heap, w, b, outDim, inDim) : packI8Pairs(this.heap, w, b, outDim, inDim);
       const layer: WasmDense = { ...base, w: 0, q: p.q, scale: p.scale, bias: p.bias, wt: 0, biasRows: 0, bytes: p.bytes };
@@ -106,23 +107,21 @@ export class WasmKernels implements Kernels {
       const cntBytes = Math.ceil(rows / 16) * 64;
       const idx = this.scratchOf(idxBytes + cntBytes + Math.max(256, Math.ceil(outDim / ROW_PAD) * ROW_PAD * 4));
       const cnt = idx + idxBytes;
-      // acc: the int8 kernel's 64 int32 totals, or one padded output row of the row kernel.
+      // acc: the int8 kernel's 64 int32 totals, or one padded output row of the float32 one.
       const acc = cnt + cntBytes;
       const active = this.k.spike_scan(xp, rows, inDim, idx, cnt);
+      const maxActive = l.int8 ? inDim : Math.floor(F32_SPARSE_MAX_DENSITY * inDim);
+      if (l.int8) this.k.dense_i8_spikes(l.q, l.scale, l.bias, xp, idx, cnt, op, rows, inDim, outDim, acc);
+      else this.k.dense_f32_spikes(l.w, l.bias, l.wt, l.biasRows, xp, idx, cnt, op, rows, inDim, outDim, acc, maxActive);
       const st = l.spikes;
-      st.steps++;
       st.inputs += rows * inDim;
-      if (active > 0) st.active += active;
-      // −1: some input is not 0/1; the dense kernel is right for any values.
-      if (active >= 0 && active <= SPARSE_MAX_DENSITY[l.int8 ? 'i8' : 'f32'] * rows * inDim) {
-        st.sparseSteps++;
-        if (l.int8) this.k.dense_i8_sparse(l.q, l.scale, l.bias, idx, cnt, op, rows, inDim, outDim, acc);
-        else this.k.dense_f32_rows_sparse(l.wt, l.biasRows, idx, cnt, op, rows, inDim, outDim, acc);
-        return;
-      }
+      st.active += active;
+      st.rows += rows;
+      const words = this.heap.words();
+      for (let r = 0, c = cnt >> 2; r < rows; r++) if (words[c + r]! >= 0 && words[c + r]! <= maxActive) st.sparseRows++;
+      return;
     }
     if (!l.int8) this.k.dense_f32(l.w, l.bias, xp, op, rows, inDim, outDim);
-    else if (l.input === 'spikes') this.k.dense_i8(l.q, l.scale, l.bias, xp, op, rows, inDim, outDim);
     else {
       const qxBytes = Math.ceil((rows * Math.ceil(inDim / 2) * 4) / 64) * 64;
       const qx = this.scratchOf(qxBytes + rows * 4);
@@ -138,10 +137,10 @@ export class WasmKernels implements Kernels {
   spikeStats(reset = false): SpikeLayerStats[] {
     const out: SpikeLayerStats[] = [];
     for (const l of this.layers) {
-      if (l.input !== 'spikes' || l.spikes.steps === 0) continue;
+      if (l.input !== 'spikes' || l.spikes.rows === 0) continue;
       const st = l.spikes;
-      out.push({ name: l.name, density: st.inputs ? st.active / st.inputs : 0, sparseFraction: st.steps ? st.sparseSteps / st.steps : 0, steps: st.steps });
-      if (reset) Object.assign(st, { inputs: 0, active: 0, steps: 0, sparseSteps: 0 });
+      out.push({ name: l.name, density: st.inputs ? st.active / st.inputs : 0, sparseFraction: st.sparseRows / st.rows, rows: st.rows });
+      if (reset) Object.assign(st, { inputs: 0, active: 0, rows: 0, sparseRows: 0 });
     }
     return out;
   }

@@ -7,11 +7,10 @@ import { WebAssemblyApi, type WasmMemory, type WasmModule } from './webassembly.
 export interface KernelExports {
   heap_base(): number;
   dense_f32(w: number, bias: number, x: number, out: number, rows: number, inDim: number, outDim: number): void;
-  dense_f32_rows_sparse(wt: number, bias: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number, acc: number): void;
-  dense_i8(q: number, scale: number, bias: number, x: number, out: number, rows: number, inDim: number, outDim: number): void;
+  dense_f32_spikes(w: number, bias: number, wt: number, biasRows: number, x: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number, acc: number, maxActive: number): void;
   quantize_i16(x: number, rows: number, inDim: number, qx: number, sx: number): void;
   dense_i8q(q: number, scale: number, bias: number, qx: number, sx: number, out: number, rows: number, inDim: number, outDim: number): void;
-  dense_i8_sparse(q: number, scale: number, bias: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number, acc: number): void;
+  dense_i8_spikes(q: number, scale: number, bias: number, x: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number, acc: number): void;
   spike_scan(x: number, rows: number, inDim: number, idx: number, cnt: number): number;
   relu_f32(x: number, n: number): void;
   gelu_f32(x: number, n: number): void;
@@ -39,6 +38,25 @@ function locate(file: string): string {
 }
 
 const modules = new Map<WasmTier, Promise<WasmModule>>();
+const supported = new Map<WasmTier, boolean>();
+
+/**
+ * Whether this engine can run a tier: its binary is built, validates (the feature probe), and
+ * shared memories exist. Synchronous and cached.
+ */
+export function wasmTierSupported(tier: WasmTier): boolean {
+  let ok = supported.get(tier);
+  if (ok === undefined) {
+    try {
+      ok = WebAssemblyApi.validate(readFileSync(locate(FILES[tier])));
+      if (ok) new WebAssemblyApi.Memory({ initial: 1, maximum: 1, shared: true });
+    } catch {
+      ok = false;
+    }
+    supported.set(tier, ok);
+  }
+  return ok;
+}
 
 /**
  * The compiled module of a tier, once per process. The feature probe is the module itself:
