@@ -8,6 +8,10 @@
  *
  * Layout conventions: activations are row-major `[rows, dim]` (one row per stream in a batch);
  * weights are row-major `[outDim, inDim]` (PyTorch's Linear/Conv1d-k1 layout).
+ *
+ * Every kernel is batch-invariant: row r of an output depends only on row r of the inputs,
+ * bit for bit, whatever the other rows hold and however many there are, so a stream's results
+ * never depend on which streams an engine batches it with.
  */
 export type Tier = 'js' | 'wasm' | 'wasm-relaxed';
 export const TIERS: readonly Tier[] = ['js', 'wasm', 'wasm-relaxed'];
