@@ -19,7 +19,28 @@ const dist = new URL('../dist/', import.meta.url);
 const load = (p) => import(new URL(p, dist).href);
 const { randomLmuformerModel } = await load('models/lmuformer/random_model.js');
 const { loadModel } = await load('runtime/model/load_model.js');
-const { measureStepLatency } = await load('runtime/bench/latency.js');
+const { measureStepLatency, noiseFrames } = await load('runtime/bench/latency.js');
+const { createState } = await load('runtime/stream/state.js');
+
+/**
+ * CPU time per step (process user + system, µs) over `steps` steady-state steps: on a machine
+ * shared with other jobs, wall-clock medians of long batched steps include time the process
+ * spent descheduled; CPU time does not.
+ */
+function cpuPerStep(model, batch, steps) {
+  const program = model.createProgram({ maxBatch: batch });
+  const states = Array.from({ length: batch }, () => createState(program.stateSizes));
+  const F = program.inputDim;
+  const frames = noiseFrames(64 * batch, F, 1);
+  const out = new Float32Array(batch * program.outputDim);
+  const ready = new Uint8Array(batch);
+  const step = (k) => program.step(states, batch, frames.subarray((k % 64) * batch * F, ((k % 64) + 1) * batch * F), out, ready);
+  for (let k = 0; k < program.delay + 8; k++) step(k);
+  const c0 = process.cpuUsage();
+  for (let k = 0; k < steps; k++) step(k);
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / steps;
+}
 
 const { values } = parseArgs({
   options: {
@@ -51,7 +72,8 @@ for (const variant of values.variants.split(',')) {
         const r = measureStepLatency(model, { batch, steps: backend === 'js' ? 100 : 2000, minSteps: 30, budgetMs: batch > 1 ? 3000 : 1500, seed });
         const spikes = model.kernels?.spikeStats?.(true) ?? [];
         const density = spikes.length ? spikes.reduce((a, s) => a + s.density, 0) / spikes.length : null;
-        const row = { variant, backend, weights: int8 ? 'int8' : 'f32', batch, medianUs: r.medianUs, p99Us: r.p99Us, perStreamUs: r.perStreamUs, spikeDensity: density };
+        const cpuUs = backend === 'onnx' ? null : cpuPerStep(model, batch, backend === 'js' ? 20 : batch > 1 ? 40 : 1000);
+        const row = { variant, backend, weights: int8 ? 'int8' : 'f32', batch, medianUs: r.medianUs, p99Us: r.p99Us, perStreamUs: r.perStreamUs, cpuPerStreamUs: cpuUs === null ? null : cpuUs / batch, spikeDensity: density };
         rows.push(row);
       }
     }
@@ -62,12 +84,14 @@ for (const r of rows) {
   const b1 = rows.find((o) => o.variant === r.variant && o.backend === r.backend && o.weights === r.weights && o.batch === 1);
   r.vsOnnx = ort ? r.medianUs / ort.medianUs : null;
   r.perStreamVsBatch1 = b1 && r.batch > 1 ? r.perStreamUs / b1.medianUs : null;
+  r.cpuPerStreamVsBatch1 = b1 && r.batch > 1 && r.cpuPerStreamUs !== null ? r.cpuPerStreamUs / b1.cpuPerStreamUs : null;
 }
 if (values.json) {
   process.stdout.write(`${JSON.stringify({ node: process.version, rows }, null, 1)}\n`);
 } else {
-  process.stdout.write('variant             backend       weights batch   median µs    p99 µs  µs/stream  × onnx  × batch-1  spikes\n');
+  const f = (v, d = 1) => (v === null || v === undefined ? '-' : v.toFixed(d));
+  process.stdout.write('variant             backend       weights batch   median µs    p99 µs  µs/stream  × onnx  × batch-1  cpu µs/stream  cpu × batch-1  spikes\n');
   for (const r of rows) {
-    process.stdout.write(`${r.variant.padEnd(20)}${r.backend.padEnd(14)}${r.weights.padEnd(8)}${String(r.batch).padStart(5)}${r.medianUs.toFixed(1).padStart(12)}${r.p99Us.toFixed(1).padStart(10)}${r.perStreamUs.toFixed(1).padStart(11)}${(r.vsOnnx === null ? '-' : r.vsOnnx.toFixed(2)).padStart(8)}${(r.perStreamVsBatch1 === null ? '-' : r.perStreamVsBatch1.toFixed(2)).padStart(10)}${(r.spikeDensity === null ? '-' : `${(r.spikeDensity * 100).toFixed(1)} %`).padStart(8)}\n`);
+    process.stdout.write(`${r.variant.padEnd(20)}${r.backend.padEnd(14)}${r.weights.padEnd(8)}${String(r.batch).padStart(5)}${f(r.medianUs).padStart(12)}${f(r.p99Us).padStart(10)}${f(r.perStreamUs).padStart(11)}${f(r.vsOnnx, 2).padStart(8)}${f(r.perStreamVsBatch1, 2).padStart(10)}${f(r.cpuPerStreamUs).padStart(15)}${f(r.cpuPerStreamVsBatch1, 2).padStart(15)}${(r.spikeDensity === null ? '-' : `${(r.spikeDensity * 100).toFixed(1)} %`).padStart(8)}\n`);
   }
 }
