@@ -28,16 +28,19 @@ export function inverseFrequencies(dim: number, base: number): Float64Array {
 export class FlaRopeTable {
   readonly half: number;
   private readonly angleAt: (k: number) => number;
+  private readonly numel: number;
 
-  constructor(private readonly inv: Float64Array) {
+  /** `tableRows`: the official table's row count when known (only its last vector depends on it). */
+  constructor(inv: Float64Array, tableRows = Infinity) {
     const half = (this.half = inv.length);
     this.angleAt = (k) => f32(Math.floor(k / half) * inv[k % half]!);
+    this.numel = tableRows * half;
   }
 
-  /** cos/sin of row `position` into cos[co …], sin[so …] (half values each). */
+  /** cos/sin of row `position` into cos[offset …], sin[offset …] (half values each). */
   row(position: number, cos: Vec, sin: Vec, offset = 0): void {
     const h = this.half;
-    torchCosSinRange(this.angleAt, position * h, (position + 1) * h, cos, sin, offset);
+    torchCosSinRange(this.angleAt, position * h, (position + 1) * h, cos, sin, offset, this.numel);
   }
 }
 
@@ -53,17 +56,21 @@ export class TttRopeTable {
   readonly dependsOnTokenIndex: boolean;
   private readonly angleAt: (k: number) => number;
 
-  constructor(inv: Float64Array, readonly miniBatch: number) {
+  private readonly numel: number;
+
+  /** `tokens`: the official sequence length L when known (only the table's last vector depends on it). */
+  constructor(inv: Float64Array, readonly miniBatch: number, tokens = Infinity) {
     const half = inv.length;
     const f = (this.width = 2 * half);
     this.angleAt = (k) => f32((Math.floor(k / f) % miniBatch) * inv[(k % f) % half]!);
     this.dependsOnTokenIndex = f % 8 !== 0 && miniBatch - 1 >= SLEEF_SMALL_RANGE;
+    this.numel = tokens * f;
   }
 
-  /** cos/sin of token t's row (f values each). */
+  /** cos/sin of token t's row into cos[offset …], sin[offset …] (f values each). */
   row(t: number, cos: Vec, sin: Vec, offset = 0): void {
     const f = this.width;
-    torchCosSinRange(this.angleAt, t * f, (t + 1) * f, cos, sin, offset);
+    torchCosSinRange(this.angleAt, t * f, (t + 1) * f, cos, sin, offset, this.numel);
   }
 }
 
