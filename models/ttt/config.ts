@@ -4,7 +4,7 @@ import { EdgestreamError, type ErrorCode } from '../../runtime/errors.js';
 /**
  * Layer configurations under the official field names (ttt.py `TTTConfig`, LaCT
  * `LaCTSWIGLULayer.__init__`), with the official defaults, plus `kind` to tell them apart.
- * Unknown official fields (layer_idx, max_position_embeddings, …) are accepted and ignored.
+ * Unknown official fields (layer_idx, …) are accepted and ignored.
  */
 const dim = z.number().int().positive().max(65536);
 
@@ -44,6 +44,8 @@ export const LactLayerConfigSchema = z.object({
   w0_w2_low_rank: z.number().int().default(-1),
   use_momentum: z.boolean().default(false),
   fw_init_gain: z.number().default(0.5),
+  /** The RoPE cache holds max(sequence length, this) rows (null: the sequence length); official default 2048. */
+  max_position_embeddings: z.number().int().positive().max(1 << 24).nullable().default(2048),
 });
 export type LactLayerConfig = z.infer<typeof LactLayerConfigSchema>;
 
@@ -67,6 +69,13 @@ export const RuntimeOptionsSchema = z.object({
   muon_spread_tokens: z.number().int().min(0).max(1 << 20).default(0),
   /** false: the fast weights stay at their initial values (no test-time training), for comparisons. */
   fast_weight_updates: z.boolean().default(true),
+  /**
+   * The length of the whole sequence when it is known in advance (a golden file, a fixed clip);
+   * 0 = open-ended stream. Only PyTorch's float32 RoPE table depends on it, in its last 8-element
+   * SLEEF vector (see rope.ts): it changes the last token's rotation by ≤ 1 float32 ulp, and only when
+   * half the attention head dim is not a multiple of 8.
+   */
+  rope_sequence_length: z.number().int().min(0).max(1 << 24).default(0),
 });
 export type RuntimeOptions = z.infer<typeof RuntimeOptionsSchema>;
 export const DEFAULT_RUNTIME: RuntimeOptions = RuntimeOptionsSchema.parse({});

@@ -73,7 +73,9 @@ export class LactLayer implements TokenMixer {
     this.qkScale = num.constant(param('qk_scale'));
     this.qkOffset = num.constant(param('qk_offset'));
     this.tttNorm = num.constant(param('ttt_norm.weight'));
-    this.rope = new FlaRopeTable(inverseFrequencies(da, c.rope_theta));
+    // fla's cache has max(L, max_position_embeddings) rows; L is open-ended unless the runtime knows it.
+    const L = runtime.rope_sequence_length;
+    this.rope = new FlaRopeTable(inverseFrequencies(da, c.rope_theta), L > 0 ? Math.max(L, c.max_position_embeddings ?? 0) : Infinity);
     this.lrBias = invSoftplus(0.001);
 
     // Initial fast weights: W0/W2 = W_left @ W_right + 0.5·I when low-rank (LowRankFastWeight, add_identity).

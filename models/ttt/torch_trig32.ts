@@ -19,7 +19,8 @@ import { FIRST_EXPONENT, payneHanekTable } from './payne_hanek_table.js';
  * take a `wide` flag, and why `torchCosSinRange` takes the tensor's layout.
  * (The u10 kernels have no middle range; only SLEEF's u35 kernels add a 4-part Cody–Waite up to 39000.)
  *
- * Checked bit for bit against libsleef 3.5.1 and torch 1.13 (models/ttt/tools/gen_trig_fixture.py).
+ * Checked bit for bit against torch 1.13 (test/unit/torch_float32_rope.test.ts; tools/verify_torch_rope.ts
+ * for millions of angles), and torch against libsleef 3.5.1 itself (tools/sleef_vs_torch.py).
  */
 
 /** SLEEF's TRIGRANGEMAX2f: a vector with any lane not below it (or NaN) takes the Payne–Hanek path. */
@@ -96,9 +97,8 @@ function reduceQuarterTurns(x: number): { r: DF; q: number } {
 const HALF_PI_HI = PI_HI * 0.5;
 const HALF_PI_LO = PI_LO * 0.5;
 
-function sinWide(d: number): number {
-  if (!Number.isFinite(d)) return NaN;
-  let { r, q } = reduceQuarterTurns(d);
+/** sin(d) from d's Payne–Hanek reduction (r, q). */
+function sinWide(r: DF, q: number): number {
   // Fold odd quarter turns into r so that sin(d) = ±sin(r'), r' = r ∓ π/2 (toward zero).
   const halfTurns = ((q & 3) * 2 + (r[0] > 0 ? 2 : 1)) >> 2;
   if ((q & 1) === 1) {
@@ -109,9 +109,8 @@ function sinWide(d: number): number {
   return (halfTurns & 1) === 1 ? -u : u;
 }
 
-function cosWide(d: number): number {
-  if (!Number.isFinite(d)) return NaN;
-  let { r, q } = reduceQuarterTurns(d);
+/** cos(d) from d's Payne–Hanek reduction (r, q). */
+function cosWide(r: DF, q: number): number {
   // cos(d) = ±sin(r ∓ π/2) for even q (the kernel only evaluates sin); odd q already is a sine.
   const n = ((q & 3) * 2 + (r[0] > 0 ? 8 : 7)) >> 1;
   if ((q & 1) === 0) {
@@ -154,15 +153,25 @@ function cosNarrow(d: number): number {
 export function sleefSinf(d: number, wide: boolean): number {
   d = f32(d);
   if (Object.is(d, -0)) return -0;
-  if (!wide && needsWideReduction(d)) throw new RangeError(`sleefSinf: ${d} needs the wide reduction`);
-  return wide ? sinWide(d) : sinNarrow(d);
+  if (!wide) {
+    if (needsWideReduction(d)) throw new RangeError(`sleefSinf: ${d} needs the wide reduction`);
+    return sinNarrow(d);
+  }
+  if (!Number.isFinite(d)) return NaN;
+  const { r, q } = reduceQuarterTurns(d);
+  return sinWide(r, q);
 }
 
 /** float32 cos of float32 `d` as one lane of `Sleef_cosf8_u10` (see `sleefSinf`). */
 export function sleefCosf(d: number, wide: boolean): number {
   d = f32(d);
-  if (!wide && needsWideReduction(d)) throw new RangeError(`sleefCosf: ${d} needs the wide reduction`);
-  return wide ? cosWide(d) : cosNarrow(d);
+  if (!wide) {
+    if (needsWideReduction(d)) throw new RangeError(`sleefCosf: ${d} needs the wide reduction`);
+    return cosNarrow(d);
+  }
+  if (!Number.isFinite(d)) return NaN;
+  const { r, q } = reduceQuarterTurns(d);
+  return cosWide(r, q);
 }
 
 /** torch.sin of a lone float32 (its vector's other lanes small, e.g. a one-element tensor). */
@@ -194,9 +203,18 @@ export function torchCosSinRange(angleAt: (k: number) => number, start: number, 
     let wide = false;
     for (let k = v; k < last && !wide; k++) wide = needsWideReduction(angleAt(k));
     for (let k = Math.max(v, start); k < Math.min(last, end); k++) {
-      const a = angleAt(k);
-      cos[offset + k - start] = sleefCosf(a, wide);
-      sin[offset + k - start] = sleefSinf(a, wide);
+      const a = f32(angleAt(k));
+      const o = offset + k - start;
+      if (!wide) {
+        cos[o] = cosNarrow(a);
+        sin[o] = Object.is(a, -0) ? -0 : sinNarrow(a);
+      } else if (!Number.isFinite(a)) {
+        cos[o] = sin[o] = NaN;
+      } else {
+        const { r, q } = reduceQuarterTurns(a); // one reduction serves both
+        cos[o] = cosWide(r, q);
+        sin[o] = Object.is(a, -0) ? -0 : sinWide(r, q);
+      }
     }
   }
 }

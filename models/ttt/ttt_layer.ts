@@ -93,7 +93,7 @@ export class TttLayer implements TokenMixer {
 
     // RoPE positions only ever are t mod K: one table for the whole layer, unless the official
     // table's SLEEF vectors straddle rows (see TttRopeTable), then one row per token.
-    this.rope = new TttRopeTable(inverseFrequencies(f, c.rope_theta), K);
+    this.rope = new TttRopeTable(inverseFrequencies(f, c.rope_theta), K, runtime.rope_sequence_length || Infinity);
     const rows = this.rope.dependsOnTokenIndex ? 1 : K;
     this.ropeCos = num.alloc(rows * f);
     this.ropeSin = num.alloc(rows * f);
