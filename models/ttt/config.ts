@@ -7,6 +7,9 @@ import { EdgestreamError, type ErrorCode } from '../../runtime/errors.js';
  * Unknown official fields (layer_idx, …) are accepted and ignored.
  */
 const dim = z.number().int().positive().max(65536);
+/** PyTorch builds the RoPE tables in float32, so the base must be a normal float32. */
+const ropeTheta = z.number().min(2 ** -126, 'must be a normal float32 (≥ 2^-126): the RoPE tables are float32')
+  .max(3.4028234663852886e38, 'must be a finite float32 (≤ 3.4e38): the RoPE tables are float32');
 
 export const TttLayerConfigSchema = z.object({
   kind: z.literal('ttt'),
@@ -14,7 +17,7 @@ export const TttLayerConfigSchema = z.object({
   num_attention_heads: z.number().int().positive().max(4096),
   mini_batch_size: z.number().int().positive().max(65536).default(16),
   ttt_base_lr: z.number().finite().default(1.0),
-  rope_theta: z.number().positive().finite().default(10000),
+  rope_theta: ropeTheta.default(10000),
   share_qk: z.boolean().default(false),
   use_gate: z.boolean().default(false),
   conv_kernel: z.number().int().positive().max(64).default(4),
@@ -40,7 +43,7 @@ export const LactLayerConfigSchema = z.object({
   learnable_ttt_scale: z.boolean().default(false),
   ttt_prenorm: z.boolean().default(false),
   ttt_nope: z.boolean().default(false),
-  rope_theta: z.number().positive().finite().default(500000),
+  rope_theta: ropeTheta.default(500000),
   w0_w2_low_rank: z.number().int().default(-1),
   use_momentum: z.boolean().default(false),
   fw_init_gain: z.number().default(0.5),
