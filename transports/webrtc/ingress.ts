@@ -295,7 +295,7 @@ export class WebRtcIngress extends EventEmitter<WebRtcIngressEvents> {
       this.counts.answered++;
       sendJson(res, 200, { type: 'answer', sdp, device: offer.device, sampleRate: this.settings.sampleRate });
     } catch (e) {
-      const err = toSignallingError(e);
+      const err = this.closedFlag && !(e instanceof SignallingError) ? new SignallingError(503, 'the service is shutting down', 'shutting_down') : toSignallingError(e);
       if (peer && !peer.closed) peer.close('negotiation_failed');
       this.rejectedCounts[err.reason] = (this.rejectedCounts[err.reason] ?? 0) + 1;
       this.logRefusal(err);
