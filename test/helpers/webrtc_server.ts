@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after } from 'node:test';
 import type { AudioChunk } from '../../runtime/operators/types.js';
 import { createWebRtcIngress, type WebRtcIngress, type WebRtcIngressOptions } from '../../transports/webrtc/ingress.js';
 
@@ -13,9 +12,11 @@ export interface IngressServer {
   origin: string;
   offerUrl: string;
   chunks: AudioChunk[];
+  /** Close the ingress (its peers) and the server. */
+  close(): Promise<void>;
 }
 
-/** A WebRTC ingress on a plain HTTP server on a free loopback port; closed after the test file. */
+/** A WebRTC ingress on a plain HTTP server on a free loopback port (call `close()` in an `after`). */
 export async function startIngressServer(options: Partial<WebRtcIngressOptions> = {}): Promise<IngressServer> {
   const chunks: AudioChunk[] = [];
   const ingress = createWebRtcIngress({ token: TEST_TOKEN, ...options, onAudio: (c) => { chunks.push(c); options.onAudio?.(c); } });
@@ -27,12 +28,12 @@ export async function startIngressServer(options: Partial<WebRtcIngressOptions> 
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  after(async () => {
+  const close = async (): Promise<void> => {
     await ingress.close();
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
-  });
-  return { ingress, server, origin, offerUrl: `${origin}${ingress.settings.basePath}/offer`, chunks };
+  };
+  return { ingress, server, origin, offerUrl: `${origin}${ingress.settings.basePath}/offer`, chunks, close };
 }
 
 /** Poll until `cond()` holds (or fail after `ms`). */

@@ -20,7 +20,8 @@ import { spyingWrtc, wrtcOrSkip } from '../helpers/wrtc.js';
 // a few 16 kHz events), resamples to 16 kHz, the keyword pipeline runs on it and the detection
 // comes back on the data channel.
 
-const DEMO_MODEL = join(ROOT, 'models/lmuformer/demo/kws35-spiking.safetensors');
+/** The shipped demo model (EDGESTREAM_TEST_KWS_MODEL runs these tests on another keyword model). */
+const DEMO_MODEL = process.env.EDGESTREAM_TEST_KWS_MODEL ?? join(ROOT, 'models/lmuformer/demo/kws35-spiking.safetensors');
 const KEYWORD = 'yes';
 const { wrtc, skip: noWrtc } = wrtcOrSkip();
 const skip = noWrtc || (existsSync(DEMO_MODEL) ? false : `needs the demo model ${DEMO_MODEL}`);
@@ -38,6 +39,7 @@ describe('WebRTC loopback: Node peer → HTTP signalling → RTCAudioSink → 16
   const sinkEvents: SinkEventRecord[] = [];
   const detections: DeviceKeywordEvent[] = [];
 
+  after(() => srv?.close());
   before(async () => {
     model = await loadModel(DEMO_MODEL);
     const c = keywordClip(KEYWORD, tempDir());
@@ -62,14 +64,18 @@ describe('WebRTC loopback: Node peer → HTTP signalling → RTCAudioSink → 16
     const hello = await firstValueFrom(client.messages$.pipe(filter((m) => m.type === 'hello'), timeout(2000)));
     assert.equal(hello.device, 'kitchen');
     assert.equal(hello.sampleRate, 16000);
-    const keyword = firstValueFrom(client.messages$.pipe(filter((m): m is ServerMessage & { event: DeviceKeywordEvent } => m.type === 'keyword'), timeout(clip.samples.length / 16 + 5000)));
+    const received: DeviceKeywordEvent[] = [];
+    client.messages$.pipe(filter((m): m is ServerMessage & { event: DeviceKeywordEvent } => m.type === 'keyword')).subscribe((m) => received.push(m.event));
     await client.play(clip.samples);
-    const message = await keyword;
+    await waitFor(() => received.some((e) => e.label === KEYWORD), 3000, `a "${KEYWORD}" detection on the data channel`);
+    await new Promise((r) => setTimeout(r, 300));
 
-    // The detection on the data channel is the pipeline's event, as MQTT would carry it.
-    assert.equal(message.event.label, KEYWORD);
-    assert.equal(message.event.device, 'kitchen');
-    assert.deepEqual(message.event, JSON.parse(JSON.stringify(detections.find((d) => d.device === 'kitchen'))));
+    // Every detection of the pipeline came back on the data channel, as MQTT would carry it; the
+    // first (events fire on the rising edge) is the keyword that was spoken.
+    const mine = detections.filter((d) => d.device === 'kitchen');
+    assert.deepEqual(received, JSON.parse(JSON.stringify(mine)));
+    assert.equal(received[0]!.label, KEYWORD, `detections: ${received.map((e) => `${e.label} ${e.score.toFixed(2)}`).join(', ')}`);
+    assert.equal(received[0]!.device, 'kitchen');
 
     // The sink: 48 kHz mono in 480-frame events, maybe after a few 16 kHz events at the start.
     assert.ok(sinkEvents.length > 100, `${sinkEvents.length} sink events`);
@@ -108,7 +114,8 @@ describe('WebRTC loopback: Node peer → HTTP signalling → RTCAudioSink → 16
     const hall = await WebRtcClient.connect({ url: srv.offerUrl, token: TEST_TOKEN, device: 'hall', sampleRate: clip.rate });
     const porch = await WebRtcClient.connect({ url: srv.offerUrl, token: TEST_TOKEN, device: 'porch', sampleRate: clip.rate });
     after(() => porch.close());
-    const porchKeyword = firstValueFrom(porch.messages$.pipe(filter((m) => m.type === 'keyword'), timeout(clip.samples.length / 16 + 5000)));
+    const porchEvents: DeviceKeywordEvent[] = [];
+    porch.messages$.pipe(filter((m): m is ServerMessage & { event: DeviceKeywordEvent } => m.type === 'keyword')).subscribe((m) => porchEvents.push(m.event));
     const porchPlaying = porch.play(clip.samples);
     // The hall browser goes away 300 ms into its stream.
     const hallPlaying = hall.play(clip.samples);
@@ -120,9 +127,8 @@ describe('WebRTC loopback: Node peer → HTTP signalling → RTCAudioSink → 16
     assert.equal(hallChunks.at(-1)!.kind, 'stop', 'the hall stream ends with stop');
     const porchBefore = srv.chunks.filter((c) => c.device === 'porch').length;
     await porchPlaying;
-    const event = (await porchKeyword) as ServerMessage & { event: DeviceKeywordEvent };
-    assert.equal(event.event.label, KEYWORD);
-    assert.equal(event.event.device, 'porch');
+    await waitFor(() => porchEvents.some((e) => e.label === KEYWORD), 3000, `a "${KEYWORD}" detection for porch`);
+    assert.ok(porchEvents.every((e) => e.device === 'porch'));
     assert.ok(srv.chunks.filter((c) => c.device === 'porch').length > porchBefore + 50, 'porch kept streaming');
     assert.deepEqual(srv.ingress.devices, ['porch']);
     assert.equal(srv.chunks.filter((c) => c.device === 'hall').length, hallChunks.length, 'nothing from hall after its stop');

@@ -48,7 +48,10 @@ describe('WebRTC signalling endpoint: bad input', { skip }, async () => {
   const srv = skip ? null : await startIngressServer({ maxPeers: 2, maxBodyBytes: 16 * 1024, bodyTimeoutMs: 300 });
   const offer = skip ? '' : await makeOffer(wrtc!);
   const clients: WebRtcClient[] = [];
-  after(() => clients.forEach((c) => c.close()));
+  after(async () => {
+    clients.forEach((c) => c.close());
+    await srv?.close();
+  });
 
   it('a wrong, missing or malformed token is a bare 401 that reveals nothing', async () => {
     const { offerUrl, ingress } = srv!;
@@ -200,6 +203,7 @@ describe('WebRTC signalling endpoint: bad input', { skip }, async () => {
     const own = await startIngressServer();
     await own.ingress.close();
     const r = await post(own.offerUrl, { type: 'offer', sdp: offer, device: 'kitchen' });
+    await own.close();
     assert.equal(r.status, 503);
   });
 });
