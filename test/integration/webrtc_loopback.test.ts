@@ -77,10 +77,11 @@ describe('WebRTC loopback: Node peer → HTTP signalling → RTCAudioSink → 16
     assert.equal(received[0]!.label, KEYWORD, `detections: ${received.map((e) => `${e.label} ${e.score.toFixed(2)}`).join(', ')}`);
     assert.equal(received[0]!.device, 'kitchen');
 
-    // The sink: 48 kHz mono in 480-frame events, maybe after a few 16 kHz events at the start.
+    // The sink: 48 kHz mono in 480-frame events, after some 16 kHz events at the start (NetEq's
+    // output before the first Opus packet is decoded: 1–3 on an idle machine, more on a busy one).
     assert.ok(sinkEvents.length > 100, `${sinkEvents.length} sink events`);
     const first48k = sinkEvents.findIndex((e) => e.sampleRate === 48000);
-    assert.ok(first48k >= 0 && first48k <= 10, `16 kHz events before the first 48 kHz one: ${first48k}`);
+    assert.ok(first48k >= 0 && first48k < 100, `16 kHz events before the first 48 kHz one: ${first48k}`);
     for (const e of sinkEvents.slice(0, first48k)) assert.deepEqual(e, { sampleRate: 16000, numberOfFrames: 160, channelCount: 1 });
     for (const e of sinkEvents.slice(first48k)) assert.deepEqual(e, { sampleRate: 48000, numberOfFrames: 480, channelCount: 1 });
 
