@@ -2,7 +2,7 @@
 // libwebrtc, RTCAudioSink events, 48 → 16 kHz resampling, chunk hand-off), with N Node peers in a
 // child process streaming 16 kHz audio in real time over loopback. The keyword model's own cost
 // is not included (see the front-end and engine benchmarks). A benchmark, not a test.
-// Run: node --import tsx test/bench/webrtc_bench.ts [--streams 1,4,8] [--seconds 20] [--json]
+// Run: node --import tsx test/bench/webrtc_bench.ts [--streams 1,4,8] [--seconds 20] [--passband 0.9] [--json]
 import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +15,7 @@ const arg = (name: string, dflt: string): string => {
 };
 const STREAMS = arg('streams', '1,4,8').split(',').map(Number);
 const SECONDS = Number(arg('seconds', '20'));
+const PASSBAND = process.argv.includes('--passband') ? Number(arg('passband', '0.95')) : undefined;
 const TOKEN = 'bench-token-0123456789';
 
 interface Result {
@@ -32,6 +33,7 @@ for (const n of STREAMS) {
   const ingress = createWebRtcIngress({
     token: TOKEN,
     maxPeers: Math.max(16, n),
+    ...(PASSBAND !== undefined && { resampler: { passband: PASSBAND } }),
     onAudio: (c) => {
       if (c.kind !== 'chunk') return;
       let a = arrivals.get(c.device);

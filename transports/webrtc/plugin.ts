@@ -4,7 +4,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Observable, Subscription } from 'rxjs';
 import { z } from 'zod';
-import type { ResamplerOptions } from '../../runtime/audio/resampler.js';
 import { EdgestreamError } from '../../runtime/errors.js';
 import type { AudioChunk, DeviceKeywordEvent } from '../../runtime/operators/types.js';
 import { createWebRtcIngress, WebRtcSettingsSchema, type ScoresLike, type WebRtcIngress } from './ingress.js';
@@ -39,7 +38,6 @@ export interface WebRtcHost {
 }
 
 export interface WebRtcPluginOptions extends WebRtcConfigInput {
-  resampler?: ResamplerOptions;
   /** An already loaded @roamhq/wrtc (default: loaded on start; `E_BACKEND` if missing). */
   wrtc?: Wrtc;
   /** Environment for EDGESTREAM_WEBRTC_TOKEN (default `process.env`). */
@@ -71,7 +69,7 @@ export class WebRtcPlugin {
   };
 
   constructor(options: WebRtcPluginOptions = {}) {
-    const { resampler: _r, wrtc: _w, env: _e, ...config } = options;
+    const { wrtc: _w, env: _e, ...config } = options;
     const parsed = WebRtcConfigSchema.safeParse({ enabled: true, ...config });
     if (!parsed.success) {
       const problems = parsed.error.issues.map((i) => `webrtc.${i.path.join('.')}: ${i.message}`);
@@ -96,7 +94,6 @@ export class WebRtcPlugin {
       sampleRate: model.frontend?.sampleRate ?? settings.sampleRate,
       hello: { model: model.name, labels: model.labels },
       logger: host.log,
-      ...(this.options.resampler && { resampler: this.options.resampler }),
       ...(this.options.wrtc && { wrtc: this.options.wrtc }),
     });
     for (const r of ingress.routes) host.route(r.method, r.path, r.handler);
