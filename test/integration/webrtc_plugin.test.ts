@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { filter, firstValueFrom, timeout, type Observable, type Subscription } from 'rxjs';
 import { isEdgestreamError } from '../../runtime/errors.js';
 import type { AudioChunk, DeviceKeywordEvent } from '../../runtime/operators/types.js';
-import { webrtcPlugin, type WebRtcHost } from '../../transports/webrtc/plugin.js';
+import { webrtcPlugin, webrtcPluginFromConfig, type WebRtcHost } from '../../transports/webrtc/plugin.js';
 import type { ScoresLike } from '../../transports/webrtc/ingress.js';
 import { WebRtcClient } from '../../transports/webrtc/webrtc_client.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -117,6 +117,15 @@ describe('WebRTC service plugin', { skip }, () => {
     assert.ok(warning, 'the generated token is announced');
     const link = String(warning.obj.page);
     assert.match(link, /^\/webrtc\/#token=[A-Za-z0-9_-]{24}$/);
+  });
+
+  it('follows the service configuration: a plugin only when `webrtc.enabled`', () => {
+    assert.equal(webrtcPluginFromConfig(undefined), null);
+    assert.equal(webrtcPluginFromConfig({ enabled: false, token: 'x' }), null); // not validated when off
+    const p = webrtcPluginFromConfig({ enabled: true, token: 'config-token-1234', maxPeers: 3, basePath: '/mic' });
+    assert.equal(p?.config.maxPeers, 3);
+    assert.equal(p?.config.basePath, '/mic');
+    assert.throws(() => webrtcPluginFromConfig({ enabled: true, maxPeers: 0 }), (e: unknown) => isEdgestreamError(e, 'E_CONFIG') && /webrtc\.maxPeers/.test(e.message));
   });
 
   it('refuses bad settings with E_CONFIG naming the field', () => {

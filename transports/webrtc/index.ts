@@ -6,7 +6,7 @@ export {
   createWebRtcIngress, WebRtcIngress, WebRtcSettingsSchema,
   type WebRtcIngressOptions, type WebRtcSettings, type WebRtcRoute, type WebRtcIngressEvents, type WebRtcIngressStats, type ScoresLike,
 } from './ingress.js';
-export { webrtcPlugin, WebRtcPlugin, WebRtcConfigSchema, type WebRtcPluginOptions, type WebRtcConfig, type WebRtcConfigInput, type WebRtcHost } from './plugin.js';
+export { webrtcPlugin, webrtcPluginFromConfig, WebRtcPlugin, WebRtcConfigSchema, type WebRtcPluginOptions, type WebRtcConfig, type WebRtcConfigInput, type WebRtcHost } from './plugin.js';
 export type { PeerCloseReason } from './peer.js';
 export { WebRtcClient, type WebRtcClientOptions, type ServerMessage } from './webrtc_client.js';
 export { fromAudioSink, type SinkAudio } from './audio_sink_source.js';

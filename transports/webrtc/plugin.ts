@@ -123,6 +123,11 @@ export function webrtcPlugin(options: WebRtcPluginOptions = {}): WebRtcPlugin {
   return new WebRtcPlugin(options);
 }
 
+/** The plugin a service configuration's `webrtc` section asks for, or null when it is not enabled. */
+export function webrtcPluginFromConfig(section: WebRtcConfigInput | undefined): WebRtcPlugin | null {
+  return section?.enabled ? new WebRtcPlugin(section) : null;
+}
+
 /** The token: EDGESTREAM_WEBRTC_TOKEN (the environment wins, as for every secret), `token`, `tokenFile`, else a random one. */
 function resolveToken(config: WebRtcConfig, env: NodeJS.ProcessEnv): { token: string; generated: boolean } {
   const fromEnv = env.EDGESTREAM_WEBRTC_TOKEN;
