@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerConformance } from './conformance.js';
+import { registerFeatures } from './features.js';
 import { registerImport } from './import.js';
 import { registerInspect } from './inspect.js';
 import { registerPredict } from './predict.js';
@@ -8,6 +9,7 @@ import { registerPredict } from './predict.js';
 export const COMMANDS: ((program: Command) => void)[] = [
   registerImport,
   registerPredict,
+  registerFeatures,
   registerInspect,
   registerConformance,
 ];
