@@ -225,7 +225,7 @@ function resolvePaths(raw: Record<string, unknown>, dir: string): Record<string,
   if (sensor && sensorModel && typeof sensorModel === 'object') out.sensor = { ...sensor, model: { ...sensorModel, path: rel(sensorModel.path) } };
   const mqtt = out.mqtt as Record<string, unknown> | undefined;
   if (mqtt && typeof mqtt === 'object') {
-    const m = { ...mqtt, passwordFile: rel(mqtt.passwordFile) };
+    const m: Record<string, unknown> = { ...mqtt, passwordFile: rel(mqtt.passwordFile) };
     const tls = mqtt.tls as Record<string, unknown> | undefined;
     if (tls && typeof tls === 'object') m.tls = { ...tls, ca: rel(tls.ca), cert: rel(tls.cert), key: rel(tls.key) };
     for (const k of Object.keys(m)) if (m[k] === undefined) delete m[k];
