@@ -32,13 +32,23 @@ function reject(message: string, detail?: Record<string, unknown>): never {
   throw new EdgestreamError('E_TRANSPORT_INPUT', message, detail);
 }
 
-/** Decide JSON or binary when the sender did not say: a JSON object starts with `{` and ends with `}`. */
+/**
+ * Decide JSON or binary when the sender did not say: JSON starts with `{` and either ends with `}`
+ * or is all printable text (a truncated JSON object is still text; float32 frames almost never are).
+ */
 function looksLikeJson(bytes: Uint8Array): boolean {
+  const ws = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
   let a = 0;
   let b = bytes.length - 1;
-  while (a <= b && (bytes[a] === 0x20 || bytes[a] === 0x0a || bytes[a] === 0x0d || bytes[a] === 0x09)) a++;
-  while (b >= a && (bytes[b] === 0x20 || bytes[b] === 0x0a || bytes[b] === 0x0d || bytes[b] === 0x09)) b--;
-  return a < b && bytes[a] === 0x7b && bytes[b] === 0x7d;
+  while (a <= b && ws(bytes[a])) a++;
+  while (b >= a && ws(bytes[b])) b--;
+  if (a > b || bytes[a] !== 0x7b) return false;
+  if (bytes[b] === 0x7d) return true;
+  for (let i = a; i <= b; i++) {
+    const c = bytes[i]!;
+    if ((c < 0x20 || c > 0x7e) && !ws(c)) return false;
+  }
+  return true;
 }
 
 function encodingOf(bytes: Uint8Array, options: SensorPayloadOptions): 'json' | 'f32le' {
