@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { registerConformance } from './conformance.js';
+import { registerDemo } from './demo.js';
 import { registerFeatures } from './features.js';
 import { registerImport } from './import.js';
 import { registerInspect } from './inspect.js';
 import { registerPredict } from './predict.js';
+import { registerServe } from './serve.js';
 
 /** Every command, in the order `edgestream --help` lists them. */
 export const COMMANDS: ((program: Command) => void)[] = [
@@ -12,4 +14,6 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerFeatures,
   registerInspect,
   registerConformance,
+  registerServe,
+  registerDemo,
 ];

@@ -42,9 +42,11 @@ export function sequenceGuard(options: SequenceGuardOptions = {}): MonoTypeOpera
             expectedMs = undefined;
           }
           let gap = chunk.gap === true;
-          if (chunk.seq !== undefined && lastSeq !== undefined && chunk.seq !== lastSeq + 1) {
+          // Only audio chunks are numbered; start/stop markers carry no audio.
+          const seq = chunk.kind === 'chunk' ? chunk.seq : undefined;
+          if (seq !== undefined && lastSeq !== undefined && seq !== lastSeq + 1) {
             gap = true;
-            options.onGap?.({ device: chunk.device, reason: 'seq', expected: lastSeq + 1, got: chunk.seq });
+            options.onGap?.({ device: chunk.device, reason: 'seq', expected: lastSeq + 1, got: seq });
           }
           const durationMs = (chunkSamples(chunk) / chunk.format.rate) * 1000;
           if (!gap && chunk.timestampMs !== undefined && expectedMs !== undefined) {
@@ -54,7 +56,7 @@ export function sequenceGuard(options: SequenceGuardOptions = {}): MonoTypeOpera
               options.onGap?.({ device: chunk.device, reason: 'timestamp', expected: Math.round(expectedMs), got: chunk.timestampMs });
             }
           }
-          if (chunk.seq !== undefined) lastSeq = chunk.seq;
+          if (seq !== undefined) lastSeq = seq;
           const timestampMs = chunk.timestampMs ?? clockMs;
           expectedMs = timestampMs + durationMs;
           clockMs = expectedMs;

@@ -135,7 +135,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     this.plugins = options.plugins ?? [];
     this.log = (options.logger ?? moduleLogger('service')).child({ base: config.baseTopic });
     this.devices = new DeviceRegistry(config.maxDevices, config.devices);
-    this.http = new ServiceHttpServer(this.log.child({ mod: 'http' }));
+    this.http = new ServiceHttpServer(this.log.child({ component: 'http' }));
   }
 
   /** The keyword model (after `start()`). */
@@ -620,7 +620,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
           this.emit('connection', { connected: false, protocolVersion: conn.protocolVersion });
         },
       },
-      this.log.child({ mod: 'mqtt' }),
+      this.log.child({ component: 'mqtt' }),
     );
     this.connection = conn;
     await conn.waitConnected(m.connectTimeoutMs);
