@@ -6,43 +6,8 @@ import { KeywordSpotter } from '../../runtime/decisions/keyword_spotter.js';
 import type { Model } from '../../runtime/model/model.js';
 import { keywordSpotting } from '../../runtime/operators/keyword_spotting.js';
 import type { AudioChunk, KeywordOutput, PcmFormat } from '../../runtime/operators/types.js';
-import { Random } from '../../runtime/util/random.js';
+import { f32le, s16le, testSignal } from '../helpers/audio_signal.js';
 import { goldenModel } from '../helpers/golden_model.js';
-
-/** 3 s of speech-like test audio: gliding harmonic bursts over low noise (deterministic). */
-function testSignal(rate: number, seconds = 3, seed = 1): Float32Array {
-  const rng = new Random(seed);
-  const n = Math.round(rate * seconds);
-  const x = new Float32Array(n);
-  let phase = 0;
-  for (let i = 0; i < n; i++) {
-    const t = i / rate;
-    const burst = Math.sin(Math.PI * ((t * 2.5) % 1)) ** 2; // 400 ms syllables
-    const f0 = 140 + 60 * Math.sin(2 * Math.PI * 0.7 * t);
-    phase += (2 * Math.PI * f0) / rate;
-    let v = 0;
-    for (let h = 1; h <= 8; h++) v += Math.sin(h * phase) / h;
-    x[i] = 0.25 * burst * v + 0.01 * rng.normal();
-  }
-  return x;
-}
-
-function s16le(x: Float32Array, channels = 1): Uint8Array {
-  const out = new Uint8Array(x.length * 2 * channels);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < x.length; i++) {
-    const v = Math.max(-32768, Math.min(32767, Math.round(x[i]! * 32768)));
-    for (let c = 0; c < channels; c++) view.setInt16((i * channels + c) * 2, c === 0 ? v : -v, true);
-  }
-  return out;
-}
-
-function f32le(x: Float32Array, channels = 1): Uint8Array {
-  const out = new Uint8Array(x.length * 4 * channels);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < x.length; i++) for (let c = 0; c < channels; c++) view.setFloat32((i * channels + c) * 4, c === 0 ? x[i]! : 0.5, true);
-  return out;
-}
 
 /** Cut bytes into chunks of `size` bytes (the last may be shorter), as a device would publish them. */
 function chunked(bytes: Uint8Array, size: number, format: PcmFormat, extra: Partial<AudioChunk> = {}): AudioChunk[] {
