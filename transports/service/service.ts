@@ -125,6 +125,8 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   private intervalStartedAt = Date.now();
   private readonly rejectLog = new Map<RejectReason, { windowStart: number; logged: number; suppressed: number }>();
   private totals = { chunks: 0, drops: 0, gaps: 0, rejected: 0, events: 0 };
+  /** Set while stopping: device availability goes out once, from `teardown`. */
+  private quiet = false;
 
   constructor(config: ServiceConfig, options: CreateServiceOptions = {}) {
     super();
@@ -211,14 +213,15 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   private async teardown(graceful: boolean): Promise<void> {
     if (this.healthTimer) clearInterval(this.healthTimer);
     this.healthTimer = null;
+    // Ending the inputs ends every device pipeline; their availability is published below, in one go.
+    const online = [...this.devices.all()].filter((d) => d.audioActive || d.sensorActive);
+    this.quiet = true;
     this.audioIn.complete();
     this.sensorIn.complete();
     const conn = this.connection;
     if (conn && graceful && conn.connected) {
       const offline: Promise<void>[] = [];
-      for (const d of this.devices.all()) {
-        if (d.audioActive || d.sensorActive || d.announced) offline.push(this.publish('availability', this.topics.availability(d.id), 'offline', 1, true));
-      }
+      for (const d of online) offline.push(this.publish('availability', this.topics.availability(d.id), 'offline', 1, true));
       offline.push(this.publish('availability', this.topics.bridgeAvailability, 'offline', 1, true));
       await Promise.race([Promise.all(offline), delay(5000)]);
     }
@@ -317,15 +320,17 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       return;
     }
     let c = chunk;
-    if (entry.pendingGap && chunk.kind === 'chunk') {
-      c = { ...chunk, gap: true };
-      entry.pendingGap = false;
+    if (chunk.kind === 'chunk') {
+      if (entry.pendingGap) {
+        c = { ...chunk, gap: true };
+        entry.pendingGap = false;
+      }
+      entry.figures.chunks++;
+      entry.figures.intervalChunks++;
+      this.totals.chunks++;
+      this.metrics.chunksReceived.inc({ device: entry.id });
     }
-    entry.figures.chunks++;
-    entry.figures.intervalChunks++;
     entry.figures.lastChunkAt = c.receivedAt ?? Date.now();
-    this.totals.chunks++;
-    this.metrics.chunksReceived.inc({ device: entry.id });
     this.audioIn.next(c);
   }
 
@@ -529,7 +534,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     else entry.sensorActive = active;
     const online = entry.audioActive || entry.sensorActive;
     this.metrics.devicesActive.set([...this.devices.all()].filter((d) => d.audioActive || d.sensorActive).length);
-    if (online === wasOnline) return;
+    if (online === wasOnline || this.quiet) return;
     if (online && !entry.announced) this.announce(entry);
     void this.publish('availability', this.topics.availability(entry.id), online ? 'online' : 'offline', 1, true);
     this.log.info({ device: entry.id, availability: online ? 'online' : 'offline' }, 'device availability');
