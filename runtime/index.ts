@@ -28,6 +28,18 @@ export { KeywordDetector, type KeywordEvent } from './decisions/keyword_detector
 export { WindowedScorer, type ScoredFrame } from './decisions/windowed_scorer.js';
 export { classifyFrames, type ClipResult } from './decisions/clip_classifier.js';
 export { DecisionOptionsSchema, type DecisionOptions } from './decisions/options.js';
+export {
+  createAudioFrontend, computeFeatures, createAudioDecoder, KaldiFbank, Resampler, PCM_FORMATS,
+  type AudioFrontend, type AudioFrontendOptions, type AudioInput, type FeatureMatrix, type AudioDecoder,
+  type AudioDecoderOptions, type AudioStreamInfo, type AudioTruncation, type PcmFormatName, type ResamplerOptions,
+} from './audio/index.js';
+export { loadReferenceModel, ReferenceModel, ReferenceSession } from '../models/ttt/reference.js';
+export { withRuntimeOptions } from '../models/ttt/runtime_options.js';
+export type { LayerConfig as TttLayerConfig, RuntimeOptions as TttRuntimeOptions } from '../models/ttt/config.js';
+export { Engine, type EngineOptions } from './engine/engine.js';
+export type { EngineOutput, EngineStats, ShardStats, StreamInfo, StreamSummary } from './engine/types.js';
+export { exportStepModel } from './onnx/exporters.js';
+export { STEP_INPUTS, STEP_OUTPUTS, STEP_CONVENTION_VERSION } from './onnx/step_convention.js';
 
 // RxJS stream operators (one per file; state per subscription, freed on unsubscribe).
 export { perDevice, type PerDeviceOptions } from './operators/per_device.js';

@@ -1,5 +1,10 @@
 import type { Command } from 'commander';
+import { registerBench } from './bench.js';
+import { registerBenchTtt } from './bench_ttt.js';
+import { registerClassify } from './classify.js';
 import { registerConformance } from './conformance.js';
+import { registerEval } from './eval.js';
+import { registerExportOnnx } from './export_onnx.js';
 import { registerDemo } from './demo.js';
 import { registerFeatures } from './features.js';
 import { registerImport } from './import.js';
@@ -12,8 +17,13 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerImport,
   registerPredict,
   registerFeatures,
+  registerClassify,
+  registerEval,
   registerInspect,
   registerConformance,
+  registerExportOnnx,
+  registerBench,
+  registerBenchTtt,
   registerServe,
   registerDemo,
 ];

@@ -1,4 +1,5 @@
 import { EdgestreamError } from '../errors.js';
+import { moduleLogger } from '../log.js';
 import type { FrontendSettings } from '../model/frontend_settings.js';
 import { createAudioDecoder, checkSampleRate, type AudioDecoder, type AudioStreamInfo } from './audio_decoder.js';
 import { KaldiFbank, type FrameSink } from './kaldi_fbank.js';
@@ -51,16 +52,18 @@ export interface AudioFrontend {
    * (Uint8Array/Buffer, read as `format`). Returns the frames completed so far (copies).
    * A chunk holding NaN/Infinity is rejected (`E_NONFINITE_INPUT`) and the stream stays usable.
    */
-  push(input: AudioChunk): Float32Array[];
+  push(input: AudioInput): Float32Array[];
   /** Like push, but hands each frame to `onFrame` in a reused array (no allocation per frame). */
-  process(input: AudioChunk, onFrame: FrameSink): void;
+  process(input: AudioInput, onFrame: FrameSink): void;
   /** End of stream: releases the resampler's look-ahead and returns the last frames. */
   flush(): Float32Array[];
   /** Forget everything and start a new stream (also after flush). */
   reset(): void;
 }
 
-export type AudioChunk = Float32Array | Float64Array | Int16Array | Uint8Array;
+export type AudioInput = Float32Array | Float64Array | Int16Array | Uint8Array;
+
+const log = moduleLogger('audio');
 
 class StreamingAudioFrontend implements AudioFrontend {
   readonly settings: FrontendSettings;
@@ -102,13 +105,13 @@ class StreamingAudioFrontend implements AudioFrontend {
     return this.fbank.framesEmitted;
   }
 
-  push(input: AudioChunk): Float32Array[] {
+  push(input: AudioInput): Float32Array[] {
     const frames: Float32Array[] = [];
     this.process(input, (f) => frames.push(f.slice()));
     return frames;
   }
 
-  process(input: AudioChunk, onFrame: FrameSink): void {
+  process(input: AudioInput, onFrame: FrameSink): void {
     if (this.flushed) throw new EdgestreamError('E_SESSION_STATE', `${this.what}: the front end was flushed; call reset() to start a new stream`);
     let samples: Float32Array | Float64Array;
     if (input instanceof Uint8Array) {
@@ -143,6 +146,8 @@ class StreamingAudioFrontend implements AudioFrontend {
     }
     if (this.resampler) this.fbank.process(this.resampler.flush(), sink);
     this.flushed = true;
+    const t = this.decoder?.truncation;
+    if (t) log.warn({ what: this.what, ...t }, 'audio data shorter than its WAV header declared; decoded what was there');
     return frames;
   }
 

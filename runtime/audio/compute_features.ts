@@ -1,6 +1,6 @@
 import type { FrontendSettings } from '../model/frontend_settings.js';
 import type { AudioStreamInfo } from './audio_decoder.js';
-import { createAudioFrontend, type AudioChunk, type AudioFrontendOptions } from './audio_frontend.js';
+import { createAudioFrontend, type AudioInput, type AudioFrontendOptions } from './audio_frontend.js';
 import type { AudioTruncation } from './wav_stream_decoder.js';
 
 /** Features of a whole recording, `[frames, featureSize]` row-major. */
@@ -21,7 +21,7 @@ export interface FeatureMatrix {
  * Run a whole recording (WAV/raw bytes or samples) through the streaming front end in one
  * push and collect every frame: the same numbers a stream of the same audio produces.
  */
-export function computeFeatures(audio: AudioChunk, settings: FrontendSettings, options: AudioFrontendOptions = {}): FeatureMatrix {
+export function computeFeatures(audio: AudioInput, settings: FrontendSettings, options: AudioFrontendOptions = {}): FeatureMatrix {
   const fe = createAudioFrontend(settings, { maxHeaderBytes: Infinity, ...options });
   const chunks: Float32Array[] = [];
   let frames = 0;

@@ -6,6 +6,8 @@ import { kaldiMelBanks, type MelBanks } from './mel_banks.js';
 
 /** float32 machine epsilon: torchaudio's floor before the log. */
 export const FLOAT32_EPS = 1.1920928955078125e-7;
+/** torchaudio `fbank`'s default `energy_floor` (Kaldi's own default is 0, no floor). */
+export const ENERGY_FLOOR = 1.0;
 /** Input processed per round (bounds the sample buffer). */
 const BLOCK = 4096;
 
@@ -73,6 +75,8 @@ export class KaldiFbank {
   /** Absolute index of the first sample of the next frame. */
   private nextStart = 0;
   private frames = 0;
+  /** Gaussian noise for `dither` > 0, seeded so that features are reproducible. */
+  private readonly ditherSeed: number;
   private rng: () => number;
 
   constructor(settings: FrontendSettings, options: { normalize?: boolean; ditherSeed?: number } = {}) {
@@ -81,9 +85,9 @@ export class KaldiFbank {
     const { windowSize, fftSize, numFeatures } = this.geometry;
     this.window = featureWindow(settings.window, windowSize);
     this.mel = kaldiMelBanks(settings.melBins, fftSize, settings.sampleRate, settings.lowFreq, settings.highFreq);
-    this.fft = new FFT(Math.max(fftSize, 2));
-    this.frameBuf = new Float64Array(Math.max(fftSize, 2));
-    this.spectrum = new Float64Array(2 * Math.max(fftSize, 2));
+    this.fft = new FFT(fftSize);
+    this.frameBuf = new Float64Array(fftSize);
+    this.spectrum = new Float64Array(2 * fftSize);
     this.power = new Float64Array(fftSize / 2 + 1);
     this.out = new Float32Array(numFeatures);
     this.buf = new Float64Array(windowSize + BLOCK);
@@ -93,12 +97,9 @@ export class KaldiFbank {
     }
     this.normalized = normalize;
     this.norm = normalize && settings.normalize ? { mean: settings.normalize.mean, scale: 1 / (2 * settings.normalize.std) } : null;
-    const seed = options.ditherSeed ?? 0x9e3779b9;
-    this.rng = gaussian(seed);
-    this.ditherSeed = seed;
+    this.ditherSeed = options.ditherSeed ?? 0x9e3779b9;
+    this.rng = gaussian(this.ditherSeed);
   }
-
-  private readonly ditherSeed: number;
 
   /** Frames produced since the start (or the last reset). */
   get framesEmitted(): number {
@@ -168,7 +169,8 @@ export class KaldiFbank {
     if (s.useEnergy) {
       let e = 0;
       for (let i = 0; i < windowSize; i++) e += x[i]! * x[i]!;
-      logEnergy = Math.log(Math.max(e, FLOAT32_EPS));
+      // torchaudio's fbank defaults to energy_floor = 1.0: log-energy is floored at log(1) = 0.
+      logEnergy = Math.max(Math.log(Math.max(e, FLOAT32_EPS)), Math.log(ENERGY_FLOOR));
     }
     const p = s.preemphasis;
     if (p !== 0) {

@@ -7,7 +7,7 @@ export interface ResamplerOptions {
   attenuationDb?: number;
   /**
    * Where the passband ends, as a fraction of the lower of the two Nyquist frequencies; the
-   * stopband starts at that Nyquist frequency, so nothing aliases. Default 0.9 (7.2 kHz at 16 kHz).
+   * stopband starts at that Nyquist frequency, so nothing aliases. Default 0.95 (7.6 kHz at 16 kHz).
    */
   passband?: number;
 }
@@ -18,6 +18,53 @@ const MAX_TABLE_PHASES = 512;
 const BLOCK = 4096;
 /** Longest filter half-length accepted (rate pairs needing more are rejected, not ground through). */
 const MAX_HALF_LENGTH = 1 << 15;
+
+/**
+ * Σ a[ao + j]·b[bo + j] for j < n, in four interleaved partial sums (the hot loop: independent
+ * accumulators let the CPU overlap the additions). The order is fixed, so results are exact
+ * repeats whatever the chunking.
+ */
+function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, n: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let j = 0;
+  for (; j + 3 < n; j += 4) {
+    s0 += a[ao + j]! * b[bo + j]!;
+    s1 += a[ao + j + 1]! * b[bo + j + 1]!;
+    s2 += a[ao + j + 2]! * b[bo + j + 2]!;
+    s3 += a[ao + j + 3]! * b[bo + j + 3]!;
+  }
+  for (; j < n; j++) s0 += a[ao + j]! * b[bo + j]!;
+  return (s0 + s1) + (s2 + s3);
+}
+
+/** Filter tables by ratio and quality: streams at the same rates share one (read-only) table. */
+const TABLES = new Map<string, Float64Array>();
+const MAX_CACHED_TABLES = 16;
+
+/** One row of `taps` coefficients per phase r/phases: the windowed sinc centred at that phase. */
+function designTable(rows: number, phases: number, taps: number, k: number, half: number, cutoff: number, attenuation: number, passthrough: boolean): Float64Array {
+  const table = new Float64Array(rows * taps);
+  if (passthrough) return table;
+  const beta = kaiserBeta(attenuation);
+  const i0Beta = besselI0(beta);
+  for (let r = 0; r < rows; r++) {
+    const frac = r / phases;
+    const row = table.subarray(r * taps, (r + 1) * taps);
+    let sum = 0;
+    for (let j = 0; j < taps; j++) {
+      const t = frac + k - 1 - j; // output time minus the time of tap j's input sample
+      const x = t / half;
+      const w = Math.abs(x) >= 1 ? 0 : besselI0(beta * Math.sqrt(1 - x * x)) / i0Beta;
+      row[j] = 2 * cutoff * sinc(2 * cutoff * t) * w;
+      sum += row[j]!;
+    }
+    for (let j = 0; j < taps; j++) row[j]! /= sum; // exact unity gain at DC for every phase
+  }
+  return table;
+}
 
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
@@ -66,7 +113,7 @@ export class Resampler {
       }
     }
     const attenuation = options.attenuationDb ?? 100;
-    const passband = options.passband ?? 0.9;
+    const passband = options.passband ?? 0.95;
     if (!(attenuation >= 20 && attenuation <= 200)) throw new EdgestreamError('E_CONFIG', `resampler attenuation ${attenuation} dB is outside 20–200 dB`);
     if (!(passband > 0 && passband < 1)) throw new EdgestreamError('E_CONFIG', `resampler passband ${passband} must be between 0 and 1 (a fraction of Nyquist)`);
     this.inputRate = inputRate;
@@ -90,23 +137,14 @@ export class Resampler {
     this.interpolate = this.up > MAX_TABLE_PHASES;
     this.phases = this.interpolate ? MAX_TABLE_PHASES : this.up;
     const rows = this.interpolate ? this.phases + 1 : this.phases;
-    this.table = new Float64Array(rows * this.taps);
-    const beta = kaiserBeta(attenuation);
-    const i0Beta = besselI0(beta);
-    for (let r = 0; r < rows; r++) {
-      const frac = r / this.phases;
-      const row = this.table.subarray(r * this.taps, (r + 1) * this.taps);
-      if (this.passthrough) continue;
-      let sum = 0;
-      for (let j = 0; j < this.taps; j++) {
-        const t = frac + k - 1 - j; // output time minus the time of tap j's input sample
-        const x = t / half;
-        const w = Math.abs(x) >= 1 ? 0 : besselI0(beta * Math.sqrt(1 - x * x)) / i0Beta;
-        row[j] = 2 * cutoff * sinc(2 * cutoff * t) * w;
-        sum += row[j]!;
-      }
-      for (let j = 0; j < this.taps; j++) row[j]! /= sum; // exact unity gain at DC for every phase
+    const key = `${this.up}/${this.down}/${attenuation}/${passband}`;
+    let table = TABLES.get(key);
+    if (!table) {
+      table = designTable(rows, this.phases, this.taps, k, half, cutoff, attenuation, this.passthrough);
+      if (TABLES.size >= MAX_CACHED_TABLES) TABLES.delete(TABLES.keys().next().value!);
+      TABLES.set(key, table);
     }
+    this.table = table;
     this.buf = new Float64Array(this.taps + this.latency + BLOCK);
     this.reset();
   }
@@ -151,7 +189,8 @@ export class Resampler {
     this.compact();
     this.buf.fill(0, this.bufLength, this.bufLength + this.latency);
     this.bufLength += this.latency;
-    return this.scratch.slice(0, this.run(this.received, 0));
+    const count = this.run(this.received, 0); // may grow scratch: read it afterwards
+    return this.scratch.slice(0, count);
   }
 
   /** Compute outputs whose centre input index is below `limit`, appending to scratch at `count`. */
@@ -166,23 +205,13 @@ export class Resampler {
       const base = this.index - this.latency + 1 - this.bufBase;
       let y: number;
       if (!this.interpolate) {
-        const row = this.phase * taps;
-        let s = 0;
-        for (let j = 0; j < taps; j++) s += table[row + j]! * buf[base + j]!;
-        y = s;
+        y = dot(table, this.phase * taps, buf, base, taps);
       } else {
         const pos = (this.phase * this.phases) / up;
         const r = Math.floor(pos);
         const frac = pos - r;
-        const row0 = r * taps;
-        const row1 = row0 + taps;
-        let s0 = 0;
-        let s1 = 0;
-        for (let j = 0; j < taps; j++) {
-          const x = buf[base + j]!;
-          s0 += table[row0 + j]! * x;
-          s1 += table[row1 + j]! * x;
-        }
+        const s0 = dot(table, r * taps, buf, base, taps);
+        const s1 = dot(table, (r + 1) * taps, buf, base, taps);
         y = s0 + frac * (s1 - s0);
       }
       this.scratch[count++] = y;
