@@ -55,17 +55,25 @@ export function perDevice<T extends { device: string }, R>(
                   if (!onError) return subscriber.error(e);
                   if (relay === r) relay = null; // the next value builds a new pipeline
                   onError(device, e);
+                  if (idle) subscriber.complete();
+                },
+                // After the device went idle: the pipeline has emitted everything it held.
+                complete: () => {
+                  if (idle) subscriber.complete();
                 },
               });
               return r;
             };
+            let idle = false;
             const sub = group.subscribe({
               next: (v) => (relay ?? start()).next(v),
               error: (e: unknown) => subscriber.error(e),
               complete: () => {
-                relay?.complete(); // lets the pipeline emit what it still holds
+                idle = true;
                 onIdle?.(device);
-                subscriber.complete();
+                const live = relay !== null && inner !== null && !inner.closed;
+                if (live) relay!.complete(); // the pipeline emits what it still holds, then completes
+                else subscriber.complete();
               },
             });
             return () => {

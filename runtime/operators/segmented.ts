@@ -11,7 +11,8 @@ export interface SegmentBoundaries<T> {
  * Run a stateful pipeline once per segment of a stream: every segment gets a fresh instance of
  * `pipeline` (fresh state, because operators create their state per subscription), fed with the
  * segment's values; when the segment ends its input completes, so the instance can emit what it
- * still holds before the next one starts. Segment boundaries come from the values themselves
+ * still holds (asynchronous pipelines may still be emitting when the next segment starts; the
+ * output completes when the source and every pipeline have). Segment boundaries come from the values themselves
  * (e.g. a stream `start` marker, a `seq` gap, a `stop` marker).
  *
  * ```ts
@@ -26,12 +27,16 @@ export function segmented<T, R>(boundaries: SegmentBoundaries<T>, pipeline: (val
   return (source) =>
     new Observable<R>((subscriber) => {
       let input: Subject<T> | null = null;
-      let current: Subscription | null = null;
+      // Pipelines still running: the current one, and ended ones still emitting (asynchronous stages).
+      const running = new Set<Subscription>();
+      let sourceDone = false;
+      const maybeComplete = (): void => {
+        if (sourceDone && running.size === 0) subscriber.complete();
+      };
       const endSegment = (): void => {
         const i = input;
         input = null;
         i?.complete();
-        current = null;
       };
       const sub = source.subscribe({
         next: (v) => {
@@ -39,10 +44,17 @@ export function segmented<T, R>(boundaries: SegmentBoundaries<T>, pipeline: (val
           if (!input) {
             const i = new Subject<T>();
             input = i;
-            current = pipeline(i.asObservable(), v).subscribe({
+            let done = false;
+            const inner: Subscription = pipeline(i.asObservable(), v).subscribe({
               next: (r) => subscriber.next(r),
               error: (e: unknown) => subscriber.error(e),
+              complete: () => {
+                done = true;
+                running.delete(inner);
+                maybeComplete();
+              },
             });
+            if (!done) running.add(inner);
           }
           input.next(v);
           if (endsSegment?.(v)) endSegment();
@@ -52,13 +64,15 @@ export function segmented<T, R>(boundaries: SegmentBoundaries<T>, pipeline: (val
           subscriber.error(e);
         },
         complete: () => {
+          sourceDone = true;
           endSegment();
-          subscriber.complete();
+          maybeComplete();
         },
       });
       return () => {
         sub.unsubscribe();
-        current?.unsubscribe();
+        for (const r of running) r.unsubscribe();
+        running.clear();
         input = null;
       };
     });

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { firstValueFrom, from, toArray } from 'rxjs';
 import { randomLmuformerModel } from '../../models/lmuformer/random_model.js';
@@ -11,6 +13,7 @@ import type { ServiceConfigInput } from '../../transports/service/config.js';
 import { createService, type EdgestreamService } from '../../transports/service/service.js';
 import { s16le, testSignal } from '../helpers/audio_signal.js';
 import { MqttLog, sleep, until } from '../helpers/mqtt_log.js';
+import { tempDir } from '../helpers/tmp.js';
 
 // The service on an in-process aedes broker (MQTT 3.1.1 only: the service falls back from 5).
 // Models are small random LMUFormers: these tests check the transport and the pipeline plumbing
@@ -37,6 +40,7 @@ async function publishAudio(log: MqttLog, topic: string, bytes: Uint8Array, paus
 describe('stream service on aedes (in-process broker)', () => {
   let broker: EmbeddedBroker;
   let model: Model;
+  let modelBytes: Uint8Array;
   let sensorModel: Model;
   const services: EdgestreamService[] = [];
   const logs: MqttLog[] = [];
@@ -55,7 +59,8 @@ describe('stream service on aedes (in-process broker)', () => {
 
   before(async () => {
     broker = await startEmbeddedBroker();
-    model = await loadModel(randomLmuformerModel({ variant: 'lmu_rnn_conv1d', dim: 16, seed: 3 }).bytes, { backend: 'js' });
+    modelBytes = randomLmuformerModel({ variant: 'lmu_rnn_conv1d', dim: 16, seed: 3 }).bytes;
+    model = await loadModel(modelBytes, { backend: 'js' });
     sensorModel = await loadModel(randomLmuformerModel({ variant: 'lmu_rnn_conv1d', dim: 8, mels: 4, classes: 2, seed: 4 }).bytes, { backend: 'js' });
   });
   after(async () => {
@@ -224,6 +229,22 @@ describe('stream service on aedes (in-process broker)', () => {
     const pump = log.on('sens/pump/prediction').map((m) => JSON.parse(m.text) as { seq: number; timestamp: number });
     assert.deepEqual(pump.map((p) => p.seq), frames.map((_, t) => t).slice(sensorModel.delay));
     assert.deepEqual(rejected.sort(), ['bad_sensor_frame:fan', 'bad_sensor_frame:pump', 'bad_sensor_frame:pump', 'bad_sensor_frame:pump']);
+  });
+
+  it('with the engine (batched stepping on a worker thread) the published events are the same', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'model.safetensors');
+    writeFileSync(path, modelBytes);
+    const log = await listen(['eng/+/keyword']);
+    const service = await start({ baseTopic: 'eng', model: { path, backend: 'js' }, engine: { enabled: true, workers: 1 }, audio: { bufferChunks: 10_000 } });
+    const expected = await offlineEvents(model, 'a');
+    await Promise.all([publishAudio(log, 'eng/a/audio', AUDIO), publishAudio(log, 'eng/b/audio', AUDIO)]);
+    await until(() => log.on('eng/a/keyword').length >= expected.length && log.on('eng/b/keyword').length >= expected.length, 'events of both devices');
+    await sleep(200);
+    const keys = (topic: string): string[] => log.on(topic).map((m) => { const e = JSON.parse(m.text) as DeviceKeywordEvent; return `${e.label}@${e.end_ms}`; });
+    assert.deepEqual(keys('eng/a/keyword'), expected);
+    assert.deepEqual(keys('eng/b/keyword'), expected);
+    assert.equal(service.health().chunks_dropped, 0);
   });
 
   it('attachAudioSource feeds other transports through the same pipeline; typed events for embedding', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { map, Observable, of, scan, Subject, toArray, firstValueFrom, throwError, mergeMap } from 'rxjs';
+import { delay, map, Observable, of, scan, Subject, toArray, firstValueFrom, throwError, mergeMap } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { boundedBuffer } from '../../runtime/operators/bounded_buffer.js';
 import { perDevice } from '../../runtime/operators/per_device.js';
@@ -64,6 +64,15 @@ describe('perDevice', () => {
       expectObservable(out).toBe('-ab-cd|', { a: 'x1', b: 'y1', c: 'x1', d: 'y2' });
     });
     assert.deepEqual(errors, ['x:bad value']);
+  });
+
+  it('a pipeline that finishes asynchronously still delivers its last outputs after the device went idle', () => {
+    scheduler().run(({ hot, expectObservable }) => {
+      const source = hot('-ab---------|', { a: m('x', 1), b: m('x', 1) });
+      // x idles out at 4 (2 frames after b); its pipeline needs 3 more frames to finish.
+      const out = source.pipe(perDevice((_d, msgs) => msgs.pipe(toArray(), delay(3), map((xs) => xs.length)), { idleMs: 2 }));
+      expectObservable(out).toBe('-------c----|', { c: 2 });
+    });
   });
 
   it('without onError, a device error errors the whole stream (plain RxJS semantics)', async () => {

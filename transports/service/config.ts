@@ -104,6 +104,16 @@ export const ServiceConfigSchema = z.strictObject({
       warmupMs: z.number().int().min(0).max(60_000).default(1000),
     })
     .default({ format: { encoding: 's16le', rate: 16000, channels: 1 }, maxChunkMs: 1000, bufferChunks: 100, idleMs: 30_000, warmupMs: 1000 }),
+  engine: z
+    .strictObject({
+      /** Step every device's model as one batch on a shared Engine (worker threads) instead of per device in the service's thread. */
+      enabled: z.boolean().default(false),
+      /** Inference worker threads (0 = in the service's thread, in short slices). */
+      workers: z.number().int().min(0).max(64).default(1),
+      /** Most streams in one batched step. */
+      maxBatch: z.number().int().min(1).max(4096).default(64),
+    })
+    .default({ enabled: false, workers: 1, maxBatch: 64 }),
   /** How scores become events (thresholds, smoothing, hysteresis, refractory period, windowing). */
   decision: DecisionOptionsSchema.default(DecisionOptionsSchema.parse({})),
   scores: z

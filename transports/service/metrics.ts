@@ -48,6 +48,7 @@ export class ServiceMetrics {
   readonly devicesActive: Gauge;
   readonly chunksReceived: Counter<'device'>;
   readonly chunksDropped: Counter<'device'>;
+  readonly framesDropped: Counter<'device'>;
   readonly seqGaps: Counter<'device'>;
   readonly stateResets: Counter<'device'>;
   readonly rejected: Counter<'reason'>;
@@ -68,6 +69,7 @@ export class ServiceMetrics {
     this.devicesActive = new Gauge({ name: 'edgestream_devices_active', help: 'Devices with a running stream', registers: [r] });
     this.chunksReceived = new Counter({ name: 'edgestream_chunks_received_total', help: 'Audio chunks accepted', labelNames: ['device'], registers: [r] });
     this.chunksDropped = new Counter({ name: 'edgestream_chunks_dropped_total', help: 'Chunks dropped because the device queue was full (oldest first)', labelNames: ['device'], registers: [r] });
+    this.framesDropped = new Counter({ name: 'edgestream_frames_dropped_total', help: 'Feature frames dropped because the inference engine fell behind (the stream restarts)', labelNames: ['device'], registers: [r] });
     this.seqGaps = new Counter({ name: 'edgestream_seq_gaps_total', help: 'Discontinuities seen in seq numbers or timestamps', labelNames: ['device'], registers: [r] });
     this.stateResets = new Counter({ name: 'edgestream_state_resets_total', help: 'Stream state restarts (gaps, drops, start markers, pipeline errors)', labelNames: ['device'], registers: [r] });
     this.rejected = new Counter({ name: 'edgestream_messages_rejected_total', help: 'Input messages refused, by reason', labelNames: ['reason'], registers: [r] });
@@ -110,7 +112,7 @@ export class ServiceMetrics {
 
   /** Forget a device's labelled series (it was evicted). */
   removeDevice(device: string): void {
-    for (const c of [this.chunksReceived, this.chunksDropped, this.seqGaps, this.stateResets, this.sensorFrames, this.predictions]) c.remove({ device });
+    for (const c of [this.chunksReceived, this.chunksDropped, this.framesDropped, this.seqGaps, this.stateResets, this.sensorFrames, this.predictions]) c.remove({ device });
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -7,6 +7,8 @@ import { Subject, Subscription, tap, type Observable } from 'rxjs';
 import type { DecisionOptions } from '../../runtime/decisions/options.js';
 import { describeError, EdgestreamError, isEdgestreamError } from '../../runtime/errors.js';
 import { moduleLogger } from '../../runtime/log.js';
+import { Engine } from '../../runtime/engine/engine.js';
+import { EngineStreamRouter } from '../../runtime/engine/stream_router.js';
 import { loadModel } from '../../runtime/model/load_model.js';
 import type { Model } from '../../runtime/model/model.js';
 import { boundedBuffer } from '../../runtime/operators/bounded_buffer.js';
@@ -113,6 +115,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   readonly log: Logger;
   private state: ServiceState = 'created';
   private keywordModel: Model | null;
+  private readonly preloaded: boolean;
   private streamModel: Model | null;
   private readonly plugins: ServicePlugin[];
   private readonly devices: DeviceRegistry;
@@ -127,12 +130,18 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   private totals = { chunks: 0, drops: 0, gaps: 0, rejected: 0, events: 0 };
   /** Set while stopping: device availability goes out once, from `teardown`. */
   private quiet = false;
+  /** The shared batched engine (config `engine.enabled`). */
+  private engine: Engine | null = null;
+  private router: EngineStreamRouter | null = null;
+  /** Resolves when the audio pipelines have finished after the input ended. */
+  private audioDone: Promise<void> = Promise.resolve();
 
   constructor(config: ServiceConfig, options: CreateServiceOptions = {}) {
     super();
     this.config = config;
     this.topics = new TopicSchema(config.baseTopic);
     this.keywordModel = options.model ?? null;
+    this.preloaded = options.model !== undefined;
     this.streamModel = options.sensorModel ?? null;
     this.plugins = options.plugins ?? [];
     this.log = (options.logger ?? moduleLogger('service')).child({ base: config.baseTopic });
@@ -218,6 +227,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     this.quiet = true;
     this.audioIn.complete();
     this.sensorIn.complete();
+    await Promise.race([this.audioDone, delay(2000)]); // detections still in flight go out
     const conn = this.connection;
     if (conn && graceful && conn.connected) {
       const offline: Promise<void>[] = [];
@@ -241,6 +251,8 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       }
     }
     this.metrics.mqttConnected.set(0);
+    this.router?.detach();
+    await this.engine?.dispose();
     await this.http.close();
     this.metrics.close();
   }
@@ -253,6 +265,26 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     }
     if (!this.keywordModel.frontend) {
       throw new EdgestreamError('E_CONFIG', `the keyword model ${this.keywordModel.name} has no audio front end settings; model.path must name an audio (keyword) model`);
+    }
+    const ec = this.config.engine;
+    if (ec.enabled) {
+      let source: string | Model;
+      if (this.config.model.path !== undefined) source = this.config.model.path;
+      else if (!this.preloaded) source = DEMO_MODEL;
+      else if (ec.workers === 0) source = this.keywordModel;
+      else throw new EdgestreamError('E_CONFIG', 'engine workers load the model file themselves: set model.path (or engine.workers: 0 to use the model passed to createService)');
+      this.engine = await Engine.create(source, {
+        workers: ec.workers,
+        maxBatch: ec.maxBatch,
+        // spotKeywords keeps at most 24 frames in flight per stream (the rest wait in its backlog): the engine's queues never drop.
+        queueFrames: 32,
+        backend: this.config.model.backend,
+      });
+      if (this.engine.inputDim !== this.keywordModel.inputDim || this.engine.outputDim !== this.keywordModel.outputDim) {
+        throw new EdgestreamError('E_CONFIG', `engine model (${this.engine.inputDim} → ${this.engine.outputDim}) differs from the keyword model (${this.keywordModel.inputDim} → ${this.keywordModel.outputDim}); give model.path`);
+      }
+      this.router = new EngineStreamRouter(this.engine);
+      this.log.info({ workers: ec.workers, maxBatch: ec.maxBatch, backend: this.engine.backend }, 'engine started');
     }
     const sm = this.config.sensor.model;
     if (!this.streamModel && sm) {
@@ -400,6 +432,17 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
               }
             }),
             keywordSpotting(model, {
+              ...(this.router && {
+                engine: this.router,
+                onOverload: (frames: number) => {
+                  entry.figures.drops += frames;
+                  entry.figures.resets++;
+                  this.totals.drops += frames;
+                  this.metrics.framesDropped.inc({ device }, frames);
+                  this.metrics.stateResets.inc({ device });
+                  this.log.warn({ device, frames }, 'inference is behind: frames dropped, the stream restarts');
+                },
+              }),
               decision: this.decisionFor(entry),
               warmupMs: cfg.audio.warmupMs,
               emitScores,
@@ -428,7 +471,18 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
         },
       ),
     );
-    this.subscriptions.add(audio$.subscribe((o) => (o.type === 'keyword' ? this.onKeyword(o.event, o.receivedAt) : this.onScores(o.scores))));
+    this.audioDone = new Promise<void>((resolve) => {
+      this.subscriptions.add(
+        audio$.subscribe({
+          next: (o) => (o.type === 'keyword' ? this.onKeyword(o.event, o.receivedAt) : this.onScores(o.scores)),
+          error: (e: unknown) => {
+            this.log.error({ err: describeError(e) }, 'audio pipeline failed');
+            resolve();
+          },
+          complete: () => resolve(),
+        }),
+      );
+    });
 
     const sensorModel = this.streamModel;
     if (sensorModel) {
