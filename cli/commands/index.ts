@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerBench } from './bench.js';
+import { registerBenchMqtt } from './bench_mqtt.js';
 import { registerBenchTtt } from './bench_ttt.js';
 import { registerClassify } from './classify.js';
 import { registerConformance } from './conformance.js';
@@ -26,4 +27,5 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerBenchTtt,
   registerServe,
   registerDemo,
+  registerBenchMqtt,
 ];
