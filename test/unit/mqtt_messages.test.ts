@@ -117,7 +117,7 @@ describe('sensor payloads', () => {
 
 describe('Home Assistant discovery', () => {
   const topics = new TopicSchema('kws');
-  const o = { topics, discoveryPrefix: 'homeassistant', eventTypes: ['yes', 'no'], swVersion: '1.2.3', modelName: 'kws35', sensor: false };
+  const o = { topics, discoveryPrefix: 'homeassistant', eventTypes: ['yes', 'no'], swVersion: '1.2.3', modelName: 'kws35', audio: true, sensor: false };
   it('device discovery: stable ids, availability of bridge and device, the keyword event entity', () => {
     assert.equal(deviceDiscoveryTopic(o, 'kitchen'), 'homeassistant/device/kws_kitchen/config');
     const d = deviceDiscovery(o, { device: 'kitchen', name: 'Kitchen mic', area: 'Kitchen' }) as Record<string, any>;

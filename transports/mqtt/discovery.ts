@@ -14,7 +14,9 @@ export interface DiscoveryOptions {
   eventTypes: readonly string[];
   swVersion: string;
   modelName: string;
-  /** Whether the device gets a sensor prediction entity too. */
+  /** Whether devices get the keyword entities (a keyword model runs). */
+  audio: boolean;
+  /** Whether the device gets a sensor prediction entity. */
   sensor: boolean;
 }
 
@@ -54,7 +56,7 @@ export function deviceDiscovery(o: DiscoveryOptions, info: DeviceInfo): Record<s
   const d = info.device;
   const id = deviceNodeId(t, d);
   const eid = slug(d);
-  const cmps: Record<string, Record<string, unknown>> = {
+  const keywordCmps: Record<string, Record<string, unknown>> = {
     keyword: {
       p: 'event', unique_id: `${id}_keyword`, name: 'Keyword', default_entity_id: `event.${eid}_keyword`,
       state_topic: t.keyword(d), event_types: [...o.eventTypes], icon: 'mdi:account-voice',
@@ -77,6 +79,7 @@ export function deviceDiscovery(o: DiscoveryOptions, info: DeviceInfo): Record<s
       min: 0, max: 1, step: 0.01, mode: 'slider', entity_category: 'config',
     },
   };
+  const cmps: Record<string, Record<string, unknown>> = o.audio ? keywordCmps : {};
   if (o.sensor) {
     cmps.prediction = {
       p: 'sensor', unique_id: `${id}_prediction`, name: 'Prediction', default_entity_id: `sensor.${eid}_prediction`,

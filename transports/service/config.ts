@@ -92,6 +92,8 @@ export const ServiceConfigSchema = z.strictObject({
     .default({ url: 'mqtt://localhost:1883', protocolVersion: 'auto', keepalive: 30, reconnectMs: 2000, connectTimeoutMs: 30_000, maxPacketBytes: 262_144 }),
   audio: z
     .strictObject({
+      /** Keyword spotting on `<base>/<device>/audio` (false: a sensor-only service, no keyword model loaded). */
+      enabled: z.boolean().default(true),
       /** Format of audio messages without MQTT 5 properties (MQTT 3.1.1, microcontrollers). */
       format: PcmFormatSchema.default({ encoding: 's16le', rate: 16000, channels: 1 }),
       /** Longest chunk accepted (ms of audio). */
@@ -103,7 +105,7 @@ export const ServiceConfigSchema = z.strictObject({
       /** After lost audio (seq gap, timestamp jump, dropped chunk): no detections for this long (ms). */
       warmupMs: z.number().int().min(0).max(60_000).default(1000),
     })
-    .default({ format: { encoding: 's16le', rate: 16000, channels: 1 }, maxChunkMs: 1000, bufferChunks: 100, idleMs: 30_000, warmupMs: 1000 }),
+    .default({ enabled: true, format: { encoding: 's16le', rate: 16000, channels: 1 }, maxChunkMs: 1000, bufferChunks: 100, idleMs: 30_000, warmupMs: 1000 }),
   engine: z
     .strictObject({
       /** Step every device's model as one batch on a shared Engine (worker threads) instead of per device in the service's thread. */

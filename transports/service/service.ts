@@ -149,9 +149,9 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     this.http = new ServiceHttpServer(this.log.child({ component: 'http' }));
   }
 
-  /** The keyword model (after `start()`). */
+  /** The keyword model (after `start()`; none with `audio.enabled: false`). */
   get model(): Model {
-    if (!this.keywordModel) throw new EdgestreamError('E_SESSION_STATE', 'the service has not been started');
+    if (!this.keywordModel) throw new EdgestreamError('E_SESSION_STATE', this.state === 'created' ? 'the service has not been started' : 'this service runs no keyword model (audio.enabled is false)');
     return this.keywordModel;
   }
   /** The stream model for sensor topics, if configured. */
@@ -198,7 +198,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
         this.healthTimer.unref();
       }
       this.state = 'running';
-      this.log.info({ model: this.model.name, sensorModel: this.streamModel?.name ?? null, mqtt: redact(this.config.mqtt.url) }, 'service running');
+      this.log.info({ model: this.keywordModel?.name ?? null, sensorModel: this.streamModel?.name ?? null, mqtt: redact(this.config.mqtt.url) }, 'service running');
     } catch (e) {
       await this.teardown(false);
       this.state = 'stopped';
@@ -258,6 +258,12 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   }
 
   private async loadModels(): Promise<void> {
+    if (!this.config.audio.enabled) {
+      this.keywordModel = null;
+      await this.loadSensorModel();
+      if (!this.streamModel) throw new EdgestreamError('E_CONFIG', 'audio.enabled is false and no sensor.model is configured: the service would have nothing to do');
+      return;
+    }
     if (!this.keywordModel) {
       const path = this.config.model.path ?? DEMO_MODEL;
       this.keywordModel = await loadModel(path, { backend: this.config.model.backend });
@@ -286,12 +292,21 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       this.router = new EngineStreamRouter(this.engine);
       this.log.info({ workers: ec.workers, maxBatch: ec.maxBatch, backend: this.engine.backend }, 'engine started');
     }
+    await this.loadSensorModel();
+  }
+
+  private async loadSensorModel(): Promise<void> {
     const sm = this.config.sensor.model;
     if (!this.streamModel && sm) {
       if (!sm.path) throw new EdgestreamError('E_CONFIG', 'sensor.model.path is required when sensor.model is given');
       this.streamModel = await loadModel(sm.path, { backend: sm.backend });
       this.log.info({ path: sm.path, model: this.streamModel.name }, 'sensor model loaded');
     }
+  }
+
+  /** The name events, state and discovery carry. */
+  private get modelName(): string {
+    return this.config.model.name ?? this.keywordModel?.name ?? this.config.sensor.model?.name ?? this.streamModel?.name ?? 'edgestream';
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -390,7 +405,14 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   }
 
   private buildPipelines(): void {
-    const model = this.model;
+    const cfg = this.config;
+    const model = this.keywordModel;
+    if (model) this.buildAudioPipeline(model);
+    const sensorModel = this.streamModel;
+    if (sensorModel) this.buildSensorPipeline(sensorModel);
+  }
+
+  private buildAudioPipeline(model: Model): void {
     const cfg = this.config;
     const audio$ = this.audioIn.pipe(
       perDevice<AudioChunk, KeywordOutput>(
@@ -484,8 +506,11 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       );
     });
 
-    const sensorModel = this.streamModel;
-    if (sensorModel) {
+  }
+
+  private buildSensorPipeline(sensorModel: Model): void {
+    const cfg = this.config;
+    {
       const sensor$ = this.sensorIn.pipe(
         perDevice<RawMessage, SensorPrediction>(
           (device, messages) => {
@@ -576,7 +601,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       last_keyword: entry.lastKeyword,
       last_score: entry.lastScore,
       last_ts: entry.lastTs,
-      model: this.config.model.name ?? this.model.name,
+      model: this.modelName,
       threshold: this.effectiveThreshold(entry),
     });
     void this.publish('state', this.topics.state(entry.id), payload, 1, true);
@@ -600,9 +625,10 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     return {
       topics: this.topics,
       discoveryPrefix: this.config.homeassistant.discoveryPrefix,
-      eventTypes: this.model.labels.filter((l) => !ignore.has(l)),
+      eventTypes: this.keywordModel?.labels.filter((l) => !ignore.has(l)) ?? [],
       swVersion: PACKAGE_VERSION,
-      modelName: this.config.model.name ?? this.model.name,
+      modelName: this.modelName,
+      audio: this.keywordModel !== null,
       sensor: this.streamModel !== null,
     };
   }
@@ -690,7 +716,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     if (!conn) return;
     this.metrics.mqttConnected.set(1);
     for (const d of this.devices.all()) d.announced = false;
-    const subs = this.topics.subscriptions({ audio: true, sensor: this.streamModel !== null });
+    const subs = this.topics.subscriptions({ audio: this.keywordModel !== null, sensor: this.streamModel !== null });
     if (this.config.homeassistant.enabled) subs.push(this.config.homeassistant.statusTopic);
     try {
       await conn.subscribe(subs, 1);
@@ -719,6 +745,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     const { device, kind } = t;
     const props = packet.properties;
     if (kind === 'audio') {
+      if (!this.keywordModel) return;
       const entry = this.admit(device);
       if (!entry) return;
       const format = entry.config?.format ?? this.config.audio.format;
