@@ -24,6 +24,7 @@ interface BenchMqttOptions {
   threshold?: string;
   engine: boolean;
   workers: string;
+  sessions?: string;
   backend: string;
   broker?: string;
   json?: boolean;
@@ -65,6 +66,7 @@ export function registerBenchMqtt(program: Command): void {
     .option('--threshold <x>', 'detection threshold (default: the model\'s; 0 with a random model, so that detections happen and latency is measured)')
     .option('--no-engine', 'step each device\'s model in the service thread instead of the batched engine')
     .option('--workers <n>', 'engine worker threads', '1')
+    .option('--sessions <n>', 'staggered sessions per device (decision.sessions; default 4)')
     .option('--backend <name>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
     .option('--broker <url>', 'use this broker instead of starting mosquitto')
     .option('--json', 'print the result as JSON')
@@ -99,7 +101,10 @@ export function registerBenchMqtt(program: Command): void {
           service: {
             model: { path: modelPath, backend: parseBackend(opts.backend) },
             engine: { enabled: opts.engine, workers: parseNumber(opts.workers, '--workers') },
-            ...(threshold !== undefined && { decision: { threshold } }),
+            decision: {
+              ...(threshold !== undefined && { threshold }),
+              ...(opts.sessions !== undefined && { sessions: parseNumber(opts.sessions, '--sessions') }),
+            },
             audio: { idleMs: 60_000, bufferChunks: 100 },
           },
           cli: cli.endsWith('.ts') ? cli.replace(/\.ts$/, '.js') : cli,
@@ -107,7 +112,14 @@ export function registerBenchMqtt(program: Command): void {
           ...(opts.broker !== undefined && { brokerUrl: opts.broker }),
           progress,
         });
-        const report = { model: { path: modelPath, name: model.name, random, delayFrames: model.delay }, engine: opts.engine ? { workers: Number(opts.workers), backend: opts.backend } : null, ...result };
+        const report = {
+          command: `edgestream bench-mqtt ${process.argv.slice(3).join(' ')}`.trim(),
+          model: { path: modelPath, name: model.name, random, delayFrames: model.delay },
+          backend: opts.backend,
+          engine: opts.engine ? { workers: Number(opts.workers) } : null,
+          sessions: opts.sessions !== undefined ? Number(opts.sessions) : 4,
+          ...result,
+        };
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         } else {

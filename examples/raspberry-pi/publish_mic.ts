@@ -9,6 +9,7 @@
  * MQTT 5 brokers get each chunk's format, seq and stream timestamp as properties (the service
  * then notices lost chunks); with an MQTT 3.1.1 broker only the bytes go out, and the service uses
  * its configured format (s16le, 16 kHz, mono by default, or `devices.<id>.format`).
+ * Credentials: EDGESTREAM_MQTT_USERNAME / EDGESTREAM_MQTT_PASSWORD.
  */
 import { realpathSync } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -69,8 +70,8 @@ if (isMain) {
     ...(arg('base-topic') !== undefined && { baseTopic: arg('base-topic')! }),
     ...(arg('rate') !== undefined && { rate: Number(arg('rate')) }),
     ...(arg('chunk-ms') !== undefined && { chunkMs: Number(arg('chunk-ms')) }),
-    ...(process.env.MQTT_USERNAME && { username: process.env.MQTT_USERNAME }),
-    ...(process.env.MQTT_PASSWORD && { password: process.env.MQTT_PASSWORD }),
+    ...(process.env.EDGESTREAM_MQTT_USERNAME && { username: process.env.EDGESTREAM_MQTT_USERNAME }),
+    ...(process.env.EDGESTREAM_MQTT_PASSWORD && { password: process.env.EDGESTREAM_MQTT_PASSWORD }),
   });
   process.stderr.write(`publish_mic: ${n} chunks sent to ${broker} as ${device}\n`);
 }
