@@ -231,6 +231,33 @@ describe('stream service on aedes (in-process broker)', () => {
     assert.deepEqual(rejected.sort(), ['bad_sensor_frame:fan', 'bad_sensor_frame:pump', 'bad_sensor_frame:pump', 'bad_sensor_frame:pump']);
   });
 
+  it('optional outputs: Hermes hotword messages per detection, rate-limited top-k scores', async () => {
+    const log = await listen(['opt/+/scores', 'opt/+/keyword', 'hermes/hotword/+/detected']);
+    await start({ baseTopic: 'opt', hermes: { enabled: true }, scores: { enabled: true, intervalMs: 200, topK: 3 }, audio: { bufferChunks: 10_000 } });
+    const t0 = Date.now();
+    await publishAudio(log, 'opt/lab/audio', AUDIO);
+    await until(() => log.on('opt/lab/keyword').length >= 2, 'detections');
+    await sleep(300);
+    const elapsed = Date.now() - t0;
+    const events = log.on('opt/lab/keyword').map((m) => JSON.parse(m.text) as DeviceKeywordEvent);
+    const hermes = log.messages.filter((m) => m.topic.startsWith('hermes/hotword/'));
+    assert.equal(hermes.length, events.length);
+    hermes.forEach((m, i) => {
+      assert.equal(m.topic, `hermes/hotword/${events[i]!.label}/detected`);
+      const h = JSON.parse(m.text) as Record<string, unknown>;
+      assert.equal(h.siteId, 'lab');
+      assert.equal(h.modelId, model.name);
+      assert.equal(h.sessionId, null);
+    });
+    const scores = log.on('opt/lab/scores').map((m) => JSON.parse(m.text) as { top: { label: string; score: number }[]; end_ms: number });
+    assert.ok(scores.length >= 1, 'some scores');
+    assert.ok(scores.length <= Math.ceil(elapsed / 200) + 1, `${scores.length} score messages in ${elapsed} ms exceed one per 200 ms`);
+    for (const sc of scores) {
+      assert.equal(sc.top.length, 3);
+      assert.ok(sc.top[0]!.score >= sc.top[1]!.score && sc.top[1]!.score >= sc.top[2]!.score);
+    }
+  });
+
   it('with the engine (batched stepping on a worker thread) the published events are the same', async () => {
     const dir = tempDir();
     const path = join(dir, 'model.safetensors');
