@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { firstValueFrom, from, toArray } from 'rxjs';
@@ -219,5 +219,57 @@ describe('stream service on mosquitto', { skip }, () => {
     assert.ok(service.running);
     assert.ok(service.health().devices.live!.events > eventsBefore);
     assert.ok(sent > 0);
+  });
+});
+
+describe('broker security: username/password and TLS (real mosquitto)', { skip }, () => {
+  // mosquitto drops root privileges to its own user: the files it reads must be world-readable (test secrets only).
+  const dir = tempDir();
+  chmodSync(dir, 0o755);
+  const readable = (...files: string[]): void => files.forEach((f) => chmodSync(f, 0o644));
+  let model: Model;
+  before(async () => {
+    model = await loadModel(randomLmuformerModel({ variant: 'lmu_rnn_conv1d', dim: 8, seed: 1 }).bytes, { backend: 'js' });
+  });
+
+  it('the right username/password connect; wrong ones fail start() with E_MQTT (not a hang)', async () => {
+    const pw = join(dir, 'passwd');
+    execFileSync('mosquitto_passwd', ['-b', '-c', pw, 'kws', 'right-secret']);
+    readable(pw);
+    const b = await Mosquitto.start(`password_file ${pw}`, { allowAnonymous: false });
+    try {
+      const good = createService({ baseTopic: 'auth', mqtt: { url: b!.url, username: 'kws', password: 'right-secret' }, http: { enabled: false } }, { model });
+      await good.start();
+      assert.ok(good.mqttConnected);
+      await good.stop();
+      const bad = createService({ baseTopic: 'auth', mqtt: { url: b!.url, username: 'kws', password: 'wrong', connectTimeoutMs: 1500 }, http: { enabled: false } }, { model });
+      await assert.rejects(bad.start(), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'E_MQTT' && /no connection.*Not authorized/i.test(e.message));
+    } finally {
+      await b?.close();
+    }
+  });
+
+  it('mqtts: with the broker CA the service connects over TLS; without it the certificate is refused', async () => {
+    const pem = (name: string): string => join(dir, name);
+    const ssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=edgestream test CA', '-keyout', pem('ca.key'), '-out', pem('ca.crt'));
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', pem('server.key'), '-out', pem('server.csr'));
+    writeFileSync(pem('san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+    ssl('x509', '-req', '-in', pem('server.csr'), '-CA', pem('ca.crt'), '-CAkey', pem('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', pem('san.ext'), '-out', pem('server.crt'));
+    readable(pem('ca.crt'), pem('server.crt'), pem('server.key'));
+    const b = await Mosquitto.start('', { scheme: 'mqtts', listener: [`cafile ${pem('ca.crt')}`, `certfile ${pem('server.crt')}`, `keyfile ${pem('server.key')}`] });
+    try {
+      const secure = createService({ baseTopic: 'tls', mqtt: { url: b!.url, tls: { ca: pem('ca.crt') } }, http: { enabled: false } }, { model });
+      await secure.start();
+      assert.ok(secure.mqttConnected);
+      const log = await MqttLog.connect(b!.url, ['tls/bridge/availability'], { ca: readFileSync(pem('ca.crt')) });
+      assert.equal((await log.waitFor(() => true, 'birth over TLS')).text, 'online');
+      await log.close();
+      await secure.stop();
+      const untrusted = createService({ baseTopic: 'tls', mqtt: { url: b!.url, connectTimeoutMs: 1500 }, http: { enabled: false } }, { model });
+      await assert.rejects(untrusted.start(), (e: unknown) => (e as { code?: string }).code === 'E_MQTT' && /certificate/i.test((e as Error).message));
+    } finally {
+      await b?.close();
+    }
   });
 });

@@ -59,6 +59,8 @@ export class MqttConnection {
   private version: 4 | 5;
   private readonly baseOptions: IClientOptions;
   private closing = false;
+  /** The last connection error (named in `waitConnected`'s failure). */
+  private lastError: string | null = null;
 
   constructor(
     private readonly options: MqttConnectionOptions,
@@ -136,6 +138,7 @@ export class MqttConnection {
         client.end(true);
         return;
       }
+      this.lastError = e.message;
       this.log.error({ err: e.message, code: (e as { code?: unknown }).code }, 'mqtt error');
     });
     return client;
@@ -147,7 +150,8 @@ export class MqttConnection {
     while (!this.current.connected) {
       if (this.closing) throw new EdgestreamError('E_MQTT', 'the connection was closed while waiting for the broker');
       if (Date.now() > deadline) {
-        throw new EdgestreamError('E_MQTT', `no connection to the MQTT broker at ${redact(this.options.url)} within ${timeoutMs} ms (is it running? are the credentials right?)`);
+        const why = this.lastError ? `: ${this.lastError}` : ' (is it running? are the URL and credentials right?)';
+        throw new EdgestreamError('E_MQTT', `no connection to the MQTT broker at ${redact(this.options.url)} within ${timeoutMs} ms${why}`);
       }
       await new Promise((r) => setTimeout(r, 25));
     }

@@ -20,6 +20,15 @@ export const MOSQUITTO_MISSING = 'mosquitto is not installed (Debian package `mo
  * (tests and `edgestream bench-mqtt`); restartable on the same port.
  */
 
+export interface MosquittoOptions {
+  /** Lines for the listener (TLS: `cafile …`, `certfile …`, `keyfile …`). */
+  listener?: string[];
+  /** Default true. With false, give a `password_file` in the extra config. */
+  allowAnonymous?: boolean;
+  /** URL scheme of `url` (`mqtts` with TLS). Default `mqtt`. */
+  scheme?: 'mqtt' | 'mqtts';
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -59,17 +68,30 @@ export class Mosquitto {
     private readonly binary: string,
     readonly port: number,
     extraConfig: string,
+    options: MosquittoOptions,
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'edgestream-mosquitto-'));
-    writeFileSync(join(this.dir, 'mosquitto.conf'), [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', extraConfig].join('\n') + '\n');
-    this.url = `mqtt://127.0.0.1:${port}`;
+    const lines = [
+      `listener ${port} 127.0.0.1`,
+      ...(options.listener ?? []),
+      `allow_anonymous ${options.allowAnonymous === false ? 'false' : 'true'}`,
+      'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice',
+      extraConfig,
+    ];
+    writeFileSync(join(this.dir, 'mosquitto.conf'), lines.join('\n') + '\n');
+    this.url = `${options.scheme ?? 'mqtt'}://127.0.0.1:${port}`;
+  }
+
+  /** The broker's temporary directory (config, password file). */
+  get directory(): string {
+    return this.dir;
   }
 
   /** Start a broker, or return null when mosquitto is not installed (the caller skips). */
-  static async start(extraConfig = ''): Promise<Mosquitto | null> {
+  static async start(extraConfig = '', options: MosquittoOptions = {}): Promise<Mosquitto | null> {
     const bin = mosquittoBinary();
     if (!bin) return null;
-    const m = new Mosquitto(bin, await freePort(), extraConfig);
+    const m = new Mosquitto(bin, await freePort(), extraConfig, options);
     await m.startProcess();
     return m;
   }
@@ -78,7 +100,8 @@ export class Mosquitto {
     const proc = spawn(this.binary, ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
     this.proc = proc;
-    await waitForPort(this.port, 5000);
+    const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new EdgestreamError('E_MQTT', `mosquitto exited (${code}) at start-up: ${this.log.trim().split('\n').slice(-3).join(' | ')}`))));
+    await Promise.race([waitForPort(this.port, 5000), exited]);
   }
 
   /** Stop the broker (SIGTERM) and wait for it to exit. */
