@@ -55,7 +55,7 @@ function layerConfig(kind: BenchKind, o: Required<Omit<TttBenchOptions, 'kinds' 
   return {
     kind: 'lact', hidden_size: o.width, num_attn_heads: o.heads, num_lact_heads: o.heads, inter_multi: 1, window_size: o.window, lact_chunk_size: o.chunk,
     qkv_bias: false, attn_qk_norm: false, qkv_silu: true, no_v_silu: false, lr_dim: 1, use_muon: kind !== 'lact', lr_parameterization: 'mamba',
-    learnable_ttt_scale: true, ttt_prenorm: false, ttt_nope: false, rope_theta: 10000, w0_w2_low_rank: 32, use_momentum: true, fw_init_gain: 0.5,
+    learnable_ttt_scale: true, ttt_prenorm: false, ttt_nope: false, rope_theta: 10000, w0_w2_low_rank: 32, use_momentum: true, fw_init_gain: 0.5, max_position_embeddings: 2048,
   };
 }
 

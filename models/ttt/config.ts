@@ -4,9 +4,12 @@ import { EdgestreamError, type ErrorCode } from '../../runtime/errors.js';
 /**
  * Layer configurations under the official field names (ttt.py `TTTConfig`, LaCT
  * `LaCTSWIGLULayer.__init__`), with the official defaults, plus `kind` to tell them apart.
- * Unknown official fields (layer_idx, max_position_embeddings, …) are accepted and ignored.
+ * Unknown official fields (layer_idx, …) are accepted and ignored.
  */
 const dim = z.number().int().positive().max(65536);
+/** PyTorch builds the RoPE tables in float32, so the base must be a normal float32. */
+const ropeTheta = z.number().min(2 ** -126, 'must be a normal float32 (≥ 2^-126): the RoPE tables are float32')
+  .max(3.4028234663852886e38, 'must be a finite float32 (≤ 3.4e38): the RoPE tables are float32');
 
 export const TttLayerConfigSchema = z.object({
   kind: z.literal('ttt'),
@@ -14,7 +17,7 @@ export const TttLayerConfigSchema = z.object({
   num_attention_heads: z.number().int().positive().max(4096),
   mini_batch_size: z.number().int().positive().max(65536).default(16),
   ttt_base_lr: z.number().finite().default(1.0),
-  rope_theta: z.number().positive().finite().default(10000),
+  rope_theta: ropeTheta.default(10000),
   share_qk: z.boolean().default(false),
   use_gate: z.boolean().default(false),
   conv_kernel: z.number().int().positive().max(64).default(4),
@@ -40,10 +43,12 @@ export const LactLayerConfigSchema = z.object({
   learnable_ttt_scale: z.boolean().default(false),
   ttt_prenorm: z.boolean().default(false),
   ttt_nope: z.boolean().default(false),
-  rope_theta: z.number().positive().finite().default(500000),
+  rope_theta: ropeTheta.default(500000),
   w0_w2_low_rank: z.number().int().default(-1),
   use_momentum: z.boolean().default(false),
   fw_init_gain: z.number().default(0.5),
+  /** The RoPE cache holds max(sequence length, this) rows (null: the sequence length); official default 2048. */
+  max_position_embeddings: z.number().int().positive().max(1 << 24).nullable().default(2048),
 });
 export type LactLayerConfig = z.infer<typeof LactLayerConfigSchema>;
 
@@ -67,6 +72,13 @@ export const RuntimeOptionsSchema = z.object({
   muon_spread_tokens: z.number().int().min(0).max(1 << 20).default(0),
   /** false: the fast weights stay at their initial values (no test-time training), for comparisons. */
   fast_weight_updates: z.boolean().default(true),
+  /**
+   * The length of the whole sequence when it is known in advance (a golden file, a fixed clip);
+   * 0 = open-ended stream. Only PyTorch's float32 RoPE table depends on it, in its last 8-element
+   * SLEEF vector (see rope.ts): it changes the last token's rotation by ≤ 1 float32 ulp, and only when
+   * half the attention head dim is not a multiple of 8.
+   */
+  rope_sequence_length: z.number().int().min(0).max(1 << 24).default(0),
 });
 export type RuntimeOptions = z.infer<typeof RuntimeOptionsSchema>;
 export const DEFAULT_RUNTIME: RuntimeOptions = RuntimeOptionsSchema.parse({});

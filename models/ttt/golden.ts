@@ -158,11 +158,12 @@ export function readTttGolden(path: string, bytes?: Uint8Array): TttGolden {
 
   const params = tensors(path, 'params', doc.params);
   const config = parseConfig(LayerConfigSchema, { ...(isObject(meta.config) ? meta.config : {}), kind: kind === 'lact_layer' ? 'lact' : 'ttt', ...(kind === 'ttt_mlp' ? { ttt_layer_type: 'mlp' } : kind === 'ttt_linear' ? { ttt_layer_type: 'linear' } : {}) }, `${path}: meta.config`, 'E_GOLDEN_FORMAT');
-  const spec: TttModelSpec = { variant: 'layer', config: { layer: config }, runtime: DEFAULT_RUNTIME };
+  const x = need(path, inputs, 'inputs', 'x', 3);
+  // A golden is one whole forward pass: its length is known, which fixes PyTorch's RoPE table exactly.
+  const spec: TttModelSpec = { variant: 'layer', config: { layer: config }, runtime: { ...DEFAULT_RUNTIME, rope_sequence_length: x.shape[1]! } };
   const ts = new Map<string, { shape: number[]; values: Float64Array }>();
   for (const [k, t] of params) ts.set(k, { shape: t.shape, values: t.data });
   const param = bindParams(spec, ts, path);
-  const x = need(path, inputs, 'inputs', 'x', 3);
   const y = need(path, outputs, 'outputs', 'y', 3);
   const [B, L, C] = x.shape as [number, number, number];
   if (C !== config.hidden_size) bad(path, `inputs.x has ${C} channels but hidden_size is ${config.hidden_size}`);
@@ -185,6 +186,6 @@ function finish(path: string, kind: GoldenKind, muon: boolean, spec: TttModelSpe
 export function goldenModelFile(g: TttGolden): Uint8Array {
   const tensors = new Map<string, TensorToWrite>();
   for (const [k, t] of g.tensors) tensors.set(k, { shape: t.shape, data: t.values });
-  const config: Record<string, unknown> = g.spec.variant === 'layer' ? { layer: g.spec.config.layer } : { ...g.spec.config };
+  const config: Record<string, unknown> = g.spec.variant === 'layer' ? { layer: g.spec.config.layer, runtime: g.spec.runtime } : { ...g.spec.config, runtime: g.spec.runtime };
   return encodeModelFile({ arch: 'ttt', variant: g.spec.variant, config, labels: [], frontend: null, name: `golden-${g.kind}` }, tensors);
 }

@@ -4,7 +4,7 @@ import { lactDims, type LactLayerConfig, type RuntimeOptions } from './config.js
 import { hasNonFinite, invSoftplus, l2Normalize, rmsNorm, sigmoid, silu, softplus } from './math.js';
 import { counterSlot, type Numerics, type ParamSource, type Projection, type StateVec, type Vec } from './numeric.js';
 import { lactParamSpec, shapeSize } from './params.js';
-import { inverseFrequencies, ropeAngles, rotateHalf } from './rope.js';
+import { FlaRopeTable, inverseFrequencies, rotateHalf } from './rope.js';
 import { SlidingWindowAttention } from './sliding_window_attention.js';
 import { resolveSchedule, SwigluFastWeights } from './swiglu_fast_weight.js';
 import type { TokenMixer } from './token_mixer.js';
@@ -29,7 +29,7 @@ export class LactLayer implements TokenMixer {
   private readonly qNorm: Vec | null; private readonly kNorm: Vec | null;
   private readonly qkScale: Vec; private readonly qkOffset: Vec;
   private readonly tttNorm: Vec;
-  private readonly inv: Float64Array;
+  private readonly rope: FlaRopeTable;
   private readonly lrBias: number;
   private readonly counter: StateVec;
   // workspace
@@ -73,7 +73,9 @@ export class LactLayer implements TokenMixer {
     this.qkScale = num.constant(param('qk_scale'));
     this.qkOffset = num.constant(param('qk_offset'));
     this.tttNorm = num.constant(param('ttt_norm.weight'));
-    this.inv = inverseFrequencies(da, c.rope_theta);
+    // fla's cache has max(L, max_position_embeddings) rows; L is open-ended unless the runtime knows it.
+    const L = runtime.rope_sequence_length;
+    this.rope = new FlaRopeTable(inverseFrequencies(da, c.rope_theta), L > 0 ? Math.max(L, c.max_position_embeddings ?? 0) : Infinity);
     this.lrBias = invSoftplus(0.001);
 
     // Initial fast weights: W0/W2 = W_left @ W_right + 0.5·I when low-rank (LowRankFastWeight, add_identity).
@@ -139,7 +141,7 @@ export class LactLayer implements TokenMixer {
         fq[i] = aq[i]! * this.qkScale[2 * i]! + this.qkOffset[2 * i]!;
         fk[i] = ak[i]! * this.qkScale[2 * i + 1]! + this.qkOffset[2 * i + 1]!;
       }
-      ropeAngles(t, this.inv, this.cos, this.sin);
+      this.rope.row(t, this.cos, this.sin);
       for (let h = 0; h < Ha; h++) {
         rotateHalf(aq, h * Da, half, this.cos, 0, this.sin, 0);
         rotateHalf(ak, h * Da, half, this.cos, 0, this.sin, 0);

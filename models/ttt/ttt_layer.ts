@@ -6,7 +6,7 @@ import { InnerLinear, InnerMlp, type InnerModel } from './ttt_inner.js';
 import { geluTanh, hasNonFinite, layerNorm, sigmoid } from './math.js';
 import { counterSlot, stateArray, type Numerics, type ParamSource, type Projection, type StateVec, type Vec } from './numeric.js';
 import { tttParamSpec, shapeSize } from './params.js';
-import { inverseFrequencies, ropeAngles, rotateInterleaved } from './rope.js';
+import { inverseFrequencies, rotateInterleaved, TttRopeTable } from './rope.js';
 import type { TokenMixer } from './token_mixer.js';
 
 /**
@@ -35,6 +35,8 @@ export class TttLayer implements TokenMixer {
   private readonly convQW: Vec | null; private readonly convQB: Vec | null;
   private readonly convKW: Vec | null; private readonly convKB: Vec | null;
   private readonly tokenScale: Float64Array;
+  private readonly rope: TttRopeTable;
+  /** cos/sin rows (f values each): per position m = t mod K, or one row recomputed per token. */
   private readonly ropeCos: Vec;
   private readonly ropeSin: Vec;
   private readonly lnW: Vec; private readonly lnB: Vec;
@@ -89,18 +91,13 @@ export class TttLayer implements TokenMixer {
     this.tokenScale = new Float64Array(K);
     for (let m = 0; m < K; m++) this.tokenScale[m] = Math.max(0, Math.fround(1 / (m + 1)) + learnable[m]!);
 
-    // RoPE positions only ever are t mod K: one table for the whole layer.
-    const inv = inverseFrequencies(f, c.rope_theta);
-    const half = f / 2;
-    this.ropeCos = num.alloc(K * half);
-    this.ropeSin = num.alloc(K * half);
-    const cs = new Float64Array(half);
-    const sn = new Float64Array(half);
-    for (let m = 0; m < K; m++) {
-      ropeAngles(m, inv, cs, sn);
-      this.ropeCos.set(cs, m * half);
-      this.ropeSin.set(sn, m * half);
-    }
+    // RoPE positions only ever are t mod K: one table for the whole layer, unless the official
+    // table's SLEEF vectors straddle rows (see TttRopeTable), then one row per token.
+    this.rope = new TttRopeTable(inverseFrequencies(f, c.rope_theta), K, runtime.rope_sequence_length || Infinity);
+    const rows = this.rope.dependsOnTokenIndex ? 1 : K;
+    this.ropeCos = num.alloc(rows * f);
+    this.ropeSin = num.alloc(rows * f);
+    if (!this.rope.dependsOnTokenIndex) for (let m = 0; m < K; m++) this.rope.row(m, this.ropeCos, this.ropeSin, m * f);
 
     this.lnW = num.constant(param('ttt_norm_weight'));
     this.lnB = num.constant(param('ttt_norm_bias'));
@@ -153,11 +150,13 @@ export class TttLayer implements TokenMixer {
         Q = this.qc; qo = 0; Kx = this.kc; ko = 0;
       }
       const s = this.tokenScale[m]!;
+      let ro = m * f;
+      if (this.rope.dependsOnTokenIndex) { this.rope.row(t, this.ropeCos, this.ropeSin, 0); ro = 0; }
       for (let h = 0; h < nh; h++) {
         const hq = qo + h * f;
         const hk = ko + h * f;
-        rotateInterleaved(Q, hq, half, this.ropeCos, m * half, this.ropeSin, m * half);
-        rotateInterleaved(Kx, hk, half, this.ropeCos, m * half, this.ropeSin, m * half);
+        rotateInterleaved(Q, hq, half, this.ropeCos, ro, this.ropeSin, ro);
+        rotateInterleaved(Kx, hk, half, this.ropeCos, ro, this.ropeSin, ro);
         const eta = (this.config.ttt_base_lr * sigmoid(this.fused[row + offs.lr + h]!)) / f;
         this.inner.step(S, base + h * this.inner.stateSize, Q, hq, Kx, hk, this.fused, row + offs.v + h * f, eta, s,
           this.lnW, this.lnB, h * f, this.zbar, 0, learn);

@@ -74,6 +74,12 @@ describe('TTT bad input', () => {
     const tensors = new Map<string, TensorToWrite>([...file.tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
     const withConfig = (config: Record<string, unknown>, variant = 'layer') => encodeModelFile({ arch: 'ttt', variant, config, labels: [], frontend: null }, tensors);
     await assert.rejects(loadModel(withConfig({ layer: { kind: 'lact', hidden_size: 64 } }), { backend: 'js' }), code('E_MODEL_FORMAT'));
+    // RoPE bases outside float32 (PyTorch computes the tables in float32) name the field.
+    const layer = (file.metadata.config as { layer: Record<string, unknown> }).layer;
+    for (const rope_theta of [1e39, 1e-40, -1, 0]) {
+      await assert.rejects(loadModel(withConfig({ layer: { ...layer, rope_theta } }), { backend: 'js' }),
+        (e) => isEdgestreamError(e, 'E_MODEL_FORMAT') && /rope_theta/.test((e as Error).message));
+    }
     await assert.rejects(loadModel(withConfig(file.metadata.config, 'transformer'), { backend: 'js' }), code('E_UNKNOWN_ARCH'));
   });
 
