@@ -40,6 +40,19 @@ function integer(name: string, raw: string, min: number, max: number): number {
   return v;
 }
 
+/** Devices repeat the same content type on every chunk: parse each distinct one once. */
+const contentTypes = new Map<string, Readonly<Record<string, string>>>();
+
+function parsedContentType(ct: string): Readonly<Record<string, string>> {
+  let p = contentTypes.get(ct);
+  if (!p) {
+    p = Object.freeze(parseContentType(ct)); // throws for unsupported types: those are never cached
+    if (contentTypes.size >= 256) contentTypes.clear();
+    contentTypes.set(ct, p);
+  }
+  return p;
+}
+
 /** `audio/pcm;rate=16000;channels=1;format=s16le` → its parameters. */
 function parseContentType(ct: string): Record<string, string> {
   const [type, ...params] = ct.split(';').map((s) => s.trim());
@@ -89,7 +102,7 @@ export function parseAudioMessage(device: string, payload: Uint8Array, props: Au
   if (payload.byteLength > limits.maxPayloadBytes) {
     throw new AudioMessageError('oversized', `audio payload of ${payload.byteLength} bytes exceeds the limit of ${limits.maxPayloadBytes} bytes`, { bytes: payload.byteLength });
   }
-  const ct = props.contentType !== undefined ? parseContentType(props.contentType) : {};
+  const ct = props.contentType !== undefined ? parsedContentType(props.contentType) : {};
   const up = props.userProperties ?? {};
   const pick = (name: string): string | undefined => {
     const a = one(up[name]);

@@ -82,6 +82,11 @@ export class Mosquitto {
     this.url = `${options.scheme ?? 'mqtt'}://127.0.0.1:${port}`;
   }
 
+  /** The broker's process id (while it runs). */
+  get pid(): number | null {
+    return this.proc?.pid ?? null;
+  }
+
   /** The broker's temporary directory (config, password file). */
   get directory(): string {
     return this.dir;
