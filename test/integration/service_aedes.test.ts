@@ -231,6 +231,23 @@ describe('stream service on aedes (in-process broker)', () => {
     assert.deepEqual(rejected.sort(), ['bad_sensor_frame:fan', 'bad_sensor_frame:pump', 'bad_sensor_frame:pump', 'bad_sensor_frame:pump']);
   });
 
+  it('publishes the health figures periodically on <base>/bridge/health (the same JSON as /healthz)', async () => {
+    const log = await listen(['hl/bridge/health']);
+    const service = await start({ baseTopic: 'hl', health: { intervalMs: 150 } });
+    await publishAudio(log, 'hl/mic/audio', AUDIO.subarray(0, CHUNK * 20));
+    const m = await log.waitFor((x) => (JSON.parse(x.text) as { devices: Record<string, unknown> }).devices.mic !== undefined, 'a health message with the device');
+    const h = JSON.parse(m.text) as ReturnType<EdgestreamService['health']>;
+    assert.equal(m.retain, false);
+    assert.equal(h.mqtt_connected, true);
+    assert.equal(h.protocol_version, 4);
+    assert.equal(h.devices.mic!.chunks, 20);
+    for (const k of ['uptime_s', 'rss_bytes', 'event_loop_lag_ms', 'chunks_dropped', 'messages_rejected']) assert.equal(typeof (h as unknown as Record<string, unknown>)[k], 'number', k);
+    const metrics = await (await fetch(`http://127.0.0.1:${service.httpPort}/metrics`)).text();
+    assert.match(metrics, /edgestream_chunks_received_total\{device="mic"\} 20/);
+    assert.match(metrics, /edgestream_mqtt_connected 1/);
+    assert.match(metrics, /process_resident_memory_bytes/);
+  });
+
   it('optional outputs: Hermes hotword messages per detection, rate-limited top-k scores', async () => {
     const log = await listen(['opt/+/scores', 'opt/+/keyword', 'hermes/hotword/+/detected']);
     await start({ baseTopic: 'opt', hermes: { enabled: true }, scores: { enabled: true, intervalMs: 200, topK: 3 }, audio: { bufferChunks: 10_000 } });
