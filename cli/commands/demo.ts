@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createAudioDecoder } from '../../runtime/audio/audio_decoder.js';
 import { EdgestreamError } from '../../runtime/errors.js';
+import { log } from '../../runtime/log.js';
 import { readFileBytes } from '../../runtime/io/files.js';
 import type { DeviceKeywordEvent } from '../../runtime/operators/types.js';
 import { MqttAudioPublisher } from '../../transports/mqtt/audio_publisher.js';
@@ -75,6 +76,8 @@ export function registerDemo(program: Command): void {
     .option('--json', 'print each detection as its JSON payload')
     .option('--http-port <port>', 'serve /healthz and /metrics on this port')
     .action(async (opts: DemoOptions) => {
+      // The demo's own output is the point: service logs only for warnings unless EDGESTREAM_LOG asks for more.
+      if (process.env.EDGESTREAM_LOG === undefined) log.level = 'warn';
       const speed = parseNumber(opts.speed, '--speed');
       if (!(speed > 0 && speed <= 100)) throw new EdgestreamError('E_USAGE', `--speed must be in (0, 100], got ${opts.speed}`);
       const audio = wavAsS16le(opts.audio);
