@@ -1,7 +1,6 @@
 import { EdgestreamError } from '../../runtime/errors.js';
 import type { InputKind, Kernels } from '../../runtime/kernels/types.js';
-import { gelu, relu } from '../../runtime/layers/activations.js';
-import { applyAffine, batchNormAffine, foldAffine, type Affine } from '../../runtime/layers/batch_norm.js';
+import { batchNormAffine, foldAffine, type Affine } from '../../runtime/layers/batch_norm.js';
 import { StreamingConv3 } from '../../runtime/layers/conv3.js';
 import { Lif } from '../../runtime/layers/lif.js';
 import { LmuMemory } from '../../runtime/layers/lmu_memory.js';
@@ -125,7 +124,7 @@ interface BuildContext {
 
 /** A LIF layer with its membrane slot, fed by the BatchNorm `bn`. */
 function newLif(ctx: BuildContext, name: string, bn: string, channels: number, threshold = 1.0, affine: Affine | null = null): Lif {
-  const lif = new Lif(bn, ctx.layout.f32(`${name}.v`, channels), channels, threshold, affine);
+  const lif = new Lif(ctx.kernels, bn, ctx.layout.f32(`${name}.v`, channels), channels, ctx.maxBatch, threshold, affine);
   ctx.neurons.push(lif);
   return lif;
 }
@@ -150,6 +149,7 @@ class PatchStage {
   readonly out: Float32Array;
   private readonly carry: Float32Array | null;
   private readonly preOut: Float32Array | null;
+  private readonly kernels: Kernels;
 
   constructor(
     ctx: BuildContext,
@@ -159,6 +159,7 @@ class PatchStage {
     /** A per-frame op on the stage input before the conv (its output feeds the conv; the raw input is the residual). */
     private readonly pre: ((rows: Rows, x: Float32Array, into: Float32Array) => void) | null = null,
   ) {
+    this.kernels = ctx.kernels;
     this.out = ctx.kernels.alloc(ctx.maxBatch * conv.outDim);
     this.carry = residual ? ctx.kernels.alloc(ctx.maxBatch * conv.inDim) : null;
     this.preOut = pre ? ctx.kernels.alloc(ctx.maxBatch * conv.inDim) : null;
@@ -181,10 +182,7 @@ class PatchStage {
   private finish(rows: Rows): Rows {
     if (rows.n === 0) return rows;
     this.post(rows, this.out);
-    if (this.carry) {
-      const count = rows.n * this.conv.outDim;
-      for (let i = 0; i < count; i++) this.out[i] = this.out[i]! + this.carry[i]!;
-    }
+    if (this.carry) this.kernels.add(this.out, this.carry, rows.n * this.conv.outDim);
     return rows;
   }
 }
@@ -200,8 +198,12 @@ function buildPatchEmbedding(ctx: BuildContext, c: LmuformerConfig): PatchStage[
     // Tokenizer: 4 × (conv3 → ReLU → BatchNorm), then e = x + rpe_conv(x).
     const stages = [0, 1, 2, 3].map((i) => {
       const bn = bnAffine(param, `patch_embed.conv_layers.${i}.3`);
+      const scale = kernels.alloc(C);
+      const shift = kernels.alloc(C);
+      scale.set(bn.scale);
+      shift.set(bn.shift);
       const cv = conv(`patch_embed.conv_layers.${i}.0`, param(`patch_embed.conv_layers.${i}.0.weight`), null, i === 0 ? c.mels : C, 'real', 0);
-      return new PatchStage(ctx, cv, (rows, y) => { relu(y, rows.n * C); applyAffine(y, rows.n, bn); }, false);
+      return new PatchStage(ctx, cv, (rows, y) => { kernels.relu(y, rows.n * C); kernels.affine(y, rows.n, C, scale, shift); }, false);
     });
     const rpe = conv('patch_embed.rpe_conv', param('patch_embed.rpe_conv.weight'), null, C, 'real', C);
     stages.push(new PatchStage(ctx, rpe, () => {}, true));
@@ -332,7 +334,7 @@ class Block {
     }
     kernels.matmul(this.wU, xin, this.u, n);
     if (this.uLif) this.uLif.step(rows, this.u);
-    else relu(this.u, n);
+    else kernels.relu(this.u, n);
     this.memory.step(rows, this.u, this.m);
     if (this.mLif) this.mLif.step(rows, this.m);
     for (let r = 0; r < n; r++) {
@@ -341,10 +343,10 @@ class Block {
     }
     kernels.matmul(this.wH, this.cat, this.h, n);
     if (this.hLif) this.hLif.step(rows, this.h);
-    else relu(this.h, n * C);
+    else kernels.relu(this.h, n * C);
     kernels.matmul(this.proj, this.h, this.a, n);
     if (this.projLif) this.projLif.step(rows, this.a);
-    addInPlace(e, this.a, n * C);
+    kernels.add(e, this.a, n * C);
 
     // Channel mixer.
     let x1 = e;
@@ -356,14 +358,11 @@ class Block {
     kernels.matmul(this.fc1, x1, this.f, n);
     if (this.fc2Lif) this.fc2Lif.step(rows, this.f);
     else if (this.hidLif) this.hidLif.step(rows, this.f);
-    else gelu(this.f, n * H);
+    else kernels.gelu(this.f, n * H);
     kernels.matmul(this.fc2, this.f, this.a, n);
     if (this.outLif) this.outLif.step(rows, this.a);
-    else if (!this.ms) relu(this.a, n * C);
-    addInPlace(e, this.a, n * C);
+    else if (!this.ms) kernels.relu(this.a, n * C);
+    kernels.add(e, this.a, n * C);
   }
 }
 
-function addInPlace(dst: Float32Array, src: Float32Array, count: number): void {
-  for (let i = 0; i < count; i++) dst[i] = dst[i]! + src[i]!;
-}
