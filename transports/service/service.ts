@@ -405,7 +405,6 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   }
 
   private buildPipelines(): void {
-    const cfg = this.config;
     const model = this.keywordModel;
     if (model) this.buildAudioPipeline(model);
     const sensorModel = this.streamModel;
@@ -505,49 +504,46 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
         }),
       );
     });
-
   }
 
   private buildSensorPipeline(sensorModel: Model): void {
     const cfg = this.config;
-    {
-      const sensor$ = this.sensorIn.pipe(
-        perDevice<RawMessage, SensorPrediction>(
-          (device, messages) => {
-            const entry = this.devices.get(device)!;
-            this.setAvailability(entry, 'sensor', true);
-            return messages.pipe(
-              boundedBuffer<RawMessage>({
-                capacity: cfg.sensor.bufferFrames,
-                onDrop: () => {
-                  entry.figures.drops++;
-                  this.totals.drops++;
-                  this.metrics.chunksDropped.inc({ device });
-                },
-              }),
-              decodeSensorFrames({
-                encoding: entry.config?.sensorEncoding ?? cfg.sensor.encoding,
-                expectedValues: sensorModel.inputDim,
-                onInvalid: (e) => this.reject('bad_sensor_frame', `device ${device}: ${e.message}`, device),
-              }),
-              predictStream(sensorModel, {
-                onInputError: (e) => this.reject('bad_sensor_frame', `device ${device}: ${e.message}`, device),
-                ...(cfg.sensor.model?.name !== undefined && { modelName: cfg.sensor.model.name }),
-              }),
-            );
+    const sensor$ = this.sensorIn.pipe(
+      perDevice<RawMessage, SensorPrediction>(
+        (device, messages) => {
+          const entry = this.devices.get(device)!;
+          this.setAvailability(entry, 'sensor', true);
+          return messages.pipe(
+            boundedBuffer<RawMessage>({
+              capacity: cfg.sensor.bufferFrames,
+              onDrop: () => {
+                entry.figures.drops++;
+                this.totals.drops++;
+                this.metrics.chunksDropped.inc({ device });
+              },
+            }),
+            decodeSensorFrames({
+              encoding: entry.config?.sensorEncoding ?? cfg.sensor.encoding,
+              expectedValues: sensorModel.inputDim,
+              onInvalid: (e) => this.reject('bad_sensor_frame', `device ${device}: ${e.message}`, device),
+            }),
+            predictStream(sensorModel, {
+              onInputError: (e) => this.reject('bad_sensor_frame', `device ${device}: ${e.message}`, device),
+              ...(cfg.sensor.model?.name !== undefined && { modelName: cfg.sensor.model.name }),
+            }),
+          );
+        },
+        {
+          idleMs: cfg.sensor.idleMs,
+          onIdle: (device) => {
+            const entry = this.devices.get(device);
+            if (entry) this.setAvailability(entry, 'sensor', false);
           },
-          {
-            idleMs: cfg.sensor.idleMs,
-            onIdle: (device) => {
-              const entry = this.devices.get(device);
-              if (entry) this.setAvailability(entry, 'sensor', false);
-            },
-            onError: (device, e) => this.reject('pipeline_error', `device ${device}: ${describeError(e)}; its sensor stream restarts`, device),
-          },
-        ),
-      );
-      this.subscriptions.add(sensor$.subscribe((p) => this.onPrediction(p)));
-    }
+          onError: (device, e) => this.reject('pipeline_error', `device ${device}: ${describeError(e)}; its sensor stream restarts`, device),
+        },
+      ),
+    );
+    this.subscriptions.add(sensor$.subscribe((p) => this.onPrediction(p)));
   }
 
   // ---------------------------------------------------------------------------------------------
