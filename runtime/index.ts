@@ -58,7 +58,8 @@ export { parseSensorPayload, type SensorEncoding, type SensorPayloadOptions, typ
 export type { AudioChunk, PcmFormat, SampleChunk, FeatureFrame, KeywordScores, KeywordOutput, DeviceKeywordEvent, SensorFrame, SensorPrediction, RawMessage } from './operators/types.js';
 
 // The stream service (MQTT in/out, Home Assistant discovery, health) for embedding.
-export { createService, EdgestreamService, type CreateServiceOptions, type ServiceEvents, type ServicePlugin, type HealthSnapshot, type DeviceHealth } from '../transports/service/service.js';
+export { createService, EdgestreamService, type CreateServiceOptions, type ServiceEvents, type ServicePlugin } from '../transports/service/service.js';
+export type { HealthSnapshot, DeviceHealth } from '../transports/service/health.js';
 export { ServiceConfigSchema, parseServiceConfig, loadServiceConfig, type ServiceConfig, type ServiceConfigInput } from '../transports/service/config.js';
 export { ServiceMetrics, type RejectReason } from '../transports/service/metrics.js';
 export type { HttpHandler } from '../transports/service/http_server.js';

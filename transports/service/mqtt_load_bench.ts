@@ -7,7 +7,7 @@ import { EdgestreamError } from '../../runtime/errors.js';
 import type { DeviceKeywordEvent } from '../../runtime/operators/types.js';
 import { MqttAudioPublisher } from '../mqtt/audio_publisher.js';
 import { freePort, Mosquitto, MOSQUITTO_MISSING } from '../mqtt/mosquitto_process.js';
-import type { HealthSnapshot } from './service.js';
+import type { HealthSnapshot } from './health.js';
 
 /**
  * The MQTT load benchmark: N simulated devices each publish 20 ms chunks in real time for D

@@ -26,6 +26,7 @@ import { hermesPayload, keywordPayload, predictionPayload, scoresPayload, stateP
 import { isValidDeviceId, TopicSchema } from '../mqtt/topics.js';
 import { parseServiceConfig, type ServiceConfig, type ServiceConfigInput } from './config.js';
 import { DeviceRegistry, type DeviceEntry } from './device_registry.js';
+import { healthSnapshot, type HealthSnapshot } from './health.js';
 import { sendJson, ServiceHttpServer, type HttpHandler } from './http_server.js';
 import { ServiceMetrics, type RejectReason } from './metrics.js';
 import { DEMO_MODEL, PACKAGE_VERSION } from './package_paths.js';
@@ -64,41 +65,6 @@ export interface CreateServiceOptions {
   plugins?: ServicePlugin[];
   /** Parent logger (default: edgestream's, module `service`). */
   logger?: Logger;
-}
-
-/** The health figures served on /healthz and published on `<base>/bridge/health`. */
-export interface HealthSnapshot {
-  status: 'ok' | 'degraded';
-  problems: string[];
-  uptime_s: number;
-  rss_bytes: number;
-  heap_used_bytes: number;
-  event_loop_lag_ms: number;
-  mqtt_connected: boolean;
-  protocol_version: 4 | 5 | null;
-  devices_active: number;
-  chunks_received: number;
-  chunks_dropped: number;
-  seq_gaps: number;
-  messages_rejected: number;
-  keyword_events: number;
-  devices: Record<string, DeviceHealth>;
-}
-
-export interface DeviceHealth {
-  online: boolean;
-  listening: boolean;
-  chunks: number;
-  chunks_per_s: number;
-  drops: number;
-  gaps: number;
-  resets: number;
-  events: number;
-  sensor_frames: number;
-  predictions: number;
-  latency_ms_p50: number | null;
-  latency_ms_p99: number | null;
-  last_chunk_age_ms: number | null;
 }
 
 type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -817,54 +783,17 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
 
   /** The current health figures (per-device interval figures since the last periodic report). */
   health(): HealthSnapshot {
-    const now = Date.now();
-    const seconds = Math.max(0.001, (now - this.intervalStartedAt) / 1000);
-    const devices: Record<string, DeviceHealth> = {};
-    let active = 0;
-    for (const d of this.devices.all()) {
-      const f = d.figures;
-      const online = d.audioActive || d.sensorActive;
-      if (online) active++;
-      const lat = [...f.intervalLatencyMs].sort((a, b) => a - b);
-      devices[d.id] = {
-        online,
-        listening: d.listening,
-        chunks: f.chunks,
-        chunks_per_s: Math.round((f.intervalChunks / seconds) * 10) / 10,
-        drops: f.drops,
-        gaps: f.gaps,
-        resets: f.resets,
-        events: f.events,
-        sensor_frames: f.sensorFrames,
-        predictions: f.predictions,
-        latency_ms_p50: lat.length ? lat[Math.floor(lat.length * 0.5)]! : null,
-        latency_ms_p99: lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))]! : null,
-        last_chunk_age_ms: f.lastChunkAt !== null ? now - f.lastChunkAt : null,
-      };
-    }
-    const lag = this.metrics.eventLoopLagMs();
-    const problems: string[] = [];
-    if (!this.mqttConnected) problems.push('not connected to the MQTT broker');
-    if (lag > this.config.health.maxEventLoopLagMs) problems.push(`event loop lag ${lag.toFixed(0)} ms > ${this.config.health.maxEventLoopLagMs} ms`);
-    if (this.state !== 'running') problems.push(`service is ${this.state}`);
-    const mem = process.memoryUsage();
-    return {
-      status: problems.length === 0 ? 'ok' : 'degraded',
-      problems,
-      uptime_s: Math.round(this.metrics.uptimeSeconds),
-      rss_bytes: mem.rss,
-      heap_used_bytes: mem.heapUsed,
-      event_loop_lag_ms: Math.round(lag * 10) / 10,
-      mqtt_connected: this.mqttConnected,
-      protocol_version: this.protocolVersion,
-      devices_active: active,
-      chunks_received: this.totals.chunks,
-      chunks_dropped: this.totals.drops,
-      seq_gaps: this.totals.gaps,
-      messages_rejected: this.totals.rejected,
-      keyword_events: this.totals.events,
-      devices,
-    };
+    return healthSnapshot({
+      devices: this.devices.all(),
+      intervalStartedAt: this.intervalStartedAt,
+      eventLoopLagMs: this.metrics.eventLoopLagMs(),
+      maxEventLoopLagMs: this.config.health.maxEventLoopLagMs,
+      uptimeSeconds: this.metrics.uptimeSeconds,
+      mqttConnected: this.mqttConnected,
+      protocolVersion: this.protocolVersion,
+      state: this.state,
+      totals: this.totals,
+    });
   }
 
   /** Publish the health figures on `<base>/bridge/health` and start a new interval. */
