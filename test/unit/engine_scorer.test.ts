@@ -11,7 +11,7 @@ import type { Model } from '../../runtime/model/model.js';
 import { keywordSpotting } from '../../runtime/operators/keyword_spotting.js';
 import type { AudioChunk, KeywordOutput } from '../../runtime/operators/types.js';
 import { s16le, testSignal } from '../helpers/audio_signal.js';
-import { goldenModelBytes } from '../helpers/golden_model.js';
+import { randomLmuformerModel } from '../../models/lmuformer/random_model.js';
 
 // The engine-backed scorer must score exactly like the in-thread WindowedScorer: same frames,
 // same scores (bit for bit), same spans, for one stream or many interleaved, in-thread or on a worker.
@@ -34,7 +34,7 @@ describe('EngineWindowedScorer', () => {
   let model: Model;
   const engines: Engine[] = [];
   before(async () => {
-    bytes = goldenModelBytes('slmu_rnn_ms_conv1d-d64');
+    bytes = randomLmuformerModel({ variant: 'slmu_rnn_ms_conv1d', dim: 32, seed: 12 }).bytes;
     model = await loadModel(bytes, { backend: 'js' });
   });
   after(async () => {
