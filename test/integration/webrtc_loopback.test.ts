@@ -1,27 +1,28 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { filter, firstValueFrom, timeout } from 'rxjs';
-import { loadModel } from '../../runtime/model/load_model.js';
-import type { Model } from '../../runtime/model/model.js';
+import mqtt, { type MqttClient } from 'mqtt';
 import type { AudioChunk, DeviceKeywordEvent } from '../../runtime/operators/types.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../transports/mqtt/embedded_broker.js';
+import { createService, type EdgestreamService } from '../../transports/service/service.js';
+import { webrtcPlugin, type WebRtcPlugin } from '../../transports/webrtc/plugin.js';
 import { WebRtcClient, type ServerMessage } from '../../transports/webrtc/webrtc_client.js';
+import { DEMO_MODEL as SHIPPED_MODEL } from '../../transports/service/package_paths.js';
 import { keywordClip, padded, type Clip } from '../helpers/keyword_audio.js';
-import { KeywordPipeline } from '../helpers/kws_pipeline.js';
-import { ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
-import { startIngressServer, TEST_TOKEN, waitFor, type IngressServer } from '../helpers/webrtc_server.js';
+import { TEST_TOKEN, waitFor } from '../helpers/webrtc_server.js';
 import { spyingWrtc, wrtcOrSkip } from '../helpers/wrtc.js';
 
 // Tier 2 of the WebRTC tests (spec §7.5): two @roamhq/wrtc peers on loopback. A Node client
-// makes the non-trickle offer through the real HTTP endpoint, streams a spoken keyword through
-// RTCAudioSource in real time; the ingress reads the Opus track with RTCAudioSink (48 kHz after
-// a few 16 kHz events), resamples to 16 kHz, the keyword pipeline runs on it and the detection
-// comes back on the data channel.
+// makes the non-trickle offer through the service's HTTP endpoint and streams a spoken keyword
+// through RTCAudioSource in real time; the service's WebRTC plugin reads the Opus track with
+// RTCAudioSink (48 kHz after some 16 kHz events) and resamples to 16 kHz, the service's keyword
+// pipeline runs on it, and the detection comes back on the data channel — the same payload as on
+// MQTT (in-process aedes broker).
 
 /** The shipped demo model (EDGESTREAM_TEST_KWS_MODEL runs these tests on another keyword model). */
-const DEMO_MODEL = process.env.EDGESTREAM_TEST_KWS_MODEL ?? join(ROOT, 'models/lmuformer/demo/kws35-spiking.safetensors');
+const DEMO_MODEL = process.env.EDGESTREAM_TEST_KWS_MODEL ?? SHIPPED_MODEL;
 const KEYWORD = 'yes';
 const { wrtc, skip: noWrtc } = wrtcOrSkip();
 const skip = noWrtc || (existsSync(DEMO_MODEL) ? false : `needs the demo model ${DEMO_MODEL}`);
@@ -32,34 +33,44 @@ interface SinkEventRecord {
   channelCount: number;
 }
 
-describe('WebRTC loopback: Node peer → HTTP signalling → RTCAudioSink → 16 kHz → detection on the data channel', { skip }, () => {
-  let model: Model;
-  let srv: IngressServer;
+describe('WebRTC loopback: Node peer → HTTP signalling → RTCAudioSink → 16 kHz → service → data channel and MQTT', { skip }, () => {
+  let broker: EmbeddedBroker;
+  let service: EdgestreamService;
+  let plugin: WebRtcPlugin;
+  let subscriber: MqttClient;
+  let offerUrl: string;
   let clip: Clip;
   const sinkEvents: SinkEventRecord[] = [];
-  const detections: DeviceKeywordEvent[] = [];
+  const chunks: AudioChunk[] = [];
+  const published: DeviceKeywordEvent[] = [];
+  const dir = skip ? '' : tempDir();
 
-  after(() => srv?.close());
   before(async () => {
-    model = await loadModel(DEMO_MODEL);
-    const c = keywordClip(KEYWORD, tempDir());
+    const c = keywordClip(KEYWORD, dir);
     assert.ok(c, 'a spoken keyword: test/fixtures/kws or espeak-ng');
     clip = padded(c, 600, 900);
     const spy = spyingWrtc(wrtc!, (e) => sinkEvents.push({ sampleRate: e.sampleRate, numberOfFrames: e.numberOfFrames, channelCount: e.channelCount }));
-    const pipeline = new KeywordPipeline(model);
-    srv = await startIngressServer({
-      wrtc: spy.wrtc,
-      onAudio: (chunk) => {
-        for (const e of pipeline.push(chunk)) {
-          detections.push(e);
-          srv.ingress.sendKeyword(e);
-        }
-      },
-    });
+    broker = await startEmbeddedBroker();
+    plugin = webrtcPlugin({ token: TEST_TOKEN, wrtc: spy.wrtc, env: {} });
+    service = createService(
+      { mqtt: { url: broker.url }, http: { port: 0 }, model: { path: DEMO_MODEL }, homeassistant: { enabled: false }, health: { intervalMs: 0 } },
+      { plugins: [plugin] },
+    );
+    await service.start();
+    plugin.webrtc!.audio$.subscribe((chunk) => chunks.push(chunk));
+    subscriber = await mqtt.connectAsync(broker.url);
+    await subscriber.subscribeAsync('edgestream/+/keyword', { qos: 1 });
+    subscriber.on('message', (_topic, payload) => published.push(JSON.parse(payload.toString()) as DeviceKeywordEvent));
+    offerUrl = `http://127.0.0.1:${service.httpPort}/webrtc/offer`;
+  });
+  after(async () => {
+    await subscriber?.endAsync();
+    await service?.stop();
+    await broker?.close();
   });
 
   it('streams a spoken keyword at 16 kHz with a 10 ms cadence and gets the detection back', async () => {
-    const client = await WebRtcClient.connect({ url: srv.offerUrl, token: TEST_TOKEN, device: 'kitchen', sampleRate: clip.rate });
+    const client = await WebRtcClient.connect({ url: offerUrl, token: TEST_TOKEN, device: 'kitchen', sampleRate: clip.rate });
     after(() => client.close());
     const hello = await firstValueFrom(client.messages$.pipe(filter((m) => m.type === 'hello'), timeout(2000)));
     assert.equal(hello.device, 'kitchen');
@@ -70,10 +81,10 @@ describe('WebRTC loopback: Node peer → HTTP signalling → RTCAudioSink → 16
     await waitFor(() => received.some((e) => e.label === KEYWORD), 3000, `a "${KEYWORD}" detection on the data channel`);
     await new Promise((r) => setTimeout(r, 300));
 
-    // Every detection of the pipeline came back on the data channel, as MQTT would carry it; the
-    // first (events fire on the rising edge) is the keyword that was spoken.
-    const mine = detections.filter((d) => d.device === 'kitchen');
-    assert.deepEqual(received, JSON.parse(JSON.stringify(mine)));
+    // Every detection the service published on MQTT came back on the data channel, the same
+    // payload; the first (events fire on the rising edge) is the keyword that was spoken.
+    await waitFor(() => published.filter((e) => e.device === 'kitchen').length >= received.length, 2000, 'the MQTT detections');
+    assert.deepEqual(received, published.filter((e) => e.device === 'kitchen'));
     assert.equal(received[0]!.label, KEYWORD, `detections: ${received.map((e) => `${e.label} ${e.score.toFixed(2)}`).join(', ')}`);
     assert.equal(received[0]!.device, 'kitchen');
 
@@ -86,9 +97,9 @@ describe('WebRTC loopback: Node peer → HTTP signalling → RTCAudioSink → 16
     for (const e of sinkEvents.slice(first48k)) assert.deepEqual(e, { sampleRate: 48000, numberOfFrames: 480, channelCount: 1 });
 
     // The pipeline's input: 16 kHz float chunks of 10 ms (160 samples) at ~100 per second, in order.
-    const chunks = srv.chunks.filter((c) => c.device === 'kitchen');
-    assert.equal(chunks[0]!.kind, 'start');
-    const audio = chunks.filter((c): c is AudioChunk & { data: Float32Array } => c.kind === 'chunk');
+    const kitchen = chunks.filter((c) => c.device === 'kitchen');
+    assert.equal(kitchen[0]!.kind, 'start');
+    const audio = kitchen.filter((c): c is AudioChunk & { data: Float32Array } => c.kind === 'chunk');
     assert.ok(audio.every((c) => c.data instanceof Float32Array && c.format.rate === 16000 && c.format.channels === 1));
     const tenMs = audio.filter((c) => c.data.length === 160).length;
     assert.ok(tenMs >= audio.length - 3, `${audio.length - tenMs} chunks are not 160 samples (only the rate switch may make odd ones)`);
@@ -111,9 +122,10 @@ describe('WebRTC loopback: Node peer → HTTP signalling → RTCAudioSink → 16
 
   it('a browser that disconnects mid-stream is cleaned up; the other stream is unaffected', async () => {
     const closed: string[] = [];
-    srv.ingress.on('peer', (p) => p.state === 'closed' && closed.push(`${p.device}:${p.reason}`));
-    const hall = await WebRtcClient.connect({ url: srv.offerUrl, token: TEST_TOKEN, device: 'hall', sampleRate: clip.rate });
-    const porch = await WebRtcClient.connect({ url: srv.offerUrl, token: TEST_TOKEN, device: 'porch', sampleRate: clip.rate });
+    const ingress = plugin.webrtc!;
+    ingress.on('peer', (p) => p.state === 'closed' && closed.push(`${p.device}:${p.reason}`));
+    const hall = await WebRtcClient.connect({ url: offerUrl, token: TEST_TOKEN, device: 'hall', sampleRate: clip.rate });
+    const porch = await WebRtcClient.connect({ url: offerUrl, token: TEST_TOKEN, device: 'porch', sampleRate: clip.rate });
     after(() => porch.close());
     const porchEvents: DeviceKeywordEvent[] = [];
     porch.messages$.pipe(filter((m): m is ServerMessage & { event: DeviceKeywordEvent } => m.type === 'keyword')).subscribe((m) => porchEvents.push(m.event));
@@ -124,18 +136,18 @@ describe('WebRTC loopback: Node peer → HTTP signalling → RTCAudioSink → 16
     hall.close();
     await hallPlaying;
     await waitFor(() => closed.includes('hall:remote_closed'), 2000, 'the hall peer to be closed');
-    const hallChunks = srv.chunks.filter((c) => c.device === 'hall');
+    const hallChunks = chunks.filter((c) => c.device === 'hall');
     assert.equal(hallChunks.at(-1)!.kind, 'stop', 'the hall stream ends with stop');
-    const porchBefore = srv.chunks.filter((c) => c.device === 'porch').length;
+    const porchBefore = chunks.filter((c) => c.device === 'porch').length;
     await porchPlaying;
     await waitFor(() => porchEvents.some((e) => e.label === KEYWORD), 3000, `a "${KEYWORD}" detection for porch`);
     assert.ok(porchEvents.every((e) => e.device === 'porch'));
-    assert.ok(srv.chunks.filter((c) => c.device === 'porch').length > porchBefore + 50, 'porch kept streaming');
-    assert.deepEqual(srv.ingress.devices, ['porch']);
-    assert.equal(srv.chunks.filter((c) => c.device === 'hall').length, hallChunks.length, 'nothing from hall after its stop');
+    assert.ok(chunks.filter((c) => c.device === 'porch').length > porchBefore + 50, 'porch kept streaming');
+    assert.deepEqual(ingress.devices, ['porch']);
+    assert.equal(chunks.filter((c) => c.device === 'hall').length, hallChunks.length, 'nothing from hall after its stop');
     porch.close();
     await waitFor(() => closed.includes('porch:remote_closed'), 2000, 'the porch peer to be closed');
-    assert.equal(srv.ingress.stats().peers, 0);
+    assert.equal(ingress.stats().peers, 0);
   });
 });
 

@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { filter, firstValueFrom, timeout, type Observable, type Subscription } from 'rxjs';
+import { randomLmuformerModel } from '../../models/lmuformer/random_model.js';
 import { isEdgestreamError } from '../../runtime/errors.js';
+import { loadModel } from '../../runtime/model/load_model.js';
+import { startEmbeddedBroker } from '../../transports/mqtt/embedded_broker.js';
+import { parseServiceConfig } from '../../transports/service/config.js';
+import { createService } from '../../transports/service/service.js';
 import type { AudioChunk, DeviceKeywordEvent } from '../../runtime/operators/types.js';
 import { webrtcPlugin, webrtcPluginFromConfig, type WebRtcHost } from '../../transports/webrtc/plugin.js';
 import type { ScoresLike } from '../../transports/webrtc/ingress.js';
@@ -126,6 +131,28 @@ describe('WebRTC service plugin', { skip }, () => {
     assert.equal(p?.config.maxPeers, 3);
     assert.equal(p?.config.basePath, '/mic');
     assert.throws(() => webrtcPluginFromConfig({ enabled: true, maxPeers: 0 }), (e: unknown) => isEdgestreamError(e, 'E_CONFIG') && /webrtc\.maxPeers/.test(e.message));
+  });
+
+  it('a service whose configuration says webrtc.enabled serves the page and the endpoint', async () => {
+    assert.throws(() => parseServiceConfig({ webrtc: { enabled: true, maxPeers: 0 } }), (e: unknown) => isEdgestreamError(e, 'E_CONFIG') && /webrtc\.maxPeers/.test(e.message));
+    assert.throws(() => parseServiceConfig({ webrtc: { enabled: true, tokn: 'typo' } }), (e: unknown) => isEdgestreamError(e, 'E_CONFIG') && /tokn/.test(e.message));
+    const broker = await startEmbeddedBroker();
+    const model = await loadModel(randomLmuformerModel({ variant: 'lmu_rnn_conv1d', dim: 16, seed: 3 }).bytes, { backend: 'js' });
+    const service = createService({ mqtt: { url: broker.url }, http: { port: 0 }, homeassistant: { enabled: false }, health: { intervalMs: 0 }, webrtc: { enabled: true, token: 'service-token-1234' } }, { model, logger: pino({ level: 'silent' }) });
+    try {
+      await service.start();
+      const origin = `http://127.0.0.1:${service.httpPort}`;
+      assert.equal((await fetch(`${origin}/webrtc/`)).status, 200);
+      const refused = await fetch(`${origin}/webrtc/offer`, { method: 'POST', headers: { authorization: 'Bearer nope-nope-nope', 'content-type': 'application/json' }, body: '{}' });
+      assert.equal(refused.status, 401);
+      const client = await WebRtcClient.connect({ url: `${origin}/webrtc/offer`, token: 'service-token-1234', device: 'attic' });
+      client.write(new Float32Array(16000));
+      await waitFor(() => (service.health().devices.attic?.chunks ?? 0) >= 50, 5000, 'the browser audio in the service pipeline');
+      client.close();
+    } finally {
+      await service.stop();
+      await broker.close();
+    }
   });
 
   it('refuses bad settings with E_CONFIG naming the field', () => {

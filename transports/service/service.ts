@@ -24,6 +24,7 @@ import { MqttConnection, redact } from '../mqtt/connection.js';
 import { bridgeDiscovery, bridgeDiscoveryTopic, deviceDiscovery, deviceDiscoveryTopic, type DiscoveryOptions } from '../mqtt/discovery.js';
 import { hermesPayload, keywordPayload, predictionPayload, scoresPayload, statePayload } from '../mqtt/payloads.js';
 import { isValidDeviceId, TopicSchema } from '../mqtt/topics.js';
+import { webrtcPluginFromConfig } from '../webrtc/plugin.js';
 import { parseServiceConfig, type ServiceConfig, type ServiceConfigInput } from './config.js';
 import { DeviceRegistry, type DeviceEntry } from './device_registry.js';
 import { healthSnapshot, type HealthSnapshot } from './health.js';
@@ -110,6 +111,9 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     this.preloaded = options.model !== undefined;
     this.streamModel = options.sensorModel ?? null;
     this.plugins = options.plugins ?? [];
+    // `webrtc.enabled` in the configuration adds the WebRTC plugin unless the caller passed one.
+    const webrtc = this.plugins.some((p) => p.name === 'webrtc') ? null : webrtcPluginFromConfig(config.webrtc);
+    if (webrtc) this.plugins = [...this.plugins, webrtc];
     this.log = (options.logger ?? moduleLogger('service')).child({ base: config.baseTopic });
     this.devices = new DeviceRegistry(config.maxDevices, config.devices);
     this.http = new ServiceHttpServer(this.log.child({ component: 'http' }));

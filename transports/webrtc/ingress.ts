@@ -5,6 +5,7 @@ import { Subject, type Observable } from 'rxjs';
 import { z } from 'zod';
 import { EdgestreamError, isEdgestreamError } from '../../runtime/errors.js';
 import { moduleLogger } from '../../runtime/log.js';
+import { keywordPayload } from '../mqtt/payloads.js';
 import type { AudioChunk, DeviceKeywordEvent } from '../../runtime/operators/types.js';
 import { loadPageFiles, sendPageFile } from './page_files.js';
 import { WebRtcPeer, type PeerCloseReason } from './peer.js';
@@ -189,7 +190,7 @@ export class WebRtcIngress extends EventEmitter<WebRtcIngressEvents> {
   sendKeyword(event: DeviceKeywordEvent): boolean {
     const peer = this.peers.get(event.device);
     if (!peer) return false;
-    const sent = peer.send(`{"type":"keyword","event":${JSON.stringify(event)}}`);
+    const sent = peer.send(`{"type":"keyword","event":${keywordPayload(event)}}`);
     if (sent) this.counts.eventsSent++;
     return sent;
   }
