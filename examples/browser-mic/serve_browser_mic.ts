@@ -4,7 +4,7 @@
  * published. Open the printed link in a browser (on this machine, or through an SSH tunnel:
  * browsers lend the microphone to https:// and localhost pages only), allow the microphone, speak.
  *
- *   npx tsx examples/browser-mic/serve_browser_mic.ts [--broker mqtt://host:1883] [--port 8099] [--token …]
+ *   npx tsx examples/browser-mic/serve_browser_mic.ts [--broker mqtt://host:1883] [--port 8099] [--token …] [--model kws.safetensors]
  *   mosquitto_sub -t 'edgestream/+/keyword'     # the same detections, for anything else on the LAN
  */
 import { randomBytes } from 'node:crypto';
@@ -62,6 +62,7 @@ if (isMain) {
     ...(arg('broker') && { broker: arg('broker') }),
     ...(arg('port') && { port: Number(arg('port')) }),
     ...(arg('token') && { token: arg('token') }),
+    ...(arg('model') && { modelPath: arg('model') }),
   });
   process.stdout.write(`open ${mic.pageUrl}\n`);
   // What any MQTT subscriber on the network sees (Home Assistant, Node-RED, …).
