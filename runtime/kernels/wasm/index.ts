@@ -20,7 +20,7 @@ interface WasmDense extends DenseLayer {
   readonly q: number;
   readonly scale: number;
   readonly bias: number;
-  /** float32 spike layers also keep the row layout of the event-driven kernel (0 otherwise). */
+  /** float32 spike layers: the row layout of the event-driven kernel (w and bias 0 then). */
   readonly wt: number;
   readonly biasRows: number;
   freed: boolean;
@@ -47,11 +47,16 @@ export class WasmKernels implements Kernels {
   private readonly addresses = new WeakMap<Float32Array, number>();
   private readonly layers = new Set<WasmDense>();
 
+  /** Outputs per float32 panel of this build (pack.ts packs for it). */
+  private readonly panel: number;
+
   private constructor(
     readonly tier: WasmTier,
     private readonly heap: WasmHeap,
     private readonly k: KernelExports,
-  ) {}
+  ) {
+    this.panel = k.panel_width();
+  }
 
   static async create(tier: WasmTier): Promise<WasmKernels> {
     const memory = WasmHeap.createMemory();
@@ -83,11 +88,16 @@ export class WasmKernels implements Kernels {
       this.layers.add(layer);
       return layer;
     }
-    const p = packF32(this.heap, w, b, outDim, inDim);
-    // Spike layers hold both layouts: panels for the dense kernel (dense spike steps), rows for
-    // the event-driven one; each step reads only one of them.
-    const r = base.input === 'spikes' ? packRows(this.heap, w, b, outDim, inDim) : null;
-    const layer: WasmDense = { ...base, w: p.w, q: 0, scale: 0, bias: p.bias, wt: r?.wt ?? 0, biasRows: r?.bias ?? 0, bytes: p.bytes + (r?.bytes ?? 0) };
+    if (base.input === 'spikes') {
+      // One copy of the weights, in rows: the event-driven kernel sums the rows of active inputs,
+      // the dense fallback reads 16-output columns of the same rows.
+      const r = packRows(this.heap, w, b, outDim, inDim);
+      const layer: WasmDense = { ...base, w: 0, q: 0, scale: 0, bias: 0, wt: r.wt, biasRows: r.bias, bytes: r.bytes };
+      this.layers.add(layer);
+      return layer;
+    }
+    const p = packF32(this.heap, w, b, outDim, inDim, this.panel);
+    const layer: WasmDense = { ...base, w: p.w, q: 0, scale: 0, bias: p.bias, wt: 0, biasRows: 0, bytes: p.bytes };
     this.layers.add(layer);
     return layer;
   }
@@ -112,7 +122,7 @@ export class WasmKernels implements Kernels {
       const active = this.k.spike_scan(xp, rows, inDim, idx, cnt);
       const maxActive = l.int8 ? inDim : Math.floor(F32_SPARSE_MAX_DENSITY * inDim);
       if (l.int8) this.k.dense_i8_spikes(l.q, l.scale, l.bias, xp, idx, cnt, op, rows, inDim, outDim, acc);
-      else this.k.dense_f32_spikes(l.w, l.bias, l.wt, l.biasRows, xp, idx, cnt, op, rows, inDim, outDim, acc, maxActive);
+      else this.k.dense_f32_spikes(l.wt, l.biasRows, xp, idx, cnt, op, rows, inDim, outDim, acc, maxActive);
       const st = l.spikes;
       st.inputs += rows * inDim;
       st.active += active;
