@@ -37,7 +37,7 @@ export function noiseFrames(count: number, dim: number, seed: number): Float32Ar
  */
 export function measureStepLatency(model: Model, o: LatencyOptions): LatencyResult {
   const program = model.createProgram({ maxBatch: o.batch });
-  const states = Array.from({ length: o.batch }, () => createState(program.stateSizes));
+  const states = Array.from({ length: o.batch }, () => program.createState?.() ?? createState(program.stateSizes));
   const F = program.inputDim;
   const pool = 64;
   const frames = noiseFrames(pool * o.batch, F, o.seed);

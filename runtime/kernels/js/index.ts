@@ -76,6 +76,7 @@ export function createJsKernels(): Kernels {
   return {
     tier: 'js',
     alloc: (length) => new Float32Array(length),
+    allocState: (length) => new Float32Array(length),
     dense(w, b, outDim, inDim, options: DenseOptions = {}): DenseLayer {
       const name = options.name ?? 'dense';
       checkDenseArgs(w, b, outDim, inDim, name);
@@ -139,5 +140,24 @@ export function createJsKernels(): Kernels {
       }
     },
     lif: lifStep,
+    release() { /* garbage collected */ },
+    lifState(x, states, offset, rows, dim, threshold, scale, shift) {
+      for (let r = 0; r < rows; r++) lifStep(x.subarray(r * dim, (r + 1) * dim), states[r]!.f32.subarray(offset, offset + dim), 1, dim, threshold, scale, shift);
+    },
+    gatherState(dst, dstOffset, dstStride, states, offset, len, rows) {
+      for (let r = 0; r < rows; r++) dst.set(states[r]!.f32.subarray(offset, offset + len), dstOffset + r * dstStride);
+    },
+    scatterState(src, srcOffset, srcStride, srcRows, states, offset, len, rows) {
+      for (let r = 0; r < rows; r++) {
+        const s = srcOffset + (srcRows ? srcRows[r]! : r) * srcStride;
+        states[r]!.f32.set(src.subarray(s, s + len), offset);
+      }
+    },
+    copyRows(dst, dstOffset, dstStride, src, srcOffset, srcStride, srcRows, len, rows) {
+      for (let r = 0; r < rows; r++) {
+        const s = srcOffset + (srcRows ? srcRows[r]! : r) * srcStride;
+        dst.set(src.subarray(s, s + len), dstOffset + r * dstStride);
+      }
+    },
   };
 }

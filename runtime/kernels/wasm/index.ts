@@ -1,5 +1,6 @@
 import { EdgestreamError } from '../../errors.js';
 import { checkDenseArgs } from '../js/index.js';
+import type { StreamState } from '../../stream/state.js';
 import type { DenseLayer, DenseOptions, Kernels } from '../types.js';
 import { WasmHeap } from './heap.js';
 import { instantiateKernels, type KernelExports, type WasmTier } from './module.js';
@@ -43,9 +44,14 @@ export interface SpikeLayerStats {
 export class WasmKernels implements Kernels {
   /** Spike index lists and counts, int16 activations: grown on demand, reused by every call. */
   private scratch = { ptr: 0, bytes: 0 };
+  /** Row tables (state addresses, source rows) and staged foreign membranes of the row ops. */
+  private tables = { ptr: 0, bytes: 0 };
+  private staging = { ptr: 0, bytes: 0 };
   /** Address of every view `alloc` handed out: the per-call check is one WeakMap lookup. */
   private readonly addresses = new WeakMap<Float32Array, number>();
   private readonly layers = new Set<WasmDense>();
+  /** State buffers whose object was garbage collected without `release`: their memory is reused. */
+  private readonly collected = new FinalizationRegistry<number>((ptr) => this.heap.release(ptr));
 
   /** Outputs per float32 panel of this build (pack.ts packs for it). */
   private readonly panel: number;
@@ -186,6 +192,122 @@ export class WasmKernels implements Kernels {
     this.k.lif_f32(this.ptr(x, n, 'lif'), this.ptr(v, n, 'lif'), rows, dim, Math.fround(threshold), sp, tp);
   }
 
+  allocState(length: number): Float32Array {
+    const view = this.alloc(length);
+    this.collected.register(view, this.addresses.get(view)!, view);
+    return view;
+  }
+
+  release(buffer: Float32Array): void {
+    const p = this.addresses.get(buffer);
+    if (p === undefined) return;
+    this.addresses.delete(buffer);
+    this.collected.unregister(buffer);
+    this.heap.release(p);
+  }
+
+  lifState(x: Float32Array, states: readonly StreamState[], offset: number, rows: number, dim: number, threshold: number, scale: Float32Array | null, shift: Float32Array | null): void {
+    const xp = this.ptr(x, rows * dim, 'lif');
+    const sp = scale ? this.ptr(scale, dim, 'lif') : 0;
+    const tp = shift ? this.ptr(shift, dim, 'lif') : 0;
+    if ((sp === 0) !== (tp === 0)) throw new EdgestreamError('E_BACKEND', 'lif: scale and shift must be given together');
+    const table = this.tableOf(rows);
+    const foreign = this.stateTable(table, states, offset, rows);
+    let stage = 0;
+    if (foreign > 0) {
+      // Streams whose state is not in this memory: their membranes take a detour through staging.
+      stage = this.stagingOf(foreign * dim * 4);
+      const words = this.heap.words();
+      for (let r = 0, q = stage; r < rows; r++) {
+        if (words[(table >> 2) + r]! >= 0) continue;
+        this.heap.f32(q, dim).set(states[r]!.f32.subarray(offset, offset + dim));
+        words[(table >> 2) + r] = q;
+        q += dim * 4;
+      }
+    }
+    this.k.lif_rows(xp, table, rows, dim, Math.fround(threshold), sp, tp);
+    if (foreign > 0) {
+      for (let r = 0, q = stage; r < rows; r++) {
+        if (this.addresses.has(states[r]!.f32)) continue;
+        states[r]!.f32.set(this.heap.f32(q, dim), offset);
+        q += dim * 4;
+      }
+    }
+  }
+
+  gatherState(dst: Float32Array, dstOffset: number, dstStride: number, states: readonly StreamState[], offset: number, len: number, rows: number): void {
+    if (rows === 0) return;
+    const dp = this.ptr(dst, dstOffset + (rows - 1) * dstStride + len, 'gatherState') + dstOffset * 4;
+    const table = this.tableOf(rows);
+    const foreign = this.stateTable(table, states, offset, rows);
+    this.k.gather_rows(dp, dstStride, table, len, rows);
+    if (foreign > 0) {
+      for (let r = 0; r < rows; r++) {
+        if (!this.addresses.has(states[r]!.f32)) dst.set(states[r]!.f32.subarray(offset, offset + len), dstOffset + r * dstStride);
+      }
+    }
+  }
+
+  scatterState(src: Float32Array, srcOffset: number, srcStride: number, srcRows: ArrayLike<number> | null, states: readonly StreamState[], offset: number, len: number, rows: number): void {
+    if (rows === 0) return;
+    const sp = this.ptr(src, srcOffset + this.lastRow(srcRows, rows) * srcStride + len, 'scatterState') + srcOffset * 4;
+    const table = this.tableOf(2 * rows);
+    const foreign = this.stateTable(table, states, offset, rows);
+    const rp = srcRows ? this.rowTable(table + rows * 4, srcRows, rows) : 0;
+    this.k.scatter_rows(sp, srcStride, rp, table, len, rows);
+    if (foreign > 0) {
+      for (let r = 0; r < rows; r++) {
+        if (this.addresses.has(states[r]!.f32)) continue;
+        const s = srcOffset + (srcRows ? srcRows[r]! : r) * srcStride;
+        states[r]!.f32.set(src.subarray(s, s + len), offset);
+      }
+    }
+  }
+
+  copyRows(dst: Float32Array, dstOffset: number, dstStride: number, src: Float32Array, srcOffset: number, srcStride: number, srcRows: ArrayLike<number> | null, len: number, rows: number): void {
+    if (rows === 0) return;
+    const dp = this.ptr(dst, dstOffset + (rows - 1) * dstStride + len, 'copyRows') + dstOffset * 4;
+    const sp = this.ptr(src, srcOffset + this.lastRow(srcRows, rows) * srcStride + len, 'copyRows') + srcOffset * 4;
+    const rp = srcRows ? this.rowTable(this.tableOf(rows), srcRows, rows) : 0;
+    this.k.copy_rows(dp, dstStride, sp, srcStride, rp, len, rows);
+  }
+
+  /** Table entry r = address of `states[r].f32[offset]`, or −1 for a state not in this memory; returns how many are not. */
+  private stateTable(table: number, states: readonly StreamState[], offset: number, rows: number): number {
+    const words = this.heap.words();
+    const t = table >> 2;
+    let foreign = 0;
+    for (let r = 0; r < rows; r++) {
+      const p = this.addresses.get(states[r]!.f32);
+      if (p === undefined) {
+        words[t + r] = -1;
+        foreign++;
+      } else {
+        words[t + r] = p + offset * 4;
+      }
+    }
+    return foreign;
+  }
+
+  /** Writes `srcRows[0 … rows)` as i32 at `at`; returns `at`. */
+  private rowTable(at: number, srcRows: ArrayLike<number>, rows: number): number {
+    const words = this.heap.words();
+    for (let r = 0, t = at >> 2; r < rows; r++) words[t + r] = srcRows[r]!;
+    return at;
+  }
+
+  /** The largest source row a row op reads. */
+  private lastRow(srcRows: ArrayLike<number> | null, rows: number): number {
+    if (!srcRows) return rows - 1;
+    let m = 0;
+    for (let r = 0; r < rows; r++) {
+      const s = srcRows[r]!;
+      if (!(Number.isInteger(s) && s >= 0)) throw new EdgestreamError('E_INPUT_SHAPE', `row ops: source row ${s} is not a row index`);
+      if (s > m) m = s;
+    }
+    return m;
+  }
+
   /** The address of a buffer of this instance holding at least `count` values. */
   private ptr(a: Float32Array, count: number, op: string): number {
     if (!(Number.isInteger(count) && count >= 0 && count <= a.length)) {
@@ -211,11 +333,21 @@ export class WasmKernels implements Kernels {
 
   /** A scratch block of at least `bytes` (its contents are the caller's until the next call). */
   private scratchOf(bytes: number): number {
-    if (bytes > this.scratch.bytes) {
-      if (this.scratch.ptr) this.heap.release(this.scratch.ptr);
-      this.scratch = { ptr: this.heap.alloc(bytes), bytes };
-    }
-    return this.scratch.ptr;
+    return (this.scratch = this.grown(this.scratch, bytes)).ptr;
+  }
+
+  private tableOf(entries: number): number {
+    return (this.tables = this.grown(this.tables, entries * 4)).ptr;
+  }
+
+  private stagingOf(bytes: number): number {
+    return (this.staging = this.grown(this.staging, bytes)).ptr;
+  }
+
+  private grown(block: { ptr: number; bytes: number }, bytes: number): { ptr: number; bytes: number } {
+    if (bytes <= block.bytes) return block;
+    if (block.ptr) this.heap.release(block.ptr);
+    return { ptr: this.heap.alloc(bytes), bytes };
   }
 
 }

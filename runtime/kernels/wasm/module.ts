@@ -18,6 +18,10 @@ export interface KernelExports {
   add_f32(dst: number, src: number, n: number): void;
   affine_f32(x: number, rows: number, dim: number, scale: number, shift: number): void;
   lif_f32(x: number, v: number, rows: number, dim: number, threshold: number, scale: number, shift: number): void;
+  lif_rows(x: number, table: number, rows: number, dim: number, threshold: number, scale: number, shift: number): void;
+  gather_rows(dst: number, dstStride: number, table: number, len: number, rows: number): void;
+  scatter_rows(src: number, srcStride: number, srcRows: number, table: number, len: number, rows: number): void;
+  copy_rows(dst: number, dstStride: number, src: number, srcStride: number, srcRows: number, len: number, rows: number): void;
 }
 
 export type WasmTier = 'wasm' | 'wasm-relaxed';
