@@ -21,6 +21,11 @@ export interface LatencyResult {
   meanUs: number;
   /** Median step time divided by the batch: the cost of one stream's frame. */
   perStreamUs: number;
+  /**
+   * Process CPU time (all threads) per timed step divided by the batch: on a machine shared with
+   * other jobs, a step's wall-clock time includes time spent descheduled, its CPU time does not.
+   */
+  cpuPerStreamUs: number;
   /** Streams one core keeps in real time at 100 frames/s, from the median: batch × 10 ms / step. */
   realtimeStreamsPerCore: number;
 }
@@ -51,11 +56,13 @@ export function measureStepLatency(model: Model, o: LatencyOptions): LatencyResu
   for (let i = 0; i < program.delay + 8; i++) step();
   const samples: number[] = [];
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   while (samples.length < o.steps && (samples.length < o.minSteps || performance.now() - start < o.budgetMs)) {
     const t0 = process.hrtime.bigint();
     step();
     samples.push(Number(process.hrtime.bigint() - t0) / 1000);
   }
+  const cpu = process.cpuUsage(cpu0);
   samples.sort((a, b) => a - b);
   const q = (p: number): number => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
   const medianUs = q(0.5);
@@ -66,6 +73,7 @@ export function measureStepLatency(model: Model, o: LatencyOptions): LatencyResu
     p99Us: q(0.99),
     meanUs: samples.reduce((a, b) => a + b, 0) / samples.length,
     perStreamUs: medianUs / o.batch,
+    cpuPerStreamUs: (cpu.user + cpu.system) / samples.length / o.batch,
     realtimeStreamsPerCore: Math.floor((o.batch * 10_000) / medianUs),
   };
 }
