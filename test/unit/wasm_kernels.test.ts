@@ -283,6 +283,13 @@ describe('WASM kernels against the JS oracle', async () => {
         }
         assert.throws(() => k.copyRows(k.alloc(4), 0, 4, k.alloc(4), 0, 4, [1], 4, 1), (e) => isEdgestreamError(e, 'E_INPUT_SHAPE'));
         assert.throws(() => k.gatherState(new Float32Array(8), 0, 4, states, 0, 4, 2), (e) => isEdgestreamError(e, 'E_BACKEND'));
+        const short = [{ f32: k.allocState(10), f64: new Float64Array(1) }, { f32: new Float32Array(10), f64: new Float64Array(1) }];
+        for (const tk of [k, js]) {
+          for (const st of short) {
+            assert.throws(() => tk.gatherState(tk.alloc(8), 0, 8, [st], 4, 8, 1), (e) => isEdgestreamError(e, 'E_INPUT_SHAPE'), `${tk.tier}: a state too short for the slot`);
+            assert.throws(() => tk.lifState(tk.alloc(8), [st], 4, 1, 8, 1, null, null), (e) => isEdgestreamError(e, 'E_INPUT_SHAPE'));
+          }
+        }
       });
 
       it('released state memory is reused, and comes back zeroed', () => {

@@ -212,7 +212,7 @@ export class WasmKernels implements Kernels {
     const tp = shift ? this.ptr(shift, dim, 'lif') : 0;
     if ((sp === 0) !== (tp === 0)) throw new EdgestreamError('E_BACKEND', 'lif: scale and shift must be given together');
     const table = this.tableOf(rows);
-    const foreign = this.stateTable(table, states, offset, rows);
+    const foreign = this.stateTable(table, states, offset, dim, rows);
     let stage = 0;
     if (foreign > 0) {
       // Streams whose state is not in this memory: their membranes take a detour through staging.
@@ -239,7 +239,7 @@ export class WasmKernels implements Kernels {
     if (rows === 0) return;
     const dp = this.ptr(dst, dstOffset + (rows - 1) * dstStride + len, 'gatherState') + dstOffset * 4;
     const table = this.tableOf(rows);
-    const foreign = this.stateTable(table, states, offset, rows);
+    const foreign = this.stateTable(table, states, offset, len, rows);
     this.k.gather_rows(dp, dstStride, table, len, rows);
     if (foreign > 0) {
       for (let r = 0; r < rows; r++) {
@@ -252,7 +252,7 @@ export class WasmKernels implements Kernels {
     if (rows === 0) return;
     const sp = this.ptr(src, srcOffset + this.lastRow(srcRows, rows) * srcStride + len, 'scatterState') + srcOffset * 4;
     const table = this.tableOf(2 * rows);
-    const foreign = this.stateTable(table, states, offset, rows);
+    const foreign = this.stateTable(table, states, offset, len, rows);
     const rp = srcRows ? this.rowTable(table + rows * 4, srcRows, rows) : 0;
     this.k.scatter_rows(sp, srcStride, rp, table, len, rows);
     if (foreign > 0) {
@@ -272,13 +272,18 @@ export class WasmKernels implements Kernels {
     this.k.copy_rows(dp, dstStride, sp, srcStride, rp, len, rows);
   }
 
-  /** Table entry r = address of `states[r].f32[offset]`, or −1 for a state not in this memory; returns how many are not. */
-  private stateTable(table: number, states: readonly StreamState[], offset: number, rows: number): number {
+  /**
+   * Table entry r = address of `states[r].f32[offset]`, or −1 for a state not in this memory;
+   * returns how many are not. Every state must hold `offset + len` values.
+   */
+  private stateTable(table: number, states: readonly StreamState[], offset: number, len: number, rows: number): number {
     const words = this.heap.words();
     const t = table >> 2;
     let foreign = 0;
     for (let r = 0; r < rows; r++) {
-      const p = this.addresses.get(states[r]!.f32);
+      const f32 = states[r]!.f32;
+      if (f32.length < offset + len) throw new EdgestreamError('E_INPUT_SHAPE', `row ${r}: its stream state holds ${f32.length} values, the model needs ${offset + len}`);
+      const p = this.addresses.get(f32);
       if (p === undefined) {
         words[t + r] = -1;
         foreign++;
