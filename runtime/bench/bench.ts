@@ -79,7 +79,7 @@ export async function runBench(models: BenchModel[], o: BenchOptions, version: s
         stateBytes[backend] = model.stateBytes;
         for (const batch of o.streams) {
           o.progress?.(`${m.label} · ${backend}${weights === 'int8' ? ' int8' : ''} · batch ${batch}`);
-          const r = measureStepLatency(model, { batch, steps: o.steps, minSteps: o.minSteps, budgetMs: o.budgetMs, seed: o.seed });
+          const r = measureStepLatency(model, { batch, steps: o.steps, minSteps: o.minSteps, budgetMs: o.budgetMs, seed: o.seed, warmupMs: Math.min(300, o.budgetMs) });
           rows.push({ backend, weights, ...r, vsOnnx: null, vsBatch1: null, cpuVsBatch1: null });
         }
       }
