@@ -1,4 +1,4 @@
-import { madd, store12, store16, store24 } from './simd';
+import { madd, store12, store16, store24, store8 } from './simd';
 
 // float32 dense layers, `out[r, :] = W·x[r, :] + b`, on weights packed in panels of PANEL outputs:
 //   w[(p·inDim + i)·PANEL + j] = W[PANEL·p + j, i]   (zero past outDim), bias padded to PANEL·panels.
@@ -45,6 +45,10 @@ export function dense_f32(w: usize, bias: usize, x: usize, out: usize, rows: i32
       }
       for (; r < rows; r++) panel1x24(wp, bp, x + <usize>r * xRow, op + <usize>r * oRow, inDim, cols);
     } else {
+      for (; r + 4 <= rows; r += 4) {
+        panel4x8(wp, bp, x + <usize>r * xRow, xRow, op + <usize>r * oRow, oRow, inDim, cols);
+        if (cols > 8) panel4x8(wp + 32, bp + 32, x + <usize>r * xRow, xRow, op + <usize>r * oRow + 32, oRow, inDim, cols - 8);
+      }
       for (; r + 2 <= rows; r += 2) panel2x16(wp, bp, x + <usize>r * xRow, xRow, op + <usize>r * oRow, oRow, inDim, cols);
       for (; r < rows; r++) panel1x16(wp, 64, bp, x + <usize>r * xRow, op + <usize>r * oRow, inDim, cols);
     }
@@ -106,6 +110,44 @@ export function dense_f32(w: usize, bias: usize, x: usize, out: usize, rows: i32
   const c3 = v128.load(bp, 48);
   store16(op, f32x4.add(a0, c0), f32x4.add(a1, c1), f32x4.add(a2, c2), f32x4.add(a3, c3), cols);
   store16(op + oRow, f32x4.add(b0, c0), f32x4.add(b1, c1), f32x4.add(b2, c2), f32x4.add(b3, c3), cols);
+}
+
+/** Baseline: four streams, half a panel (8 outputs at `wp`, panel stride 64). */
+@inline function panel4x8(wp: usize, bp: usize, xp: usize, xRow: usize, op: usize, oRow: usize, inDim: i32, cols: i32): void {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let c0 = f32x4.splat(0);
+  let c1 = f32x4.splat(0);
+  let d0 = f32x4.splat(0);
+  let d1 = f32x4.splat(0);
+  const x1 = xp + xRow;
+  const x2 = x1 + xRow;
+  const x3 = x2 + xRow;
+  for (let i: usize = 0, n = <usize>inDim << 2; i < n; i += 4) {
+    const w0 = v128.load(wp);
+    const w1 = v128.load(wp, 16);
+    let s = v128.load32_splat(xp + i);
+    a0 = madd(w0, s, a0);
+    a1 = madd(w1, s, a1);
+    s = v128.load32_splat(x1 + i);
+    b0 = madd(w0, s, b0);
+    b1 = madd(w1, s, b1);
+    s = v128.load32_splat(x2 + i);
+    c0 = madd(w0, s, c0);
+    c1 = madd(w1, s, c1);
+    s = v128.load32_splat(x3 + i);
+    d0 = madd(w0, s, d0);
+    d1 = madd(w1, s, d1);
+    wp += 64;
+  }
+  const e0 = v128.load(bp);
+  const e1 = v128.load(bp, 16);
+  store8(op, f32x4.add(a0, e0), f32x4.add(a1, e1), cols);
+  store8(op + oRow, f32x4.add(b0, e0), f32x4.add(b1, e1), cols);
+  store8(op + 2 * oRow, f32x4.add(c0, e0), f32x4.add(c1, e1), cols);
+  store8(op + 3 * oRow, f32x4.add(d0, e0), f32x4.add(d1, e1), cols);
 }
 
 /** Relaxed: one stream, one panel of 24 (six chains). */
