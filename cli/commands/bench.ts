@@ -120,7 +120,11 @@ function formatTable(r: BenchReport): string {
   for (const mod of r.models) {
     lines.push('', `${mod.model}: ${mod.parameters.toLocaleString('en-US')} parameters, ${mod.macsPerFrame.toLocaleString('en-US')} MACs/frame; state/stream ${Object.entries(mod.stateBytesPerStream).map(([b, n]) => `${b} ${n} B`).join(', ')}`);
     const rates = Object.values(mod.spikeRates ?? {});
-    if (rates.length > 0) lines.push(`spiking layers fire at ${(100 * rates.reduce((a, b) => a + b, 0) / rates.length).toFixed(1)} % on average (${rates.length} layers, calibration input)`);
+    const seen = mod.results.map((x) => x.spikeDensity).filter((d): d is number => d !== null);
+    if (rates.length > 0 || seen.length > 0) {
+      const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
+      lines.push(`spiking layers: neurons fire at ${rates.length ? pct(rates.reduce((a, b) => a + b, 0) / rates.length) : '-'} on average (calibration input); spike layers' inputs were active ${seen.length ? pct(seen.reduce((a, b) => a + b, 0) / seen.length) : '-'} of the time in the timed steps`);
+    }
     const head = ['backend', 'weights', 'batch', 'median µs', 'p99 µs', 'µs/stream', 'cpu µs/stream', '× onnx', '× batch-1', 'cpu × batch-1', 'streams/core @100fps'];
     const f = (v: number | null): string => (v === null ? '-' : v.toFixed(2));
     const rows = mod.results.map((x) => [

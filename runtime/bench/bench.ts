@@ -36,6 +36,20 @@ export interface BackendResult extends LatencyResult {
   /** Per-stream cost relative to the same backend's batch-1 step (null without batch 1): median, and CPU time. */
   vsBatch1: number | null;
   cpuVsBatch1: number | null;
+  /** Spike layers: the fraction of their inputs that were 1, as the kernels saw them (mean over layers; WASM tiers). */
+  spikeDensity: number | null;
+}
+
+/** Kernel tiers that count the spikes their spike layers see (the WASM tiers). */
+interface SpikeCounting {
+  spikeStats(reset?: boolean): { density: number }[];
+}
+
+function spikeDensity(model: Model, reset: boolean): number | null {
+  const k = model.kernels as Partial<SpikeCounting> | null;
+  if (!k?.spikeStats) return null;
+  const layers = k.spikeStats(reset);
+  return layers.length ? layers.reduce((a, l) => a + l.density, 0) / layers.length : null;
 }
 
 export interface ModelBenchResult {
@@ -79,8 +93,9 @@ export async function runBench(models: BenchModel[], o: BenchOptions, version: s
         stateBytes[backend] = model.stateBytes;
         for (const batch of o.streams) {
           o.progress?.(`${m.label} · ${backend}${weights === 'int8' ? ' int8' : ''} · batch ${batch}`);
+          spikeDensity(model, true);
           const r = measureStepLatency(model, { batch, steps: o.steps, minSteps: o.minSteps, budgetMs: o.budgetMs, seed: o.seed, warmupMs: Math.min(300, o.budgetMs) });
-          rows.push({ backend, weights, ...r, vsOnnx: null, vsBatch1: null, cpuVsBatch1: null });
+          rows.push({ backend, weights, ...r, vsOnnx: null, vsBatch1: null, cpuVsBatch1: null, spikeDensity: spikeDensity(model, true) });
         }
       }
     }
