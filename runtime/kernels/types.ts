@@ -106,6 +106,13 @@ export interface Kernels {
   gatherState(dst: Float32Array, dstOffset: number, dstStride: number, states: readonly StreamState[], offset: number, len: number, rows: number): void;
   /** `states[r].f32[offset + k] = src[srcOffset + s·srcStride + k]` with `s = srcRows[r]` (or r when null). */
   scatterState(src: Float32Array, srcOffset: number, srcStride: number, srcRows: ArrayLike<number> | null, states: readonly StreamState[], offset: number, len: number, rows: number): void;
+  /**
+   * The state update of a kernel-3 convolution kept as partial sums (`StreamingConv3`): row r's
+   * state holds S1 and S0 (`dim` values each) at `offset`, and `q` row r the new frame's tap
+   * products [Q2 | Q1 | Q0] (`3·dim`). Writes `out` row `outRows[r]` (r when null, nothing when
+   * negative) = S1 + Q2, then S1 ← S0 + Q1, S0 ← Q0, each a float32 addition on every tier.
+   */
+  convStep(q: Float32Array, states: readonly StreamState[], offset: number, dim: number, out: Float32Array, outRows: ArrayLike<number> | null, rows: number): void;
   /** `dst[dstOffset + r·dstStride + k] = src[srcOffset + s·srcStride + k]` with `s = srcRows[r]` (or r when null); dst and src do not overlap. */
   copyRows(dst: Float32Array, dstOffset: number, dstStride: number, src: Float32Array, srcOffset: number, srcStride: number, srcRows: ArrayLike<number> | null, len: number, rows: number): void;
 }

@@ -264,6 +264,20 @@ describe('WASM kernels against the JS oracle', async () => {
           js.copyRows(cref, 3, len + 1, Float32Array.from(src), 1, stride, perm, len, rows);
           assert.deepEqual(Array.from(cdst), Array.from(cref), `copyRows ${offset}+${len}`);
         }
+        // Kernel-3 conv partial sums: out rows permuted or skipped (−1), states in place or staged
+        for (const [offset, dim] of [[2, 5], [11, 64]] as const) {
+          for (const outRows of [null, [2, -1, 0, 3, 1], [-1, -1, -1, -1, -1]]) {
+            const q = k.alloc(rows * 3 * dim);
+            q.set(data(rand, q.length, null));
+            const out = k.alloc(rows * dim);
+            const ref = new Float32Array(rows * dim);
+            k.convStep(q, states, offset, dim, out, outRows, rows);
+            js.convStep(Float32Array.from(q), twins, offset, dim, ref, outRows, rows);
+            assert.deepEqual(Array.from(out), Array.from(ref), `convStep out ${dim} ${outRows}`);
+            same(`convStep partials ${dim} ${outRows}`);
+          }
+        }
+        assert.throws(() => k.convStep(k.alloc(3), states.slice(0, 1), 0, 1, k.alloc(1), [1.5], 1), (e) => isEdgestreamError(e, 'E_INPUT_SHAPE'));
         // LIF with membranes in the state, against lif on gathered membranes
         for (const [offset, dim, affine] of [[5, 3, false], [20, 256, true], [1, 33, true]] as const) {
           const scale = k.alloc(dim);

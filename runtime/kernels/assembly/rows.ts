@@ -42,3 +42,36 @@ export function copy_rows(dst: usize, dstStride: i32, src: usize, srcStride: i32
     memory.copy(dst, src, bytes);
   }
 }
+
+/**
+ * The state update of a kernel-3 convolution kept as partial sums (StreamingConv3), row by row:
+ * S1 is the `dim` floats at `table[r]`, S0 the `dim` floats right after, and q row r holds the
+ * new frame's three tap products [Q2 | Q1 | Q0]. out row outRows[r] (r when outRows is 0; none
+ * when negative) ← S1 + Q2, then S1 ← S0 + Q1 and S0 ← Q0.
+ */
+export function conv3_rows(q: usize, table: usize, dim: i32, out: usize, outRows: usize, rows: i32): void {
+  const d = <usize>dim << 2;
+  for (let r = 0; r < rows; r++) {
+    const s1 = <usize>load<i32>(table + (<usize>r << 2));
+    const s0 = s1 + d;
+    const q2 = q + <usize>r * 3 * d;
+    const q1 = q2 + d;
+    const q0 = q1 + d;
+    const o = outRows ? load<i32>(outRows + (<usize>r << 2)) : r;
+    if (o >= 0) {
+      const op = out + <usize>o * d;
+      let i: usize = 0;
+      for (; i + 16 <= d; i += 16) v128.store(op + i, f32x4.add(v128.load(s1 + i), v128.load(q2 + i)));
+      for (; i < d; i += 4) store<f32>(op + i, load<f32>(s1 + i) + load<f32>(q2 + i));
+    }
+    let i: usize = 0;
+    for (; i + 16 <= d; i += 16) {
+      v128.store(s1 + i, f32x4.add(v128.load(s0 + i), v128.load(q1 + i)));
+      v128.store(s0 + i, v128.load(q0 + i));
+    }
+    for (; i < d; i += 4) {
+      store<f32>(s1 + i, load<f32>(s0 + i) + load<f32>(q1 + i));
+      store<f32>(s0 + i, load<f32>(q0 + i));
+    }
+  }
+}

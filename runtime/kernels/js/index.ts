@@ -165,6 +165,19 @@ export function createJsKernels(): Kernels {
         states[r]!.f32.set(src.subarray(s, s + len), offset);
       }
     },
+    convStep(q, states, offset, dim, out, outRows, rows) {
+      checkStates(states, offset, 2 * dim, rows);
+      for (let r = 0; r < rows; r++) {
+        const s = states[r]!.f32;
+        const qr = r * 3 * dim;
+        const o = outRows ? outRows[r]! : r;
+        if (o >= 0) for (let i = 0; i < dim; i++) out[o * dim + i] = s[offset + i]! + q[qr + i]!;
+        for (let i = 0; i < dim; i++) {
+          s[offset + i] = s[offset + dim + i]! + q[qr + dim + i]!;
+          s[offset + dim + i] = q[qr + 2 * dim + i]!;
+        }
+      }
+    },
     copyRows(dst, dstOffset, dstStride, src, srcOffset, srcStride, srcRows, len, rows) {
       for (let r = 0; r < rows; r++) {
         const s = srcOffset + (srcRows ? srcRows[r]! : r) * srcStride;

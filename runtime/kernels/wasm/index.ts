@@ -213,25 +213,50 @@ export class WasmKernels implements Kernels {
     if ((sp === 0) !== (tp === 0)) throw new EdgestreamError('E_BACKEND', 'lif: scale and shift must be given together');
     const table = this.tableOf(rows);
     const foreign = this.stateTable(table, states, offset, dim, rows);
-    let stage = 0;
-    if (foreign > 0) {
-      // Streams whose state is not in this memory: their membranes take a detour through staging.
-      stage = this.stagingOf(foreign * dim * 4);
-      const words = this.heap.words();
-      for (let r = 0, q = stage; r < rows; r++) {
-        if (words[(table >> 2) + r]! >= 0) continue;
-        this.heap.f32(q, dim).set(states[r]!.f32.subarray(offset, offset + dim));
-        words[(table >> 2) + r] = q;
-        q += dim * 4;
-      }
-    }
+    const stage = foreign > 0 ? this.stageIn(table, states, offset, dim, rows, foreign) : 0;
     this.k.lif_rows(xp, table, rows, dim, Math.fround(threshold), sp, tp);
-    if (foreign > 0) {
-      for (let r = 0, q = stage; r < rows; r++) {
-        if (this.addresses.has(states[r]!.f32)) continue;
-        states[r]!.f32.set(this.heap.f32(q, dim), offset);
-        q += dim * 4;
+    if (foreign > 0) this.stageOut(stage, states, offset, dim, rows);
+  }
+
+  convStep(q: Float32Array, states: readonly StreamState[], offset: number, dim: number, out: Float32Array, outRows: ArrayLike<number> | null, rows: number): void {
+    if (rows === 0) return;
+    const qp = this.ptr(q, rows * 3 * dim, 'convStep');
+    let last = -1;
+    if (outRows) {
+      for (let r = 0; r < rows; r++) {
+        const o = outRows[r]!;
+        if (!(Number.isInteger(o) && o >= -1)) throw new EdgestreamError('E_INPUT_SHAPE', `convStep: output row ${o} is not a row index (or −1)`);
+        if (o > last) last = o;
       }
+    } else last = rows - 1;
+    const op = this.ptr(out, (last + 1) * dim, 'convStep');
+    const table = this.tableOf(2 * rows);
+    const foreign = this.stateTable(table, states, offset, 2 * dim, rows);
+    const rp = outRows ? this.rowTable(table + rows * 4, outRows, rows) : 0;
+    const stage = foreign > 0 ? this.stageIn(table, states, offset, 2 * dim, rows, foreign) : 0;
+    this.k.conv3_rows(qp, table, dim, op, rp, rows);
+    if (foreign > 0) this.stageOut(stage, states, offset, 2 * dim, rows);
+  }
+
+  /** Rows whose state is not in this memory: copy their slot into staging and point the table there. */
+  private stageIn(table: number, states: readonly StreamState[], offset: number, len: number, rows: number, foreign: number): number {
+    const stage = this.stagingOf(foreign * len * 4);
+    const words = this.heap.words();
+    for (let r = 0, q = stage; r < rows; r++) {
+      if (words[(table >> 2) + r]! >= 0) continue;
+      this.heap.f32(q, len).set(states[r]!.f32.subarray(offset, offset + len));
+      words[(table >> 2) + r] = q;
+      q += len * 4;
+    }
+    return stage;
+  }
+
+  /** …and copy them back after the kernel ran. */
+  private stageOut(stage: number, states: readonly StreamState[], offset: number, len: number, rows: number): void {
+    for (let r = 0, q = stage; r < rows; r++) {
+      if (this.addresses.has(states[r]!.f32)) continue;
+      states[r]!.f32.set(this.heap.f32(q, len), offset);
+      q += len * 4;
     }
   }
 

@@ -21,6 +21,7 @@ export interface KernelExports {
   lif_rows(x: number, table: number, rows: number, dim: number, threshold: number, scale: number, shift: number): void;
   gather_rows(dst: number, dstStride: number, table: number, len: number, rows: number): void;
   scatter_rows(src: number, srcStride: number, srcRows: number, table: number, len: number, rows: number): void;
+  conv3_rows(q: number, table: number, dim: number, out: number, outRows: number, rows: number): void;
   copy_rows(dst: number, dstStride: number, src: number, srcStride: number, srcRows: number, len: number, rows: number): void;
 }
 
