@@ -40,3 +40,29 @@ export { Engine, type EngineOptions } from './engine/engine.js';
 export type { EngineOutput, EngineStats, ShardStats, StreamInfo, StreamSummary } from './engine/types.js';
 export { exportStepModel } from './onnx/exporters.js';
 export { STEP_INPUTS, STEP_OUTPUTS, STEP_CONVENTION_VERSION } from './onnx/step_convention.js';
+
+// RxJS stream operators (one per file; state per subscription, freed on unsubscribe).
+export { perDevice, type PerDeviceOptions } from './operators/per_device.js';
+export { boundedBuffer, type BoundedBufferOptions } from './operators/bounded_buffer.js';
+export { sequenceGuard, type SequenceGuardOptions, type StreamGap } from './operators/sequence_guard.js';
+export { segmented, type SegmentBoundaries } from './operators/segmented.js';
+export { decodePcm } from './operators/decode_pcm.js';
+export { resampleAudio } from './operators/resample_audio.js';
+export { audioFeatures } from './operators/audio_features.js';
+export { spotKeywords, type SpotKeywordsOptions } from './operators/spot_keywords.js';
+export { keywordSpotting, type KeywordSpottingOptions } from './operators/keyword_spotting.js';
+export { decodeSensorFrames, type DecodeSensorFramesOptions } from './operators/decode_sensor_frames.js';
+export { predictStream, type PredictStreamOptions } from './operators/predict_stream.js';
+export { timeProcessing } from './operators/time_processing.js';
+export { parseSensorPayload, type SensorEncoding, type SensorPayloadOptions, type ParsedSensorPayload } from './operators/sensor_payload.js';
+export type { AudioChunk, PcmFormat, SampleChunk, FeatureFrame, KeywordScores, KeywordOutput, DeviceKeywordEvent, SensorFrame, SensorPrediction, RawMessage } from './operators/types.js';
+
+// The stream service (MQTT in/out, Home Assistant discovery, health) for embedding.
+export { createService, EdgestreamService, type CreateServiceOptions, type ServiceEvents, type ServicePlugin } from '../transports/service/service.js';
+export type { HealthSnapshot, DeviceHealth } from '../transports/service/health.js';
+export { ServiceConfigSchema, parseServiceConfig, loadServiceConfig, type ServiceConfig, type ServiceConfigInput } from '../transports/service/config.js';
+export { ServiceMetrics, type RejectReason } from '../transports/service/metrics.js';
+export type { HttpHandler } from '../transports/service/http_server.js';
+export { MqttAudioPublisher, type AudioPublisherOptions } from '../transports/mqtt/audio_publisher.js';
+export { startEmbeddedBroker, type EmbeddedBroker } from '../transports/mqtt/embedded_broker.js';
+export { TopicSchema, isValidDeviceId } from '../transports/mqtt/topics.js';

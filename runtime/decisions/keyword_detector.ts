@@ -29,7 +29,7 @@ export class KeywordDetector {
   private readonly armed: boolean[];
   private lastEventMs = -Infinity;
   private readonly eligible: boolean[];
-  private readonly thresholds: number[];
+  private thresholds: number[];
 
   constructor(
     private readonly labels: readonly string[],
@@ -87,6 +87,20 @@ export class KeywordDetector {
       end_ms: endMs,
       frame,
     };
+  }
+
+  /**
+   * Change thresholds on a running stream (e.g. an MQTT `threshold/set` command): a number applies
+   * to every label, overriding per-label settings; `null` restores the configured ones.
+   */
+  setThreshold(threshold: number | null): void {
+    this.thresholds = this.labels.map((l) => threshold ?? thresholdFor(this.options, l));
+  }
+
+  /** The threshold currently applied to a label. */
+  thresholdOf(label: string): number | undefined {
+    const i = this.labels.indexOf(label);
+    return i < 0 ? undefined : this.thresholds[i];
   }
 
   reset(): void {

@@ -33,6 +33,11 @@ export class KeywordSpotter {
     return this.detector.push(r.frame, r.scores, r.span);
   }
 
+  /** See `KeywordDetector.setThreshold`: a number for every label, `null` for the configured ones. */
+  setThreshold(threshold: number | null): void {
+    this.detector.setThreshold(threshold);
+  }
+
   reset(): void {
     this.scorer.reset();
     this.detector.reset();

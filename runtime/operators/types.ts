@@ -29,7 +29,53 @@ export interface AudioChunk {
   timestampMs?: number;
   /** When the chunk arrived (Date.now()), for latency figures. */
   receivedAt?: number;
+  /**
+   * Set when audio before this chunk was lost (a `seq` gap, a timestamp jump, a dropped chunk):
+   * the stream state restarts here and detections are suppressed for the warm-up window.
+   */
+  gap?: boolean;
 }
+
+/** Decoded mono samples of one device's stream (after `decodePcm`, maybe `resampleAudio`). */
+export interface SampleChunk {
+  device: string;
+  /** Mono float samples in [-1, 1] at `rate`. */
+  samples: Float32Array;
+  rate: number;
+  /** Stream time of the first sample in ms, if known. */
+  timestampMs?: number;
+  seq?: number;
+  receivedAt?: number;
+}
+
+/** One model input frame (e.g. 128 normalised log-mel values) of one device's stream. */
+export interface FeatureFrame {
+  device: string;
+  /** Frame index since the stream (segment) began. */
+  index: number;
+  values: Float32Array;
+  /** Stream time in ms at which this segment's frame 0 starts. */
+  originMs: number;
+  /** `seq` and arrival time of the chunk that completed this frame. */
+  seq?: number;
+  receivedAt?: number;
+}
+
+/** The label scores of one scored frame, for live displays and the `scores` topic. */
+export interface KeywordScores {
+  device: string;
+  /** Stream time (ms) of the end of the audio the scores cover. */
+  end_ms: number;
+  /** Sigmoid score per label, in the model's label order. */
+  scores: Float32Array;
+  labels: readonly string[];
+  receivedAt?: number;
+}
+
+/** What keyword spotting emits: detections and (opt-in) scores. */
+export type KeywordOutput =
+  | { type: 'keyword'; event: DeviceKeywordEvent; receivedAt?: number }
+  | { type: 'scores'; scores: KeywordScores };
 
 /** A keyword event attributed to a device, as published on `<base>/<device>/keyword`. */
 export interface DeviceKeywordEvent extends KeywordEvent {
@@ -49,6 +95,7 @@ export interface SensorFrame {
   values: Float32Array;
   seq?: number;
   timestampMs?: number;
+  receivedAt?: number;
 }
 
 /** A model output for a sensor frame, as published on `<base>/<device>/prediction`. */
@@ -58,4 +105,16 @@ export interface SensorPrediction {
   seq?: number;
   timestampMs?: number;
   model: string;
+  receivedAt?: number;
+}
+
+/** A message as a transport received it, before parsing (sensor payloads, commands). */
+export interface RawMessage {
+  device: string;
+  payload: Uint8Array;
+  /** MQTT 5 content type, if the sender set one. */
+  contentType?: string;
+  /** MQTT 5 user properties, if any. */
+  userProperties?: Readonly<Record<string, string | string[]>>;
+  receivedAt?: number;
 }
