@@ -23,6 +23,7 @@ interface BenchOpts {
   minSteps: string;
   budgetMs: string;
   json?: boolean;
+  int8?: boolean;
   longRun?: string | true;
 }
 
@@ -51,6 +52,7 @@ export function registerBench(program: Command): void {
     .option('--steps <n>', 'most timed steps per measurement', '1000')
     .option('--min-steps <n>', 'fewest timed steps per measurement', '50')
     .option('--budget-ms <n>', 'time per measurement once --min-steps are in', '2000')
+    .option('--int8', 'also time int8 weights (per-row scales) on every kernel tier')
     .option('--long-run [steps]', 'instead: step an engine for this many stream-steps (default 1000000) and check that memory does not grow')
     .option('--json', 'print one JSON object (machine-readable) instead of a table')
     .action(async (modelPath: string | undefined, opts: BenchOpts) => {
@@ -103,7 +105,7 @@ export function registerBench(program: Command): void {
       }
 
       const report = await runBench(models(), {
-        streams, ...(backends && { backends }), seed,
+        streams, ...(backends && { backends }), seed, int8: opts.int8 === true,
         steps: positiveInt(opts.steps, '--steps'), minSteps: positiveInt(opts.minSteps, '--min-steps'), budgetMs: positiveInt(opts.budgetMs, '--budget-ms'),
         progress,
       }, VERSION);
@@ -117,8 +119,18 @@ function formatTable(r: BenchReport): string {
   lines.push(`edgestream ${r.edgestream} · ${m.cpu} (${m.cores} cores) · node ${m.node} · onnxruntime-node ${m.onnxruntime ?? '-'} (1 intra-op thread)`);
   for (const mod of r.models) {
     lines.push('', `${mod.model}: ${mod.parameters.toLocaleString('en-US')} parameters, ${mod.macsPerFrame.toLocaleString('en-US')} MACs/frame; state/stream ${Object.entries(mod.stateBytesPerStream).map(([b, n]) => `${b} ${n} B`).join(', ')}`);
-    const head = ['backend', 'batch', 'median µs', 'p99 µs', 'µs/stream', '× onnx', 'streams/core @100fps'];
-    const rows = mod.results.map((x) => [x.backend, String(x.batch), x.medianUs.toFixed(1), x.p99Us.toFixed(1), x.perStreamUs.toFixed(1), x.vsOnnx === null ? '-' : x.vsOnnx.toFixed(2), String(x.realtimeStreamsPerCore)]);
+    const rates = Object.values(mod.spikeRates ?? {});
+    const seen = mod.results.map((x) => x.spikeDensity).filter((d): d is number => d !== null);
+    if (rates.length > 0 || seen.length > 0) {
+      const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
+      lines.push(`spiking layers: neurons fire at ${rates.length ? pct(rates.reduce((a, b) => a + b, 0) / rates.length) : '-'} on average (calibration input); spike layers' inputs were active ${seen.length ? pct(seen.reduce((a, b) => a + b, 0) / seen.length) : '-'} of the time in the timed steps`);
+    }
+    const head = ['backend', 'weights', 'batch', 'median µs', 'p99 µs', 'µs/stream', 'cpu µs/stream', '× onnx', '× batch-1', 'cpu × batch-1', 'streams/core @100fps'];
+    const f = (v: number | null): string => (v === null ? '-' : v.toFixed(2));
+    const rows = mod.results.map((x) => [
+      x.backend, x.weights, String(x.batch), x.medianUs.toFixed(1), x.p99Us.toFixed(1), x.perStreamUs.toFixed(1), x.cpuPerStreamUs.toFixed(1),
+      f(x.vsOnnx), x.batch === 1 ? '' : f(x.vsBatch1), x.batch === 1 ? '' : f(x.cpuVsBatch1), String(x.realtimeStreamsPerCore),
+    ]);
     const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
     lines.push(head.map((h, i) => h.padStart(w[i]!)).join('  '));
     for (const row of rows) lines.push(row.map((c, i) => c.padStart(w[i]!)).join('  '));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EdgestreamError } from '../../runtime/errors.js';
+import type { DenseLayer, Kernels } from '../../runtime/kernels/types.js';
 import type { ModelFamily, PreparedModel } from '../../runtime/model/family.js';
 import type { ModelFile } from '../../runtime/model/model_file.js';
 import { LMUFORMER_DELAY, LmuformerProgram } from './lmuformer.js';
@@ -55,13 +56,21 @@ export const lmuformerFamily: ModelFamily = {
       throw new EdgestreamError('E_MODEL_FORMAT', `the model has ${config.classes} classes but ${file.metadata.labels.length} labels`);
     }
     const param = (key: string): Float32Array => file.tensors.get(key)!.data as Float32Array;
+    // Programs of this model on one kernel instance (a model's sessions, an engine) share their
+    // prepared weights: packing once, holding one copy.
+    const shared = new WeakMap<Kernels, Map<string, DenseLayer>>();
+    const sharedFor = (kernels: Kernels): Map<string, DenseLayer> => {
+      let m = shared.get(kernels);
+      if (!m) shared.set(kernels, (m = new Map()));
+      return m;
+    };
     return {
       variant,
       config: { ...config },
       inputDim: config.mels,
       outputDim: config.classes,
       delay: LMUFORMER_DELAY,
-      createProgram: (kernels, options = {}) => new LmuformerProgram(variant, config, param, kernels, options),
+      createProgram: (kernels, options = {}) => new LmuformerProgram(variant, config, param, kernels, { ...options, shared: sharedFor(kernels) }),
       describe: () => ({
         parameters: lmuformerParameterCount(variant, config),
         macsPerFrame: lmuformerMacs(variant, config),

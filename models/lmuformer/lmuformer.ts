@@ -1,11 +1,11 @@
 import { EdgestreamError } from '../../runtime/errors.js';
-import type { InputKind, Kernels } from '../../runtime/kernels/types.js';
+import type { DenseLayer, InputKind, Kernels } from '../../runtime/kernels/types.js';
 import { batchNormAffine, foldAffine, type Affine } from '../../runtime/layers/batch_norm.js';
 import { StreamingConv3 } from '../../runtime/layers/conv3.js';
 import { Lif } from '../../runtime/layers/lif.js';
 import { LmuMemory } from '../../runtime/layers/lmu_memory.js';
 import { MeanHead } from '../../runtime/layers/mean_head.js';
-import { allRows, type Rows } from '../../runtime/layers/rows.js';
+import { allRows, RowSet, type Rows } from '../../runtime/layers/rows.js';
 import type { StreamProgram } from '../../runtime/stream/program.js';
 import { StateLayout, type StreamState } from '../../runtime/stream/state.js';
 import { isSpiking, type LmuformerConfig, type Variant } from './variants.js';
@@ -23,6 +23,11 @@ export interface LmuformerOptions {
   maxBatch?: number;
   /** Store the large weight matrices as int8 with per-row scales (A and B stay float32). */
   int8?: boolean;
+  /**
+   * Prepared dense layers by name, shared by the programs of one model on one kernel instance:
+   * a model's session program and an engine's batched program hold one copy of the weights.
+   */
+  shared?: Map<string, DenseLayer>;
 }
 
 export type ParameterSource = (key: string) => Float32Array;
@@ -45,6 +50,9 @@ export class LmuformerProgram implements StreamProgram {
   private readonly headLif: Lif | null;
   private readonly head: MeanHead;
   private readonly logits: Float32Array;
+  /** The step's input frames in kernel memory, and the batch's rows (both reused every step). */
+  private readonly input: Float32Array;
+  private readonly rows: RowSet;
 
   constructor(readonly variant: Variant, readonly config: LmuformerConfig, param: ParameterSource, readonly kernels: Kernels, options: LmuformerOptions = {}) {
     const maxBatch = (this.maxBatch = options.maxBatch ?? 1);
@@ -52,22 +60,36 @@ export class LmuformerProgram implements StreamProgram {
     const { dim: C, mels: F, classes: K } = config;
     this.inputDim = F;
     this.outputDim = K;
-    const ctx: BuildContext = { kernels, layout: this.layout, maxBatch, param, int8, variant, neurons: this.neurons };
+    const ctx: BuildContext = { kernels, layout: this.layout, maxBatch, param, int8, variant, neurons: this.neurons, shared: options.shared ?? null };
     this.stages = buildPatchEmbedding(ctx, config);
     this.blocks = Array.from({ length: config.depths }, (_, i) => new Block(ctx, config, `block.${i}`));
     this.headLif = variant === 'slmu_rnn_ms_conv1d'
       ? newLif(ctx, 'head_lif', 'head_bn', C, 1.0, bnAffine(param, 'head_bn'))
       : null;
-    this.head = new MeanHead(kernels, this.layout, 'head', param('head.weight'), param('head.bias'), K, C, maxBatch, int8);
+    this.head = new MeanHead(kernels, this.layout, 'head', param('head.weight'), param('head.bias'), K, C, maxBatch, int8, ctx.shared);
     this.logits = kernels.alloc(maxBatch * K);
+    this.input = kernels.alloc(maxBatch * F);
+    this.rows = new RowSet(maxBatch);
     this.stateSizes = this.layout.sizes;
+  }
+
+  /** A fresh stream state in kernel memory, where the layers update it in place. */
+  createState(): StreamState {
+    return { f32: this.kernels.allocState(this.stateSizes.f32), f64: new Float64Array(this.stateSizes.f64) };
+  }
+
+  releaseState(state: StreamState): void {
+    this.kernels.release(state.f32);
   }
 
   step(states: readonly StreamState[], n: number, input: Float32Array, out: Float32Array, ready: Uint8Array): void {
     if (n > this.maxBatch) throw new EdgestreamError('E_INPUT_SHAPE', `batch of ${n} exceeds this model instance's maxBatch ${this.maxBatch}`);
     ready.fill(0, 0, n);
-    let rows = allRows(states, n);
-    let x = input;
+    let rows: Rows = this.rows.fill(states, n);
+    const F = this.inputDim;
+    if (input.length < n * F) throw new EdgestreamError('E_INPUT_SHAPE', `a batch of ${n} needs ${n * F} input values, got ${input.length}`);
+    this.input.set(n * F === input.length ? input : input.subarray(0, n * F));
+    let x = this.input;
     for (const stage of this.stages) {
       rows = stage.push(rows, x);
       if (rows.n === 0) return; // streams still filling the look-ahead
@@ -104,9 +126,10 @@ export class LmuformerProgram implements StreamProgram {
     if (this.headLif) this.headLif.step(rows, e);
     this.head.step(rows, e, this.logits);
     const K = this.outputDim;
+    const logits = this.logits;
     for (let j = 0; j < rows.n; j++) {
       const r = rows.index[j]!;
-      out.set(this.logits.subarray(j * K, (j + 1) * K), r * K);
+      for (let k = 0; k < K; k++) out[r * K + k] = logits[j * K + k]!;
       ready[r] = 1;
     }
   }
@@ -120,11 +143,12 @@ interface BuildContext {
   int8: boolean;
   variant: Variant;
   neurons: Lif[];
+  shared: Map<string, DenseLayer> | null;
 }
 
 /** A LIF layer with its membrane slot, fed by the BatchNorm `bn`. */
 function newLif(ctx: BuildContext, name: string, bn: string, channels: number, threshold = 1.0, affine: Affine | null = null): Lif {
-  const lif = new Lif(ctx.kernels, bn, ctx.layout.f32(`${name}.v`, channels), channels, ctx.maxBatch, threshold, affine);
+  const lif = new Lif(ctx.kernels, bn, ctx.layout.f32(`${name}.v`, channels), channels, threshold, affine);
   ctx.neurons.push(lif);
   return lif;
 }
@@ -168,7 +192,7 @@ class PatchStage {
   push(rows: Rows, x: Float32Array): Rows {
     let convIn = x;
     if (this.pre) {
-      this.preOut!.set(x.subarray(0, rows.n * this.conv.inDim));
+      this.kernels.copyRows(this.preOut!, 0, 0, x, 0, 0, null, rows.n * this.conv.inDim, 1);
       this.pre(rows, x, this.preOut!);
       convIn = this.preOut!;
     }
@@ -188,10 +212,10 @@ class PatchStage {
 }
 
 function buildPatchEmbedding(ctx: BuildContext, c: LmuformerConfig): PatchStage[] {
-  const { kernels, layout, maxBatch, param, int8, variant } = ctx;
+  const { kernels, layout, maxBatch, param, int8, variant, shared } = ctx;
   const C = c.dim;
   const conv = (name: string, w: Float32Array, b: Float32Array | null, inDim: number, input: InputKind, carry: number) =>
-    new StreamingConv3(kernels, layout, name, w, b, C, inDim, carry, maxBatch, input, int8);
+    new StreamingConv3(kernels, layout, name, w, b, C, inDim, carry, maxBatch, input, int8, shared);
   const lif = (name: string, bn: string, threshold = 1.0, affine: Affine | null = null) => newLif(ctx, name, bn, C, threshold, affine);
 
   if (variant === 'lmu_rnn_conv1d') {
@@ -280,16 +304,22 @@ class Block {
     const a = `${prefix}.attn`;
     const ml = `${prefix}.mlp`;
     const lif = (name: string, bn: string, n: number, threshold = 1.0, affine: Affine | null = null) => newLif(ctx, name, bn, n, threshold, affine);
-    const dense = (name: string, w: Float32Array, b: Float32Array | null, outDim: number, inDim: number, input: InputKind, bn?: string, keepFloat = false) => {
+    const dense = (name: string, w: Float32Array, b: Float32Array | null, outDim: number, inDim: number, input: InputKind, bn?: string, keepFloat = false): DenseLayer => {
+      const q = int8 && !keepFloat;
+      const key = `${name}${q ? ':int8' : ''}`;
+      const have = ctx.shared?.get(key);
+      if (have) return have;
       const folded = bn ? foldAffine(w, b, outDim, bnAffine(param, bn)) : { w, b };
-      return kernels.dense(folded.w, folded.b, outDim, inDim, { name, input, int8: int8 && !keepFloat });
+      const layer = kernels.dense(folded.w, folded.b, outDim, inDim, { name, input, int8: q });
+      ctx.shared?.set(key, layer);
+      return layer;
     };
     const spikeIn: InputKind = this.ms ? 'spikes' : 'real';
 
     this.prevLif = this.ms ? lif(`${a}.prev_lif`, `${a}.prev_bn`, C, 0.5, bnAffine(param, `${a}.prev_bn`)) : null;
     this.wU = dense(`${a}.lmu.W_u`, param(`${a}.lmu.W_u.weight`), param(`${a}.lmu.W_u.bias`), 1, C, spikeIn, this.spiking ? `${a}.lmu.bn_u` : undefined, true);
     this.uLif = this.spiking ? lif(`${a}.lmu.f_u`, `${a}.lmu.bn_u`, 1) : null;
-    this.memory = new LmuMemory(kernels, layout, `${a}.lmu`, param(`${a}.lmu.A`), param(`${a}.lmu.B`), M, maxBatch);
+    this.memory = new LmuMemory(kernels, layout, `${a}.lmu`, param(`${a}.lmu.A`), param(`${a}.lmu.B`), M, maxBatch, ctx.shared);
     this.mLif = this.spiking ? lif(`${a}.lmu.f_m`, `${a}.lmu.bn_m`, M, 1.0, bnAffine(param, `${a}.lmu.bn_m`)) : null;
     this.wH = dense(`${a}.lmu.W_h`, param(`${a}.lmu.W_h.weight`), param(`${a}.lmu.W_h.bias`), C, M + C, spikeIn, this.spiking ? `${a}.lmu.bn_h` : undefined);
     this.hLif = this.spiking ? lif(`${a}.lmu.f_h`, `${a}.lmu.bn_h`, C) : null;
@@ -328,7 +358,7 @@ class Block {
     // Token mixer.
     let xin = e;
     if (this.prevLif) {
-      this.xin.set(e.subarray(0, n * C));
+      kernels.copyRows(this.xin, 0, 0, e, 0, 0, null, n * C, 1);
       this.prevLif.step(rows, this.xin);
       xin = this.xin;
     }
@@ -337,10 +367,8 @@ class Block {
     else kernels.relu(this.u, n);
     this.memory.step(rows, this.u, this.m);
     if (this.mLif) this.mLif.step(rows, this.m);
-    for (let r = 0; r < n; r++) {
-      this.cat.set(this.m.subarray(r * M, (r + 1) * M), r * (M + C));
-      this.cat.set(xin.subarray(r * C, (r + 1) * C), r * (M + C) + M);
-    }
+    kernels.copyRows(this.cat, 0, M + C, this.m, 0, M, null, M, n);
+    kernels.copyRows(this.cat, M, M + C, xin, 0, C, null, C, n);
     kernels.matmul(this.wH, this.cat, this.h, n);
     if (this.hLif) this.hLif.step(rows, this.h);
     else kernels.relu(this.h, n * C);
@@ -351,7 +379,7 @@ class Block {
     // Channel mixer.
     let x1 = e;
     if (this.fc1Lif) {
-      this.a.set(e.subarray(0, n * C));
+      kernels.copyRows(this.a, 0, 0, e, 0, 0, null, n * C, 1);
       this.fc1Lif.step(rows, this.a);
       x1 = this.a;
     }

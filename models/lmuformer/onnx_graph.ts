@@ -123,7 +123,8 @@ class Writer {
     const f = g.op('And', [endLeft, has], {}, `${name}.flush`);
     const xin = g.op('Where', [f, g.scalar(0), x], {}, `${name}.lookahead`);
     const window = g.op('Concat', [prev.value, cur.value, xin], { axis: 1 }, `${name}.window`);
-    // Taps as one dense layer over [x[t−1]; x[t]; x[t+1]], as StreamingConv3 reorders them.
+    // Taps as one dense layer over the window [x[t−1]; x[t]; x[t+1]] (the same sum StreamingConv3
+    // keeps as partial sums).
     const wr = new Float32Array(outDim * 3 * inDim);
     for (let o = 0; o < outDim; o++) {
       for (let i = 0; i < inDim; i++) {

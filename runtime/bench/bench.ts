@@ -18,6 +18,8 @@ export interface BenchOptions {
   streams: number[];
   /** Backends to time; default every kernel tier available here plus onnx. */
   backends?: BackendName[];
+  /** Also time int8 weights (the opt-in `int8` load option) on every kernel tier. */
+  int8?: boolean;
   steps: number;
   minSteps: number;
   budgetMs: number;
@@ -27,8 +29,27 @@ export interface BenchOptions {
 
 export interface BackendResult extends LatencyResult {
   backend: BackendName;
+  /** Weight storage: float32, or int8 with per-row scales (kernel tiers, `--int8`). */
+  weights: 'f32' | 'int8';
   /** Median step time relative to onnxruntime-node at the same batch (null without onnx). */
   vsOnnx: number | null;
+  /** Per-stream cost relative to the same backend's batch-1 step (null without batch 1): median, and CPU time. */
+  vsBatch1: number | null;
+  cpuVsBatch1: number | null;
+  /** Spike layers: the fraction of their inputs that were 1, as the kernels saw them (mean over layers; WASM tiers). */
+  spikeDensity: number | null;
+}
+
+/** Kernel tiers that count the spikes their spike layers see (the WASM tiers). */
+interface SpikeCounting {
+  spikeStats(reset?: boolean): { density: number }[];
+}
+
+function spikeDensity(model: Model, reset: boolean): number | null {
+  const k = model.kernels as Partial<SpikeCounting> | null;
+  if (!k?.spikeStats) return null;
+  const layers = k.spikeStats(reset);
+  return layers.length ? layers.reduce((a, l) => a + l.density, 0) / layers.length : null;
 }
 
 export interface ModelBenchResult {
@@ -47,7 +68,7 @@ export interface BenchReport {
   edgestream: string;
   date: string;
   machine: { cpu: string; cores: number; memoryBytes: number; platform: string; node: string; onnxruntime: string | null };
-  settings: { streams: number[]; steps: number; minSteps: number; budgetMs: number; seed: number; backends: BackendName[]; onnxThreads: number };
+  settings: { streams: number[]; steps: number; minSteps: number; budgetMs: number; seed: number; backends: BackendName[]; int8: boolean; onnxThreads: number };
   models: ModelBenchResult[];
   /** Peak resident memory of the whole run. */
   peakRssBytes: number;
@@ -66,18 +87,24 @@ export async function runBench(models: BenchModel[], o: BenchOptions, version: s
     const stateBytes: Partial<Record<BackendName, number>> = {};
     const rows: BackendResult[] = [];
     for (const backend of backends) {
-      const model = await loadModel(m.bytes, { backend, intraOpNumThreads: 1 });
-      first ??= model;
-      stateBytes[backend] = model.stateBytes;
-      for (const batch of o.streams) {
-        o.progress?.(`${m.label} · ${backend} · batch ${batch}`);
-        const r = measureStepLatency(model, { batch, steps: o.steps, minSteps: o.minSteps, budgetMs: o.budgetMs, seed: o.seed });
-        rows.push({ backend, ...r, vsOnnx: null });
+      for (const weights of backend !== 'onnx' && o.int8 ? (['f32', 'int8'] as const) : (['f32'] as const)) {
+        const model = await loadModel(m.bytes, { backend, intraOpNumThreads: 1, int8: weights === 'int8' });
+        first ??= model;
+        stateBytes[backend] = model.stateBytes;
+        for (const batch of o.streams) {
+          o.progress?.(`${m.label} · ${backend}${weights === 'int8' ? ' int8' : ''} · batch ${batch}`);
+          spikeDensity(model, true);
+          const r = measureStepLatency(model, { batch, steps: o.steps, minSteps: o.minSteps, budgetMs: o.budgetMs, seed: o.seed, warmupMs: Math.min(300, o.budgetMs) });
+          rows.push({ backend, weights, ...r, vsOnnx: null, vsBatch1: null, cpuVsBatch1: null, spikeDensity: spikeDensity(model, true) });
+        }
       }
     }
     for (const r of rows) {
       const onnx = rows.find((x) => x.backend === 'onnx' && x.batch === r.batch);
       r.vsOnnx = onnx ? r.medianUs / onnx.medianUs : null;
+      const one = rows.find((x) => x.backend === r.backend && x.weights === r.weights && x.batch === 1);
+      r.vsBatch1 = one ? r.perStreamUs / one.medianUs : null;
+      r.cpuVsBatch1 = one ? r.cpuPerStreamUs / one.cpuPerStreamUs : null;
     }
     const d = first!.describe();
     results.push({
@@ -89,7 +116,7 @@ export async function runBench(models: BenchModel[], o: BenchOptions, version: s
     edgestream: version,
     date: new Date().toISOString(),
     machine: machine(),
-    settings: { streams: o.streams, steps: o.steps, minSteps: o.minSteps, budgetMs: o.budgetMs, seed: o.seed, backends, onnxThreads: 1 },
+    settings: { streams: o.streams, steps: o.steps, minSteps: o.minSteps, budgetMs: o.budgetMs, seed: o.seed, backends, int8: o.int8 === true, onnxThreads: 1 },
     models: results,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };

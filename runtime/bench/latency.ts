@@ -11,7 +11,12 @@ export interface LatencyOptions {
   budgetMs: number;
   minSteps: number;
   seed: number;
+  /** Untimed steps for at least this long first (ms, default 300; see measureStepLatency). */
+  warmupMs?: number;
 }
+
+const WARMUP_MS = 300;
+const WARMUP_MAX_STEPS = 5000;
 
 export interface LatencyResult {
   batch: number;
@@ -21,6 +26,11 @@ export interface LatencyResult {
   meanUs: number;
   /** Median step time divided by the batch: the cost of one stream's frame. */
   perStreamUs: number;
+  /**
+   * Process CPU time (all threads) per timed step divided by the batch: on a machine shared with
+   * other jobs, a step's wall-clock time includes time spent descheduled, its CPU time does not.
+   */
+  cpuPerStreamUs: number;
   /** Streams one core keeps in real time at 100 frames/s, from the median: batch × 10 ms / step. */
   realtimeStreamsPerCore: number;
 }
@@ -32,12 +42,13 @@ export function noiseFrames(count: number, dim: number, seed: number): Float32Ar
 }
 
 /**
- * Time single batched steps of a model's program on `batch` fresh streams, after enough warm-up
- * steps that every stream is past the look-ahead (all layers run). Each sample is one `step` call.
+ * Time single batched steps of a model's program on `batch` fresh streams, after a warm-up that
+ * takes every stream past the look-ahead (all layers run) and lets the engine's compilers finish
+ * (300 ms by default). Each sample is one `step` call.
  */
 export function measureStepLatency(model: Model, o: LatencyOptions): LatencyResult {
   const program = model.createProgram({ maxBatch: o.batch });
-  const states = Array.from({ length: o.batch }, () => createState(program.stateSizes));
+  const states = Array.from({ length: o.batch }, () => program.createState?.() ?? createState(program.stateSizes));
   const F = program.inputDim;
   const pool = 64;
   const frames = noiseFrames(pool * o.batch, F, o.seed);
@@ -48,14 +59,20 @@ export function measureStepLatency(model: Model, o: LatencyOptions): LatencyResu
     const off = (k++ % pool) * o.batch * F;
     program.step(states, o.batch, frames.subarray(off, off + o.batch * F), out, ready);
   };
-  for (let i = 0; i < program.delay + 8; i++) step();
+  // Warm up past the look-ahead (every layer runs) and for a while longer: WebAssembly starts on
+  // a baseline compiler and moves hot functions to the optimising one in the background, and the
+  // JS around it is optimised after some calls too. Timing the first steps measures the compilers.
+  const warm = performance.now();
+  for (let i = 0; i < program.delay + 8 || (i < WARMUP_MAX_STEPS && performance.now() - warm < (o.warmupMs ?? WARMUP_MS)); i++) step();
   const samples: number[] = [];
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   while (samples.length < o.steps && (samples.length < o.minSteps || performance.now() - start < o.budgetMs)) {
     const t0 = process.hrtime.bigint();
     step();
     samples.push(Number(process.hrtime.bigint() - t0) / 1000);
   }
+  const cpu = process.cpuUsage(cpu0);
   samples.sort((a, b) => a - b);
   const q = (p: number): number => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
   const medianUs = q(0.5);
@@ -66,6 +83,7 @@ export function measureStepLatency(model: Model, o: LatencyOptions): LatencyResu
     p99Us: q(0.99),
     meanUs: samples.reduce((a, b) => a + b, 0) / samples.length,
     perStreamUs: medianUs / o.batch,
+    cpuPerStreamUs: (cpu.user + cpu.system) / samples.length / o.batch,
     realtimeStreamsPerCore: Math.floor((o.batch * 10_000) / medianUs),
   };
 }

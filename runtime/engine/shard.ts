@@ -62,11 +62,13 @@ export class Shard {
   /** Start a stream, fresh or from a session snapshot (of this model). */
   open(id: string, snapshot: Uint8Array | null = null): void {
     if (this.streams.has(id)) throw new EdgestreamError('E_SESSION_STATE', `stream "${id}" is already open`);
-    const s: Stream = { id, state: createState(this.program.stateSizes), queue: new FrameQueue(this.options.queueFrames, this.program.inputDim), framesIn: 0, framesOut: 0 };
-    if (snapshot) {
-      const snap = decodeSnapshot(snapshot, this.fingerprint, this.program.stateSizes);
-      if (snap.ended) throw new EdgestreamError('E_SNAPSHOT', 'the snapshot is of a stream that was already flushed; it cannot continue');
-      s.state = snap.state;
+    const snap = snapshot ? decodeSnapshot(snapshot, this.fingerprint, this.program.stateSizes) : null;
+    if (snap?.ended) throw new EdgestreamError('E_SNAPSHOT', 'the snapshot is of a stream that was already flushed; it cannot continue');
+    const state = this.program.createState?.() ?? createState(this.program.stateSizes);
+    const s: Stream = { id, state, queue: new FrameQueue(this.options.queueFrames, this.program.inputDim), framesIn: 0, framesOut: 0 };
+    if (snap) {
+      state.f32.set(snap.state.f32);
+      state.f64.set(snap.state.f64);
       s.framesIn = snap.framesIn;
       s.framesOut = snap.framesOut;
     }
@@ -131,6 +133,7 @@ export class Shard {
     const s = this.need(id);
     const tail = s.framesIn > 0 ? this.program.flush(s.state) : [];
     for (const o of tail) this.deliver(s, o);
+    this.program.releaseState?.(s.state);
     this.streams.delete(id);
     const i = this.order.indexOf(s);
     this.order.splice(i, 1);

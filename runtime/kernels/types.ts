@@ -13,6 +13,8 @@
  * bit for bit, whatever the other rows hold and however many there are, so a stream's results
  * never depend on which streams an engine batches it with.
  */
+import type { StreamState } from '../stream/state.js';
+
 export type Tier = 'js' | 'wasm' | 'wasm-relaxed';
 export const TIERS: readonly Tier[] = ['js', 'wasm', 'wasm-relaxed'];
 
@@ -50,6 +52,18 @@ export interface Kernels {
   alloc(length: number): Float32Array;
 
   /**
+   * A zeroed buffer for one stream's state (`StreamState.f32`). It lives until `release` or until
+   * the buffer object itself is garbage collected (keep the buffer, not only views of it).
+   */
+  allocState(length: number): Float32Array;
+
+  /**
+   * Give back a buffer from `alloc`/`allocState` that will not be used again (a closed stream's
+   * state); tiers with their own heap reuse its memory. Other buffers are ignored.
+   */
+  release(buffer: Float32Array): void;
+
+  /**
    * Prepare `y = W x + b`. `w` is `[outDim, inDim]` row-major float32 and is copied;
    * `b` (length outDim) may be null.
    */
@@ -81,4 +95,24 @@ export interface Kernels {
    * so the same inputs fire the same spikes.
    */
   lif(x: Float32Array, v: Float32Array, rows: number, dim: number, threshold: number, scale: Float32Array | null, shift: Float32Array | null): void;
+
+  // Rows and per-stream state. Row r of a batch belongs to stream `states[r]`; a state whose `f32`
+  // came from this tier's `alloc` is read and written in place, any other state is copied in and
+  // out (same results). Offsets, strides and lengths count floats.
+
+  /** `lif` with row r's membranes in its stream state: `states[r].f32[offset … offset + dim)`. */
+  lifState(x: Float32Array, states: readonly StreamState[], offset: number, rows: number, dim: number, threshold: number, scale: Float32Array | null, shift: Float32Array | null): void;
+  /** `dst[dstOffset + r·dstStride + k] = states[r].f32[offset + k]` for `k < len`, `r < rows`. */
+  gatherState(dst: Float32Array, dstOffset: number, dstStride: number, states: readonly StreamState[], offset: number, len: number, rows: number): void;
+  /** `states[r].f32[offset + k] = src[srcOffset + s·srcStride + k]` with `s = srcRows[r]` (or r when null). */
+  scatterState(src: Float32Array, srcOffset: number, srcStride: number, srcRows: ArrayLike<number> | null, states: readonly StreamState[], offset: number, len: number, rows: number): void;
+  /**
+   * The state update of a kernel-3 convolution kept as partial sums (`StreamingConv3`): row r's
+   * state holds S1 and S0 (`dim` values each) at `offset`, and `q` row r the new frame's tap
+   * products [Q2 | Q1 | Q0] (`3·dim`). Writes `out` row `outRows[r]` (r when null, nothing when
+   * negative) = S1 + Q2, then S1 ← S0 + Q1, S0 ← Q0, each a float32 addition on every tier.
+   */
+  convStep(q: Float32Array, states: readonly StreamState[], offset: number, dim: number, out: Float32Array, outRows: ArrayLike<number> | null, rows: number): void;
+  /** `dst[dstOffset + r·dstStride + k] = src[srcOffset + s·srcStride + k]` with `s = srcRows[r]` (or r when null); dst and src do not overlap. */
+  copyRows(dst: Float32Array, dstOffset: number, dstStride: number, src: Float32Array, srcOffset: number, srcStride: number, srcRows: ArrayLike<number> | null, len: number, rows: number): void;
 }

@@ -21,12 +21,11 @@ export interface LifObserver {
  *   h = v + (x − v)/2 ;  s = h ≥ θ ;  v = s ? 0 : h ;  x ← s
  * Every operation is rounded to float32 as PyTorch does, so identical inputs fire identically.
  * An optional per-channel affine (a BatchNorm that feeds the LIF) is applied to x first.
- * The membranes live in each stream's state; a step gathers them into a kernel buffer, runs the
- * tier's `lif` kernel over the whole batch and scatters them back.
+ * The membranes live in each stream's state; the tier's `lifState` kernel updates them there
+ * for the whole batch in one call.
  */
 export class Lif {
   observer: LifObserver | null = null;
-  private readonly v: Float32Array; // workspace [maxBatch, channels]
   private readonly scale: Float32Array | null;
   private readonly shift: Float32Array | null;
 
@@ -36,11 +35,9 @@ export class Lif {
     readonly name: string,
     readonly slot: StateSlot,
     readonly channels: number,
-    maxBatch: number,
     readonly threshold = 1.0,
     readonly affine: Affine | null = null,
   ) {
-    this.v = kernels.alloc(maxBatch * channels);
     this.scale = affine ? kernels.alloc(channels) : null;
     this.shift = affine ? kernels.alloc(channels) : null;
     if (affine) {
@@ -51,11 +48,8 @@ export class Lif {
 
   step(rows: Rows, x: Float32Array): void {
     const n = this.channels;
-    const o = this.slot.offset;
     if (this.observer) this.observeInputs(rows.n, x);
-    for (let r = 0; r < rows.n; r++) this.v.set(rows.states[r]!.f32.subarray(o, o + n), r * n);
-    this.kernels.lif(x, this.v, rows.n, n, this.threshold, this.scale, this.shift);
-    for (let r = 0; r < rows.n; r++) rows.states[r]!.f32.set(this.v.subarray(r * n, (r + 1) * n), o);
+    this.kernels.lifState(x, rows.states, this.slot.offset, rows.n, n, this.threshold, this.scale, this.shift);
     if (this.observer) {
       for (let i = 0; i < rows.n * n; i++) this.observer.spikes += x[i]!;
       this.observer.updates += rows.n * n;

@@ -24,4 +24,13 @@ export interface StreamProgram {
 
   /** End one stream: return its remaining (delayed) outputs, in order. The state is spent afterwards. */
   flush(state: StreamState): Float32Array[];
+
+  /**
+   * A fresh (all-zero) state where this program's kernels address it directly (optional; without
+   * it, and for any other state, callers use `createState(stateSizes)`, which `step` accepts too).
+   */
+  createState?(): StreamState;
+
+  /** A state from `createState` that will not be used again (optional; unreleased ones are reclaimed when collected). */
+  releaseState?(state: StreamState): void;
 }

@@ -29,7 +29,7 @@ export class Session {
     /** Identifies the model a snapshot belongs to. */
     private readonly fingerprint: Uint8Array,
   ) {
-    this.state = createState(program.stateSizes);
+    this.state = program.createState?.() ?? createState(program.stateSizes);
     this.out = new Float32Array(program.outputDim);
   }
 
@@ -81,7 +81,9 @@ export class Session {
   /** Replace this session's state with a snapshot of a session of the same model. */
   restore(bytes: Uint8Array): void {
     const snap = decodeSnapshot(bytes, this.fingerprint, this.program.stateSizes);
-    this.state = snap.state;
+    // Into this session's own state (which the program may keep in kernel memory).
+    this.state.f32.set(snap.state.f32);
+    this.state.f64.set(snap.state.f64);
     this.ended = snap.ended;
     this.framesIn = snap.framesIn;
     this.framesOut = snap.framesOut;

@@ -22,6 +22,8 @@ describe('edgestream bench (smoke)', () => {
       for (const k of ['medianUs', 'p99Us', 'meanUs', 'perStreamUs']) assert.ok(Number.isFinite(x[k]) && x[k] > 0, k);
       assert.ok(x.p99Us >= x.medianUs);
       assert.ok(typeof x.vsOnnx === 'number');
+      assert.ok(Number.isFinite(x.cpuPerStreamUs) && x.cpuPerStreamUs > 0, 'cpuPerStreamUs');
+      assert.ok(typeof x.vsBatch1 === 'number' && (x.batch !== 1 || x.vsBatch1 === 1), 'vsBatch1');
       assert.ok(Number.isInteger(x.realtimeStreamsPerCore));
     }
     assert.ok(m.stateBytesPerStream.js > 0 && m.stateBytesPerStream.onnx > 0);
@@ -29,10 +31,11 @@ describe('edgestream bench (smoke)', () => {
     assert.ok(report.machine.cores >= 1 && typeof report.machine.cpu === 'string');
   });
 
-  it('prints a human table without --json', () => {
-    const r = runCli(['bench', '--arch', 'lmu_rnn_conv1d', '--dim', '8', '--streams', '2', '--backends', 'js', '--steps', '3', '--min-steps', '1', '--budget-ms', '5']);
+  it('prints a human table without --json; --int8 adds int8 rows for kernel tiers', () => {
+    const r = runCli(['bench', '--arch', 'lmu_rnn_conv1d', '--dim', '8', '--streams', '2', '--backends', 'js', '--int8', '--steps', '3', '--min-steps', '1', '--budget-ms', '5']);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /backend\s+batch\s+median µs/);
+    assert.match(r.stdout, /backend\s+weights\s+batch\s+median µs/);
+    assert.match(r.stdout, /js\s+int8\s+2\s/);
     assert.match(r.stdout, /peak RSS/);
   });
 

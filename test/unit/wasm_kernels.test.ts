@@ -3,6 +3,7 @@ import { before, describe, it } from 'node:test';
 import { isEdgestreamError } from '../../runtime/errors.js';
 import { createJsKernels, quantizeRows } from '../../runtime/kernels/js/index.js';
 import type { DenseOptions, Kernels } from '../../runtime/kernels/types.js';
+import type { StreamState } from '../../runtime/stream/state.js';
 import { Random } from '../../runtime/util/random.js';
 import { wasmTiers } from '../helpers/kernel_tiers.js';
 
@@ -220,6 +221,106 @@ describe('WASM kernels against the JS oracle', async () => {
         assert.equal(special[0], Infinity);
         assert.ok(Number.isNaN(special[1]) && Number.isNaN(special[2]));
         assert.equal(special[3], 0);
+      });
+
+      it('row ops read and write stream state in place, in kernel memory or not (mixed batches), as the oracle does', () => {
+        const rand = seeded(8);
+        const size = 300;
+        // Rows 0, 2, 3 in kernel memory (allocState), rows 1 and 4 plain arrays (e.g. a restored snapshot).
+        const mk = (own: boolean): StreamState => ({ f32: own ? k.allocState(size) : new Float32Array(size), f64: new Float64Array(1) });
+        const states = [mk(true), mk(false), mk(true), mk(true), mk(false)];
+        const twins = states.map(() => ({ f32: new Float32Array(size), f64: new Float64Array(1) }));
+        const rows = states.length;
+        for (let r = 0; r < rows; r++) {
+          const v = data(rand, size, null);
+          states[r]!.f32.set(v);
+          twins[r]!.f32.set(v);
+        }
+        const same = (what: string): void => {
+          for (let r = 0; r < rows; r++) assert.deepEqual(Array.from(states[r]!.f32), Array.from(twins[r]!.f32), `${k.tier} ${what}: state of row ${r}`);
+        };
+        for (const [offset, len] of [[0, 1], [3, 17], [40, 64], [7, 256]] as const) {
+          // gather into a strided buffer at an offset
+          const stride = len + 3;
+          const dst = k.alloc(2 + rows * stride);
+          const ref = new Float32Array(2 + rows * stride);
+          k.gatherState(dst, 2, stride, states, offset, len, rows);
+          js.gatherState(ref, 2, stride, twins, offset, len, rows);
+          assert.deepEqual(Array.from(dst), Array.from(ref), `gatherState ${offset}+${len}`);
+          // scatter from permuted source rows
+          const src = k.alloc(1 + rows * stride);
+          src.set(data(rand, src.length, null));
+          const perm = [3, 0, 4, 1, 2];
+          k.scatterState(src, 1, stride, perm, states, offset, len, rows);
+          js.scatterState(Float32Array.from(src), 1, stride, perm, twins, offset, len, rows);
+          same(`scatterState ${offset}+${len}`);
+          k.scatterState(src, 0, stride, null, states, offset, len, rows);
+          js.scatterState(Float32Array.from(src), 0, stride, null, twins, offset, len, rows);
+          same(`scatterState identity ${offset}+${len}`);
+          // copyRows between kernel buffers
+          const cdst = k.alloc(3 + rows * (len + 1));
+          const cref = new Float32Array(cdst.length);
+          k.copyRows(cdst, 3, len + 1, src, 1, stride, perm, len, rows);
+          js.copyRows(cref, 3, len + 1, Float32Array.from(src), 1, stride, perm, len, rows);
+          assert.deepEqual(Array.from(cdst), Array.from(cref), `copyRows ${offset}+${len}`);
+        }
+        // Kernel-3 conv partial sums: out rows permuted or skipped (−1), states in place or staged
+        for (const [offset, dim] of [[2, 5], [11, 64]] as const) {
+          for (const outRows of [null, [2, -1, 0, 3, 1], [-1, -1, -1, -1, -1]]) {
+            const q = k.alloc(rows * 3 * dim);
+            q.set(data(rand, q.length, null));
+            const out = k.alloc(rows * dim);
+            const ref = new Float32Array(rows * dim);
+            k.convStep(q, states, offset, dim, out, outRows, rows);
+            js.convStep(Float32Array.from(q), twins, offset, dim, ref, outRows, rows);
+            assert.deepEqual(Array.from(out), Array.from(ref), `convStep out ${dim} ${outRows}`);
+            same(`convStep partials ${dim} ${outRows}`);
+          }
+        }
+        assert.throws(() => k.convStep(k.alloc(3), states.slice(0, 1), 0, 1, k.alloc(1), [1.5], 1), (e) => isEdgestreamError(e, 'E_INPUT_SHAPE'));
+        // LIF with membranes in the state, against lif on gathered membranes
+        for (const [offset, dim, affine] of [[5, 3, false], [20, 256, true], [1, 33, true]] as const) {
+          const scale = k.alloc(dim);
+          const shift = k.alloc(dim);
+          scale.set(data(rand, dim, null));
+          shift.set(data(rand, dim, null));
+          for (let step = 0; step < 5; step++) {
+            const input = data(rand, rows * dim, null).map((v) => 2 * v + 0.5);
+            const x = k.alloc(rows * dim);
+            x.set(input);
+            k.lifState(x, states, offset, rows, dim, 0.75, affine ? scale : null, affine ? shift : null);
+            const jx = Float32Array.from(input);
+            js.lifState(jx, twins, offset, rows, dim, 0.75, affine ? Float32Array.from(scale) : null, affine ? Float32Array.from(shift) : null);
+            assert.deepEqual(Array.from(x), Array.from(jx), `lifState spikes ${dim} step ${step}`);
+            same(`lifState membranes ${dim} step ${step}`);
+          }
+        }
+        assert.throws(() => k.copyRows(k.alloc(4), 0, 4, k.alloc(4), 0, 4, [1], 4, 1), (e) => isEdgestreamError(e, 'E_INPUT_SHAPE'));
+        assert.throws(() => k.gatherState(new Float32Array(8), 0, 4, states, 0, 4, 2), (e) => isEdgestreamError(e, 'E_BACKEND'));
+        const short = [{ f32: k.allocState(10), f64: new Float64Array(1) }, { f32: new Float32Array(10), f64: new Float64Array(1) }];
+        for (const tk of [k, js]) {
+          for (const st of short) {
+            assert.throws(() => tk.gatherState(tk.alloc(8), 0, 8, [st], 4, 8, 1), (e) => isEdgestreamError(e, 'E_INPUT_SHAPE'), `${tk.tier}: a state too short for the slot`);
+            assert.throws(() => tk.lifState(tk.alloc(8), [st], 4, 1, 8, 1, null, null), (e) => isEdgestreamError(e, 'E_INPUT_SHAPE'));
+          }
+        }
+      });
+
+      it('released state memory is reused, and comes back zeroed', () => {
+        const a = k.allocState(5000);
+        a.fill(7);
+        k.release(a);
+        const b = k.allocState(5000);
+        assert.ok(b.every((v) => v === 0), 'a reused block is zero');
+        const c = k.alloc(3000);
+        c.fill(9);
+        k.release(c); // at the top of the heap: the next block starts where it did
+        const d = k.alloc(3000);
+        assert.ok(d.every((v) => v === 0), 'a block released at the top comes back zeroed');
+        k.release(b);
+        k.release(d);
+        k.release(d); // twice: ignored
+        k.release(new Float32Array(4)); // not ours: ignored
       });
 
       it('rejects buffers that are not its own, wrong sizes, and layers of another instance', async () => {

@@ -53,33 +53,41 @@ export function affine_f32(x: usize, rows: i32, dim: i32, scale: usize, shift: u
  * `x` and the membranes `v` are [rows, dim]; scale/shift (per channel) are optional.
  */
 export function lif_f32(x: usize, v: usize, rows: i32, dim: i32, threshold: f32, scale: usize, shift: usize): void {
+  for (let r = 0; r < rows; r++) lifRow(x + <usize>r * (<usize>dim << 2), v + <usize>r * (<usize>dim << 2), dim, threshold, scale, shift);
+}
+
+/**
+ * `lif_f32` with each row's membranes where `table` points (i32 addresses, one per row): the
+ * membranes stay in the streams' state, nothing is copied.
+ */
+export function lif_rows(x: usize, table: usize, rows: i32, dim: i32, threshold: f32, scale: usize, shift: usize): void {
+  for (let r = 0; r < rows; r++) lifRow(x + <usize>r * (<usize>dim << 2), <usize>load<i32>(table + (<usize>r << 2)), dim, threshold, scale, shift);
+}
+
+@inline function lifRow(xr: usize, vr: usize, dim: i32, threshold: f32, scale: usize, shift: usize): void {
   const half = f32x4.splat(0.5);
   const one = f32x4.splat(1);
   const th = f32x4.splat(threshold);
-  for (let r = 0; r < rows; r++) {
-    const xr = x + <usize>r * (<usize>dim << 2);
-    const vr = v + <usize>r * (<usize>dim << 2);
-    let c = 0;
-    for (; c + 4 <= dim; c += 4) {
-      const o = <usize>c << 2;
-      let xi = v128.load(xr + o);
-      if (scale) xi = f32x4.add(f32x4.mul(xi, v128.load(scale + o)), v128.load(shift + o));
-      const vi = v128.load(vr + o);
-      const h = f32x4.add(vi, f32x4.mul(f32x4.sub(xi, vi), half));
-      const fire = f32x4.ge(h, th);
-      v128.store(vr + o, v128.andnot(h, fire));
-      v128.store(xr + o, v128.and(fire, one));
-    }
-    for (; c < dim; c++) {
-      const o = <usize>c << 2;
-      let xi = load<f32>(xr + o);
-      if (scale) xi = xi * load<f32>(scale + o) + load<f32>(shift + o);
-      const vi = load<f32>(vr + o);
-      const h = vi + (xi - vi) * 0.5;
-      const fire = h >= threshold;
-      store<f32>(vr + o, fire ? 0 : h);
-      store<f32>(xr + o, fire ? 1 : 0);
-    }
+  let c = 0;
+  for (; c + 4 <= dim; c += 4) {
+    const o = <usize>c << 2;
+    let xi = v128.load(xr + o);
+    if (scale) xi = f32x4.add(f32x4.mul(xi, v128.load(scale + o)), v128.load(shift + o));
+    const vi = v128.load(vr + o);
+    const h = f32x4.add(vi, f32x4.mul(f32x4.sub(xi, vi), half));
+    const fire = f32x4.ge(h, th);
+    v128.store(vr + o, v128.andnot(h, fire));
+    v128.store(xr + o, v128.and(fire, one));
+  }
+  for (; c < dim; c++) {
+    const o = <usize>c << 2;
+    let xi = load<f32>(xr + o);
+    if (scale) xi = xi * load<f32>(scale + o) + load<f32>(shift + o);
+    const vi = load<f32>(vr + o);
+    const h = vi + (xi - vi) * 0.5;
+    const fire = h >= threshold;
+    store<f32>(vr + o, fire ? 0 : h);
+    store<f32>(xr + o, fire ? 1 : 0);
   }
 }
 

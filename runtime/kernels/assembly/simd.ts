@@ -35,6 +35,23 @@
   storeLanes(p + 48, a3, n - 12);
 }
 
+/** Store `n` (0..12) floats of three vectors at `p`. */
+@inline export function store12(p: usize, a0: v128, a1: v128, a2: v128, n: i32): void {
+  storeLanes(p, a0, n);
+  storeLanes(p + 16, a1, n - 4);
+  storeLanes(p + 32, a2, n - 8);
+}
+
+/** Store `n` (0..24) floats of six vectors at `p`. */
+@inline export function store24(p: usize, a0: v128, a1: v128, a2: v128, a3: v128, a4: v128, a5: v128, n: i32): void {
+  storeLanes(p, a0, n);
+  storeLanes(p + 16, a1, n - 4);
+  storeLanes(p + 32, a2, n - 8);
+  storeLanes(p + 48, a3, n - 12);
+  storeLanes(p + 64, a4, n - 16);
+  storeLanes(p + 80, a5, n - 20);
+}
+
 /** Store `n` (0..8) floats of two vectors at `p`. */
 @inline export function store8(p: usize, a0: v128, a1: v128, n: i32): void {
   storeLanes(p, a0, n);

@@ -1,6 +1,7 @@
 import { EdgestreamError } from '../../errors.js';
 import { gelu, relu } from '../../layers/activations.js';
 import { lifStep } from '../../layers/lif.js';
+import type { StreamState } from '../../stream/state.js';
 import type { DenseLayer, DenseOptions, Kernels } from '../types.js';
 
 /**
@@ -71,11 +72,20 @@ function roundHalfEven(v: number): number {
   return d < 0.5 ? f : d > 0.5 ? f + 1 : f % 2 === 0 ? f : f + 1;
 }
 
+/** Every row's state must hold `offset + len` values (a state of another model would not). */
+export function checkStates(states: readonly StreamState[], offset: number, len: number, rows: number): void {
+  for (let r = 0; r < rows; r++) {
+    const n = states[r]!.f32.length;
+    if (n < offset + len) throw new EdgestreamError('E_INPUT_SHAPE', `row ${r}: its stream state holds ${n} values, the model needs ${offset + len}`);
+  }
+}
+
 export function createJsKernels(): Kernels {
   let qx = new Float64Array(0);
   return {
     tier: 'js',
     alloc: (length) => new Float32Array(length),
+    allocState: (length) => new Float32Array(length),
     dense(w, b, outDim, inDim, options: DenseOptions = {}): DenseLayer {
       const name = options.name ?? 'dense';
       checkDenseArgs(w, b, outDim, inDim, name);
@@ -139,5 +149,40 @@ export function createJsKernels(): Kernels {
       }
     },
     lif: lifStep,
+    release() { /* garbage collected */ },
+    lifState(x, states, offset, rows, dim, threshold, scale, shift) {
+      checkStates(states, offset, dim, rows);
+      for (let r = 0; r < rows; r++) lifStep(x.subarray(r * dim, (r + 1) * dim), states[r]!.f32.subarray(offset, offset + dim), 1, dim, threshold, scale, shift);
+    },
+    gatherState(dst, dstOffset, dstStride, states, offset, len, rows) {
+      checkStates(states, offset, len, rows);
+      for (let r = 0; r < rows; r++) dst.set(states[r]!.f32.subarray(offset, offset + len), dstOffset + r * dstStride);
+    },
+    scatterState(src, srcOffset, srcStride, srcRows, states, offset, len, rows) {
+      checkStates(states, offset, len, rows);
+      for (let r = 0; r < rows; r++) {
+        const s = srcOffset + (srcRows ? srcRows[r]! : r) * srcStride;
+        states[r]!.f32.set(src.subarray(s, s + len), offset);
+      }
+    },
+    convStep(q, states, offset, dim, out, outRows, rows) {
+      checkStates(states, offset, 2 * dim, rows);
+      for (let r = 0; r < rows; r++) {
+        const s = states[r]!.f32;
+        const qr = r * 3 * dim;
+        const o = outRows ? outRows[r]! : r;
+        if (o >= 0) for (let i = 0; i < dim; i++) out[o * dim + i] = s[offset + i]! + q[qr + i]!;
+        for (let i = 0; i < dim; i++) {
+          s[offset + i] = s[offset + dim + i]! + q[qr + dim + i]!;
+          s[offset + dim + i] = q[qr + 2 * dim + i]!;
+        }
+      }
+    },
+    copyRows(dst, dstOffset, dstStride, src, srcOffset, srcStride, srcRows, len, rows) {
+      for (let r = 0; r < rows; r++) {
+        const s = srcOffset + (srcRows ? srcRows[r]! : r) * srcStride;
+        dst.set(src.subarray(s, s + len), dstOffset + r * dstStride);
+      }
+    },
   };
 }

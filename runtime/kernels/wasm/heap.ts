@@ -24,9 +24,13 @@ export class WasmHeap {
   /** Every SharedArrayBuffer object this memory has shown (one per size after each grow). */
   private readonly buffers = new WeakSet<ArrayBufferLike>();
   private top: number;
+  /** The highest `top` ever reached. */
+  private highWater = 0;
   private readonly live = new Map<number, number>();
   private free: { ptr: number; size: number }[] = [];
   private wordView: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  /** Byte length of the memory after the last grow by this heap. */
+  private grownTo: number;
 
   /** A new shared memory for one kernel instance (its module is instantiated on it before the heap). */
   static createMemory(): WasmMemory {
@@ -41,6 +45,7 @@ export class WasmHeap {
   constructor(readonly memory: WasmMemory, base: number) {
     this.top = align(Math.max(base, ALIGN));
     this.buffers.add(memory.buffer);
+    this.grownTo = memory.buffer.byteLength;
   }
 
   /** Bytes of linear memory in use by the heap (high-water mark). */
@@ -65,7 +70,11 @@ export class WasmHeap {
     this.ensure(ptr + size);
     this.top = ptr + size;
     this.live.set(ptr, size);
-    return ptr; // fresh pages are zero
+    // Memory above the highest top so far was never handed out (fresh pages are zero); below it,
+    // a released block may have left data.
+    if (ptr < this.highWater) new Uint8Array(this.memory.buffer, ptr, Math.min(size, this.highWater - ptr)).fill(0);
+    this.highWater = Math.max(this.highWater, this.top);
+    return ptr;
   }
 
   /** Return a block from `alloc` (double frees and foreign pointers are ignored). */
@@ -110,10 +119,13 @@ export class WasmHeap {
     return new Int32Array(this.current(), ptr, length);
   }
 
-  /** An Int32Array over the whole memory, re-made only after a grow (no allocation per call). */
+  /**
+   * An Int32Array over the whole memory, re-made only after this heap grew it (nothing else grows
+   * it: one memory per kernel instance), so hot paths never touch `memory.buffer`, whose getter
+   * is slow on shared memories.
+   */
   words(): Int32Array<ArrayBufferLike> {
-    const b = this.current();
-    if (this.wordView.buffer !== b) this.wordView = new Int32Array(b);
+    if (this.wordView.length * 4 !== this.grownTo) this.wordView = new Int32Array(this.current());
     return this.wordView;
   }
 
@@ -139,6 +151,7 @@ export class WasmHeap {
     }
     this.memory.grow(pages);
     this.buffers.add(this.memory.buffer);
+    this.grownTo = this.memory.buffer.byteLength;
   }
 }
 

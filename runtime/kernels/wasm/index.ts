@@ -1,5 +1,6 @@
 import { EdgestreamError } from '../../errors.js';
 import { checkDenseArgs } from '../js/index.js';
+import type { StreamState } from '../../stream/state.js';
 import type { DenseLayer, DenseOptions, Kernels } from '../types.js';
 import { WasmHeap } from './heap.js';
 import { instantiateKernels, type KernelExports, type WasmTier } from './module.js';
@@ -20,7 +21,7 @@ interface WasmDense extends DenseLayer {
   readonly q: number;
   readonly scale: number;
   readonly bias: number;
-  /** float32 spike layers also keep the row layout of the event-driven kernel (0 otherwise). */
+  /** float32 spike layers: the row layout of the event-driven kernel (w and bias 0 then). */
   readonly wt: number;
   readonly biasRows: number;
   freed: boolean;
@@ -43,15 +44,25 @@ export interface SpikeLayerStats {
 export class WasmKernels implements Kernels {
   /** Spike index lists and counts, int16 activations: grown on demand, reused by every call. */
   private scratch = { ptr: 0, bytes: 0 };
+  /** Row tables (state addresses, source rows) and staged foreign membranes of the row ops. */
+  private tables = { ptr: 0, bytes: 0 };
+  private staging = { ptr: 0, bytes: 0 };
   /** Address of every view `alloc` handed out: the per-call check is one WeakMap lookup. */
   private readonly addresses = new WeakMap<Float32Array, number>();
   private readonly layers = new Set<WasmDense>();
+  /** State buffers whose object was garbage collected without `release`: their memory is reused. */
+  private readonly collected = new FinalizationRegistry<number>((ptr) => this.heap.release(ptr));
+
+  /** Outputs per float32 panel of this build (pack.ts packs for it). */
+  private readonly panel: number;
 
   private constructor(
     readonly tier: WasmTier,
     private readonly heap: WasmHeap,
     private readonly k: KernelExports,
-  ) {}
+  ) {
+    this.panel = k.panel_width();
+  }
 
   static async create(tier: WasmTier): Promise<WasmKernels> {
     const memory = WasmHeap.createMemory();
@@ -83,11 +94,16 @@ export class WasmKernels implements Kernels {
       this.layers.add(layer);
       return layer;
     }
-    const p = packF32(this.heap, w, b, outDim, inDim);
-    // Spike layers hold both layouts: panels for the dense kernel (dense spike steps), rows for
-    // the event-driven one; each step reads only one of them.
-    const r = base.input === 'spikes' ? packRows(this.heap, w, b, outDim, inDim) : null;
-    const layer: WasmDense = { ...base, w: p.w, q: 0, scale: 0, bias: p.bias, wt: r?.wt ?? 0, biasRows: r?.bias ?? 0, bytes: p.bytes + (r?.bytes ?? 0) };
+    if (base.input === 'spikes') {
+      // One copy of the weights, in rows: the event-driven kernel sums the rows of active inputs,
+      // the dense fallback reads 16-output columns of the same rows.
+      const r = packRows(this.heap, w, b, outDim, inDim);
+      const layer: WasmDense = { ...base, w: 0, q: 0, scale: 0, bias: 0, wt: r.wt, biasRows: r.bias, bytes: r.bytes };
+      this.layers.add(layer);
+      return layer;
+    }
+    const p = packF32(this.heap, w, b, outDim, inDim, this.panel);
+    const layer: WasmDense = { ...base, w: p.w, q: 0, scale: 0, bias: p.bias, wt: 0, biasRows: 0, bytes: p.bytes };
     this.layers.add(layer);
     return layer;
   }
@@ -112,7 +128,7 @@ export class WasmKernels implements Kernels {
       const active = this.k.spike_scan(xp, rows, inDim, idx, cnt);
       const maxActive = l.int8 ? inDim : Math.floor(F32_SPARSE_MAX_DENSITY * inDim);
       if (l.int8) this.k.dense_i8_spikes(l.q, l.scale, l.bias, xp, idx, cnt, op, rows, inDim, outDim, acc);
-      else this.k.dense_f32_spikes(l.w, l.bias, l.wt, l.biasRows, xp, idx, cnt, op, rows, inDim, outDim, acc, maxActive);
+      else this.k.dense_f32_spikes(l.wt, l.biasRows, xp, idx, cnt, op, rows, inDim, outDim, acc, maxActive);
       const st = l.spikes;
       st.inputs += rows * inDim;
       st.active += active;
@@ -176,6 +192,152 @@ export class WasmKernels implements Kernels {
     this.k.lif_f32(this.ptr(x, n, 'lif'), this.ptr(v, n, 'lif'), rows, dim, Math.fround(threshold), sp, tp);
   }
 
+  allocState(length: number): Float32Array {
+    const view = this.alloc(length);
+    this.collected.register(view, this.addresses.get(view)!, view);
+    return view;
+  }
+
+  release(buffer: Float32Array): void {
+    const p = this.addresses.get(buffer);
+    if (p === undefined) return;
+    this.addresses.delete(buffer);
+    this.collected.unregister(buffer);
+    this.heap.release(p);
+  }
+
+  lifState(x: Float32Array, states: readonly StreamState[], offset: number, rows: number, dim: number, threshold: number, scale: Float32Array | null, shift: Float32Array | null): void {
+    const xp = this.ptr(x, rows * dim, 'lif');
+    const sp = scale ? this.ptr(scale, dim, 'lif') : 0;
+    const tp = shift ? this.ptr(shift, dim, 'lif') : 0;
+    if ((sp === 0) !== (tp === 0)) throw new EdgestreamError('E_BACKEND', 'lif: scale and shift must be given together');
+    const table = this.tableOf(rows);
+    const foreign = this.stateTable(table, states, offset, dim, rows);
+    const stage = foreign > 0 ? this.stageIn(table, states, offset, dim, rows, foreign) : 0;
+    this.k.lif_rows(xp, table, rows, dim, Math.fround(threshold), sp, tp);
+    if (foreign > 0) this.stageOut(stage, states, offset, dim, rows);
+  }
+
+  convStep(q: Float32Array, states: readonly StreamState[], offset: number, dim: number, out: Float32Array, outRows: ArrayLike<number> | null, rows: number): void {
+    if (rows === 0) return;
+    const qp = this.ptr(q, rows * 3 * dim, 'convStep');
+    let last = -1;
+    if (outRows) {
+      for (let r = 0; r < rows; r++) {
+        const o = outRows[r]!;
+        if (!(Number.isInteger(o) && o >= -1)) throw new EdgestreamError('E_INPUT_SHAPE', `convStep: output row ${o} is not a row index (or −1)`);
+        if (o > last) last = o;
+      }
+    } else last = rows - 1;
+    const op = this.ptr(out, (last + 1) * dim, 'convStep');
+    const table = this.tableOf(2 * rows);
+    const foreign = this.stateTable(table, states, offset, 2 * dim, rows);
+    const rp = outRows ? this.rowTable(table + rows * 4, outRows, rows) : 0;
+    const stage = foreign > 0 ? this.stageIn(table, states, offset, 2 * dim, rows, foreign) : 0;
+    this.k.conv3_rows(qp, table, dim, op, rp, rows);
+    if (foreign > 0) this.stageOut(stage, states, offset, 2 * dim, rows);
+  }
+
+  /** Rows whose state is not in this memory: copy their slot into staging and point the table there. */
+  private stageIn(table: number, states: readonly StreamState[], offset: number, len: number, rows: number, foreign: number): number {
+    const stage = this.stagingOf(foreign * len * 4);
+    const words = this.heap.words();
+    for (let r = 0, q = stage; r < rows; r++) {
+      if (words[(table >> 2) + r]! >= 0) continue;
+      this.heap.f32(q, len).set(states[r]!.f32.subarray(offset, offset + len));
+      words[(table >> 2) + r] = q;
+      q += len * 4;
+    }
+    return stage;
+  }
+
+  /** …and copy them back after the kernel ran. */
+  private stageOut(stage: number, states: readonly StreamState[], offset: number, len: number, rows: number): void {
+    for (let r = 0, q = stage; r < rows; r++) {
+      if (this.addresses.has(states[r]!.f32)) continue;
+      states[r]!.f32.set(this.heap.f32(q, len), offset);
+      q += len * 4;
+    }
+  }
+
+  gatherState(dst: Float32Array, dstOffset: number, dstStride: number, states: readonly StreamState[], offset: number, len: number, rows: number): void {
+    if (rows === 0) return;
+    const dp = this.ptr(dst, dstOffset + (rows - 1) * dstStride + len, 'gatherState') + dstOffset * 4;
+    const table = this.tableOf(rows);
+    const foreign = this.stateTable(table, states, offset, len, rows);
+    this.k.gather_rows(dp, dstStride, table, len, rows);
+    if (foreign > 0) {
+      for (let r = 0; r < rows; r++) {
+        if (!this.addresses.has(states[r]!.f32)) dst.set(states[r]!.f32.subarray(offset, offset + len), dstOffset + r * dstStride);
+      }
+    }
+  }
+
+  scatterState(src: Float32Array, srcOffset: number, srcStride: number, srcRows: ArrayLike<number> | null, states: readonly StreamState[], offset: number, len: number, rows: number): void {
+    if (rows === 0) return;
+    const sp = this.ptr(src, srcOffset + this.lastRow(srcRows, rows) * srcStride + len, 'scatterState') + srcOffset * 4;
+    const table = this.tableOf(2 * rows);
+    const foreign = this.stateTable(table, states, offset, len, rows);
+    const rp = srcRows ? this.rowTable(table + rows * 4, srcRows, rows) : 0;
+    this.k.scatter_rows(sp, srcStride, rp, table, len, rows);
+    if (foreign > 0) {
+      for (let r = 0; r < rows; r++) {
+        if (this.addresses.has(states[r]!.f32)) continue;
+        const s = srcOffset + (srcRows ? srcRows[r]! : r) * srcStride;
+        states[r]!.f32.set(src.subarray(s, s + len), offset);
+      }
+    }
+  }
+
+  copyRows(dst: Float32Array, dstOffset: number, dstStride: number, src: Float32Array, srcOffset: number, srcStride: number, srcRows: ArrayLike<number> | null, len: number, rows: number): void {
+    if (rows === 0) return;
+    const dp = this.ptr(dst, dstOffset + (rows - 1) * dstStride + len, 'copyRows') + dstOffset * 4;
+    const sp = this.ptr(src, srcOffset + this.lastRow(srcRows, rows) * srcStride + len, 'copyRows') + srcOffset * 4;
+    const rp = srcRows ? this.rowTable(this.tableOf(rows), srcRows, rows) : 0;
+    this.k.copy_rows(dp, dstStride, sp, srcStride, rp, len, rows);
+  }
+
+  /**
+   * Table entry r = address of `states[r].f32[offset]`, or −1 for a state not in this memory;
+   * returns how many are not. Every state must hold `offset + len` values.
+   */
+  private stateTable(table: number, states: readonly StreamState[], offset: number, len: number, rows: number): number {
+    const words = this.heap.words();
+    const t = table >> 2;
+    let foreign = 0;
+    for (let r = 0; r < rows; r++) {
+      const f32 = states[r]!.f32;
+      if (f32.length < offset + len) throw new EdgestreamError('E_INPUT_SHAPE', `row ${r}: its stream state holds ${f32.length} values, the model needs ${offset + len}`);
+      const p = this.addresses.get(f32);
+      if (p === undefined) {
+        words[t + r] = -1;
+        foreign++;
+      } else {
+        words[t + r] = p + offset * 4;
+      }
+    }
+    return foreign;
+  }
+
+  /** Writes `srcRows[0 … rows)` as i32 at `at`; returns `at`. */
+  private rowTable(at: number, srcRows: ArrayLike<number>, rows: number): number {
+    const words = this.heap.words();
+    for (let r = 0, t = at >> 2; r < rows; r++) words[t + r] = srcRows[r]!;
+    return at;
+  }
+
+  /** The largest source row a row op reads. */
+  private lastRow(srcRows: ArrayLike<number> | null, rows: number): number {
+    if (!srcRows) return rows - 1;
+    let m = 0;
+    for (let r = 0; r < rows; r++) {
+      const s = srcRows[r]!;
+      if (!(Number.isInteger(s) && s >= 0)) throw new EdgestreamError('E_INPUT_SHAPE', `row ops: source row ${s} is not a row index`);
+      if (s > m) m = s;
+    }
+    return m;
+  }
+
   /** The address of a buffer of this instance holding at least `count` values. */
   private ptr(a: Float32Array, count: number, op: string): number {
     if (!(Number.isInteger(count) && count >= 0 && count <= a.length)) {
@@ -201,11 +363,21 @@ export class WasmKernels implements Kernels {
 
   /** A scratch block of at least `bytes` (its contents are the caller's until the next call). */
   private scratchOf(bytes: number): number {
-    if (bytes > this.scratch.bytes) {
-      if (this.scratch.ptr) this.heap.release(this.scratch.ptr);
-      this.scratch = { ptr: this.heap.alloc(bytes), bytes };
-    }
-    return this.scratch.ptr;
+    return (this.scratch = this.grown(this.scratch, bytes)).ptr;
+  }
+
+  private tableOf(entries: number): number {
+    return (this.tables = this.grown(this.tables, entries * 4)).ptr;
+  }
+
+  private stagingOf(bytes: number): number {
+    return (this.staging = this.grown(this.staging, bytes)).ptr;
+  }
+
+  private grown(block: { ptr: number; bytes: number }, bytes: number): { ptr: number; bytes: number } {
+    if (bytes <= block.bytes) return block;
+    if (block.ptr) this.heap.release(block.ptr);
+    return { ptr: this.heap.alloc(bytes), bytes };
   }
 
 }

@@ -1,8 +1,6 @@
 import { quantizeRows } from '../js/index.js';
 import type { WasmHeap } from './heap.js';
 
-/** Outputs per panel of the float32 layout (16 floats: one 64-byte cache line per input). */
-export const F32_PANEL = 16;
 /** Outputs per panel of the int8 layout (64 bytes: one cache line per input). */
 export const I8_PANEL = 64;
 
@@ -20,23 +18,23 @@ export interface PackedI8 {
 }
 
 /**
- * `[outDim, inDim]` row-major → panels of 16 outputs, input-major inside a panel:
- * `packed[(p·inDim + i)·16 + j] = W[16p + j, i]` (zero padding past outDim). This is the
- * transposed (column-per-input) layout, blocked by 16 outputs: the dense kernels read a panel
- * front to back, the spike kernels read only the rows of active inputs.
+ * `[outDim, inDim]` row-major → panels of `panel` outputs (the kernel module's `panel_width()`:
+ * 16 baseline, 24 relaxed), input-major inside a panel: `packed[(p·inDim + i)·panel + j] =
+ * W[panel·p + j, i]` (zero padding past outDim). The transposed (column-per-input) layout, blocked
+ * by outputs: the dense kernels read a panel front to back.
  */
-export function packF32(heap: WasmHeap, w: Float32Array, b: Float32Array | null, outDim: number, inDim: number): PackedF32 {
-  const panels = Math.ceil(outDim / F32_PANEL);
-  const wp = heap.alloc(panels * inDim * F32_PANEL * 4);
-  const bp = heap.alloc(panels * F32_PANEL * 4);
-  const dst = heap.f32(wp, panels * inDim * F32_PANEL);
+export function packF32(heap: WasmHeap, w: Float32Array, b: Float32Array | null, outDim: number, inDim: number, panel: number): PackedF32 {
+  const panels = Math.ceil(outDim / panel);
+  const wp = heap.alloc(panels * inDim * panel * 4);
+  const bp = heap.alloc(panels * panel * 4);
+  const dst = heap.f32(wp, panels * inDim * panel);
   for (let o = 0; o < outDim; o++) {
-    const base = Math.floor(o / F32_PANEL) * inDim * F32_PANEL + (o % F32_PANEL);
+    const base = Math.floor(o / panel) * inDim * panel + (o % panel);
     const row = o * inDim;
-    for (let i = 0; i < inDim; i++) dst[base + i * F32_PANEL] = w[row + i]!;
+    for (let i = 0; i < inDim; i++) dst[base + i * panel] = w[row + i]!;
   }
   if (b) heap.f32(bp, outDim).set(b);
-  return { w: wp, bias: bp, bytes: (panels * inDim + panels) * F32_PANEL * 4 };
+  return { w: wp, bias: bp, bytes: (panels * inDim + panels) * panel * 4 };
 }
 
 export interface PackedRows {
