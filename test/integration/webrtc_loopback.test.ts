@@ -3,13 +3,15 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import mqtt, { type MqttClient } from 'mqtt';
+import { loadModel } from '../../runtime/model/load_model.js';
 import type { AudioChunk, DeviceKeywordEvent } from '../../runtime/operators/types.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../transports/mqtt/embedded_broker.js';
 import { createService, type EdgestreamService } from '../../transports/service/service.js';
 import { webrtcPlugin, type WebRtcPlugin } from '../../transports/webrtc/plugin.js';
 import { WebRtcClient, type ServerMessage } from '../../transports/webrtc/webrtc_client.js';
 import { DEMO_MODEL as SHIPPED_MODEL } from '../../transports/service/package_paths.js';
-import { keywordClip, padded, type Clip } from '../helpers/keyword_audio.js';
+import type { Clip } from '../helpers/keyword_audio.js';
+import { detectableKeyword } from '../helpers/spoken_keyword.js';
 import { tempDir } from '../helpers/tmp.js';
 import { TEST_TOKEN, waitFor } from '../helpers/webrtc_server.js';
 import { spyingWrtc, wrtcOrSkip } from '../helpers/wrtc.js';
@@ -23,7 +25,6 @@ import { spyingWrtc, wrtcOrSkip } from '../helpers/wrtc.js';
 
 /** The shipped demo model (EDGESTREAM_TEST_KWS_MODEL runs these tests on another keyword model). */
 const DEMO_MODEL = process.env.EDGESTREAM_TEST_KWS_MODEL ?? SHIPPED_MODEL;
-const KEYWORD = 'yes';
 const { wrtc, skip: noWrtc } = wrtcOrSkip();
 const skip = noWrtc || (existsSync(DEMO_MODEL) ? false : `needs the demo model ${DEMO_MODEL}`);
 
@@ -40,15 +41,17 @@ describe('WebRTC loopback: Node peer → HTTP signalling → RTCAudioSink → 16
   let subscriber: MqttClient;
   let offerUrl: string;
   let clip: Clip;
+  /** A keyword the model detects offline in `clip` (see detectableKeyword). */
+  let KEYWORD: string;
   const sinkEvents: SinkEventRecord[] = [];
   const chunks: AudioChunk[] = [];
   const published: DeviceKeywordEvent[] = [];
   const dir = skip ? '' : tempDir();
 
   before(async () => {
-    const c = keywordClip(KEYWORD, dir);
-    assert.ok(c, 'a spoken keyword: test/fixtures/kws or espeak-ng');
-    clip = padded(c, 600, 900);
+    const spoken = await detectableKeyword(await loadModel(DEMO_MODEL), dir, 600, 900);
+    assert.ok(spoken, `the model ${DEMO_MODEL} detects none of the candidate keywords offline (test/fixtures/kws or espeak-ng)`);
+    ({ clip, label: KEYWORD } = spoken);
     const spy = spyingWrtc(wrtc!, (e) => sinkEvents.push({ sampleRate: e.sampleRate, numberOfFrames: e.numberOfFrames, channelCount: e.channelCount }));
     broker = await startEmbeddedBroker();
     plugin = webrtcPlugin({ token: TEST_TOKEN, wrtc: spy.wrtc, env: {} });
