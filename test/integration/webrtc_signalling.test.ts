@@ -196,6 +196,25 @@ describe('WebRTC signalling endpoint: bad input', { skip }, async () => {
     assert.deepEqual(ingress.devices.sort(), ['a', 'b']);
   });
 
+  it('drops a peer whose browser never completes the connection (connect timeout)', async () => {
+    const own = await startIngressServer({ connectTimeoutMs: 1000 });
+    try {
+      const closed: string[] = [];
+      own.ingress.on('peer', (p) => p.state === 'closed' && closed.push(`${p.device}:${p.reason}`));
+      // An offer whose peer is gone: the answer is never applied, ICE never starts.
+      const r = await post(own.offerUrl, { type: 'offer', sdp: offer, device: 'ghost' });
+      assert.equal(r.status, 200);
+      assert.equal(r.json.type, 'answer');
+      assert.match(String(r.json.sdp), /^v=0/);
+      assert.equal(own.ingress.stats().peers, 1);
+      await waitFor(() => closed.includes('ghost:connect_timeout'), 3000, 'the connect timeout');
+      assert.equal(own.ingress.stats().peers, 0);
+      assert.equal(own.chunks.length, 0);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('validates its settings and refuses offers once closed', async () => {
     assert.throws(() => createWebRtcIngress({ token: 'short', wrtc: wrtc! }), (e: unknown) => isEdgestreamError(e, 'E_CONFIG') && /token: the WebRTC token must have at least 8 characters/.test(e.message));
     assert.throws(() => createWebRtcIngress({ token: TEST_TOKEN, basePath: 'webrtc/', wrtc: wrtc! }), (e: unknown) => isEdgestreamError(e, 'E_CONFIG') && /basePath/.test(e.message));

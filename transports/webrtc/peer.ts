@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { finalize, map, Subject, takeUntil, tap, type Subscription } from 'rxjs';
+import { filter, finalize, map, Subject, takeUntil, tap, type Subscription } from 'rxjs';
 import type { ResamplerOptions } from '../../runtime/audio/resampler.js';
 import { EdgestreamError } from '../../runtime/errors.js';
 import type { AudioChunk } from '../../runtime/operators/types.js';
@@ -156,6 +156,8 @@ export class WebRtcPeer {
     let started = false;
     this.audio = fromAudioSink(wrtc, track)
       .pipe(
+        // The sink plays out silence as soon as the track exists; only audio after the connection is up is the browser's.
+        filter(() => this.connectedAt !== null),
         tap((ev) => (this.lastAudioAt = ev.receivedAt)),
         takeUntil(this.closing$),
         resampleSinkAudio(sampleRate, this.options.resampler),
