@@ -148,7 +148,16 @@ describe('WebRTC service plugin', { skip }, () => {
       const client = await WebRtcClient.connect({ url: `${origin}/webrtc/offer`, token: 'service-token-1234', device: 'attic' });
       client.write(new Float32Array(16000));
       await waitFor(() => (service.health().devices.attic?.chunks ?? 0) >= 50, 5000, 'the browser audio in the service pipeline');
+      let metrics = await (await fetch(`${origin}/metrics`)).text();
+      assert.match(metrics, /^edgestream_webrtc_peers 1$/m);
+      assert.match(metrics, /^edgestream_webrtc_offers_refused_total\{reason="unauthorized"\} 1$/m);
       client.close();
+      for (let i = 0; i < 100 && !/^edgestream_webrtc_peers 0$/m.test(metrics); i++) {
+        await new Promise((r) => setTimeout(r, 30));
+        metrics = await (await fetch(`${origin}/metrics`)).text();
+      }
+      assert.match(metrics, /^edgestream_webrtc_peers 0$/m);
+      assert.match(metrics, /^edgestream_webrtc_peers_closed_total\{reason="remote_closed"\} 1$/m);
     } finally {
       await service.stop();
       await broker.close();

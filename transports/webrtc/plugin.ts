@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Observable, Subscription } from 'rxjs';
 import { z } from 'zod';
 import { EdgestreamError } from '../../runtime/errors.js';
@@ -29,6 +30,8 @@ export type WebRtcConfig = z.output<typeof WebRtcConfigSchema>;
 export interface WebRtcHost {
   readonly model: { readonly name: string; readonly labels: readonly string[]; readonly frontend: { readonly sampleRate: number } | null };
   readonly log: Logger;
+  /** Where the plugin adds its Prometheus metrics (the service's registry). */
+  readonly metrics?: { readonly registry: Registry };
   route(method: string, path: string, handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>): void;
   attachAudioSource(source: Observable<AudioChunk>, name?: string): Subscription;
   on(event: 'keyword', listener: (event: DeviceKeywordEvent) => void): unknown;
@@ -61,6 +64,7 @@ export class WebRtcPlugin {
   private ingress: WebRtcIngress | null = null;
   private host: WebRtcHost | null = null;
   private source: Subscription | null = null;
+  private metricNames: string[] = [];
   private readonly onKeyword = (event: DeviceKeywordEvent): void => {
     this.ingress?.sendKeyword(event);
   };
@@ -102,6 +106,7 @@ export class WebRtcPlugin {
     host.on('scores', this.onScores);
     this.ingress = ingress;
     this.host = host;
+    if (host.metrics) this.registerMetrics(host.metrics.registry, ingress);
     if (generated) {
       host.log.warn({ page: `${settings.basePath}/#token=${token}` }, 'webrtc.token is not set: this run uses a generated token; open the page with it (set webrtc.token or EDGESTREAM_WEBRTC_TOKEN to keep one)');
     } else {
@@ -115,7 +120,27 @@ export class WebRtcPlugin {
     await this.ingress?.close();
     this.source?.unsubscribe();
     this.source = null;
+    const registry = this.host?.metrics?.registry;
+    for (const name of this.metricNames) registry?.removeSingleMetric(name);
+    this.metricNames = [];
     this.host = null;
+  }
+
+  /** `/metrics`: browsers connected, offers refused and peers closed by reason. */
+  private registerMetrics(registry: Registry, ingress: WebRtcIngress): void {
+    new Gauge({
+      name: 'edgestream_webrtc_peers',
+      help: 'Browsers connected over WebRTC',
+      registers: [registry],
+      collect() {
+        this.set(ingress.devices.length);
+      },
+    });
+    const refused = new Counter({ name: 'edgestream_webrtc_offers_refused_total', help: 'WebRTC offers refused, by reason', labelNames: ['reason'] as const, registers: [registry] });
+    const closed = new Counter({ name: 'edgestream_webrtc_peers_closed_total', help: 'WebRTC peers closed, by reason', labelNames: ['reason'] as const, registers: [registry] });
+    ingress.on('rejected', ({ reason }) => refused.inc({ reason }));
+    ingress.on('peer', ({ state, reason }) => state === 'closed' && reason && closed.inc({ reason }));
+    this.metricNames = ['edgestream_webrtc_peers', 'edgestream_webrtc_offers_refused_total', 'edgestream_webrtc_peers_closed_total'];
   }
 }
 
