@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the shipped demo models end to end (see training/README.md). Run from the repository root
 # after `npm ci` (the `edgestream` CLI in dist/ imports and checks the models).
-#   bash training/run.sh            # everything (about 2 hours on one core of a shared 2-core machine)
+#   bash training/run.sh            # everything (about 2.5 hours on a shared 2-core machine)
 # Every step is deterministic (fixed seeds, one thread); every step prints progress.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,8 +9,6 @@ PY=${PYTHON:-/usr/bin/python3}           # Debian's python3 with python3-torch, 
 RUN="nice -n 10 $PY"
 DATA=training/data
 RUNS=training/runs
-EPOCHS_SPIKING=${EPOCHS_SPIKING:-5}
-EPOCHS_LMU=${EPOCHS_LMU:-6}
 DIM=${DIM:-64}
 VERSION=${VERSION:-1.0.0}
 mkdir -p "$DATA" "$RUNS" models/lmuformer/demo
@@ -26,12 +24,19 @@ cd training
 # 2. augmented clips + features (about 6 min)
 [ -f data/train.npz ] || $RUN build.py --data data --split train --seed 2 --per-keyword 700 --negatives 12000 --strength 0.8 --snr 5 35
 [ -f data/test.npz ] || $RUN build.py --data data --split test --seed 3 --per-keyword 60 --negatives 2100 --strength 0.7 --snr 0 30
-# 3. train (spiking and non-spiking run side by side, one thread each)
-$RUN train.py --data data --variant slmu_rnn_ms_conv1d --dim $DIM --epochs $EPOCHS_SPIKING --out runs/kws35-spiking > runs/kws35-spiking.log 2>&1 &
+# 3. train, in stages; each continues from the previous stage's best checkpoint, as the shipped
+#    models were made (one thread per process)
+T="$RUN train.py --data data --dim $DIM"
+SPIKING_EPOCHS_RUN=${SPIKING_EPOCHS_RUN:-SPIKING_STOP}   # epochs of the spiking run that were completed for the shipped file
+$T --variant lmu_rnn_conv1d --epochs 6 --lr 2.5e-3 --bce-weight 5 --seed 0 --out runs/kws35-stage1
+$T --variant lmu_rnn_conv1d --epochs 5 --lr 1.5e-3 --bce-weight 20 --seed 1 --init runs/kws35-stage1/best_model.pth --out runs/kws35-stage2
+# the last non-spiking stage and the spiking model (warm-started from the stage-2 non-spiking weights) side by side
+$T --variant lmu_rnn_conv1d --epochs 5 --lr 1e-3 --bce-weight 20 --seed 2 --init runs/kws35-stage2/best_model.pth --out runs/kws35 > runs/kws35.log 2>&1 &
 P1=$!
-$RUN train.py --data data --variant lmu_rnn_conv1d --dim $DIM --epochs $EPOCHS_LMU --out runs/kws35 > runs/kws35.log 2>&1 &
+$T --variant slmu_rnn_ms_conv1d --epochs 4 --stop-after $SPIKING_EPOCHS_RUN --lr 1.5e-3 --bce-weight 5 --seed 3 \
+   --init-from-lmu runs/kws35-stage2/best_model.pth --out runs/kws35-spiking > runs/kws35-spiking.log 2>&1 &
 P2=$!
-tail -f runs/kws35-spiking.log runs/kws35.log --pid=$P1 &
+tail -f runs/kws35.log runs/kws35-spiking.log --pid=$P2 &
 wait $P1 $P2
 cd ..
 # 4. import through the CLI exactly like a user's checkpoint, then check runtime == PyTorch and evaluate
@@ -47,3 +52,5 @@ for m in kws35-spiking:slmu_rnn_ms_conv1d kws35:lmu_rnn_conv1d; do
 done
 # 5. fixtures (held-out voices)
 (cd training && $RUN fixtures.py)
+# 6. reference outputs of the shipped models on a few fixture clips (the runtime's tests compare against them)
+(cd training && $RUN demo_golden.py)
