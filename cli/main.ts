@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { describeError, isEdgestreamError } from '../runtime/errors.js';
+import { log } from '../runtime/log.js';
 import { COMMANDS } from './commands/index.js';
 import { VERSION } from './version.js';
 
@@ -9,6 +10,9 @@ import { VERSION } from './version.js';
  * itself on the program. Exit codes: 0 success, 1 a check failed (conformance over tolerance,
  * eval below target), 2 an error (bad input, bad usage), with `edgestream: E_CODE: message`.
  */
+/** Commands whose logs are their output (services). */
+const LONG_RUNNING = new Set(['serve', 'demo', 'listen']);
+
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('edgestream')
     .description('Streaming inference for stateful models at the edge (LMUFormer, TTT layers)')
@@ -16,6 +20,9 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride();
   for (const register of COMMANDS) register(program);
+  // One-shot commands report problems themselves on stderr; library warnings would repeat them as
+  // JSON. Long-running commands keep the logs. EDGESTREAM_LOG always wins.
+  if (process.env.EDGESTREAM_LOG === undefined && !LONG_RUNNING.has(argv[0] ?? '')) log.level = 'error';
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

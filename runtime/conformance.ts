@@ -22,6 +22,8 @@ export interface ConformanceResult {
   pass: boolean;
   /** One line of further figures (frames within tolerance, argmax agreement...). */
   note: string;
+  /** Machine-readable extra figures (e.g. the float64 path's error), for `--json`. */
+  details?: Record<string, number | string | boolean>;
 }
 
 export interface ConformanceRunner {

@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   E_IO: 'file cannot be read or written',
   /** A transport-level input (MQTT payload, WebRTC message) was rejected. */
   E_TRANSPORT_INPUT: 'transport input rejected',
+  /** The MQTT broker cannot be reached, refused the connection or the credentials. */
+  E_MQTT: 'MQTT connection failed',
   /** Command line usage error. */
   E_USAGE: 'invalid command line usage',
 } as const;

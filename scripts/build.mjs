@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildWasm } from './build_wasm.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const bin = (name) => join(root, 'node_modules/.bin', name);
@@ -18,6 +19,14 @@ function run(what, cmd, args) {
 }
 
 run('typescript', bin('tsc'), ['-p', 'tsconfig.build.json']);
+// The WASM kernels, compiled from runtime/kernels/assembly (never committed as binaries).
+process.stderr.write('build: wasm kernels\n');
+try {
+  await buildWasm();
+} catch (e) {
+  process.stderr.write(`${e.message}\n`);
+  process.exit(1);
+}
 // Non-TypeScript assets that live beside the code that loads them.
 for (const dir of ['transports/webrtc/page']) {
   if (existsSync(join(root, dir))) {

@@ -4,10 +4,12 @@ import type { Command } from 'commander';
 import type { ConformanceResult, ConformanceRunner } from '../../runtime/conformance.js';
 import { EdgestreamError } from '../../runtime/errors.js';
 import { lmuformerGoldenRunner } from '../../models/lmuformer/conformance.js';
+import { frontendGoldenRunner } from '../../runtime/audio/conformance.js';
+import { tttGoldenRunner } from '../../models/ttt/conformance.js';
 import { parseBackend, parseNumber } from '../options.js';
 
 /** Golden formats this build understands. */
-export const CONFORMANCE_RUNNERS: ConformanceRunner[] = [lmuformerGoldenRunner];
+export const CONFORMANCE_RUNNERS: ConformanceRunner[] = [lmuformerGoldenRunner, tttGoldenRunner, frontendGoldenRunner];
 
 /** Expand the arguments: golden files/dirs as given, or folders searched for them. */
 export function collectGoldens(paths: string[]): { path: string; runner: ConformanceRunner }[] {

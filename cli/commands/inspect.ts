@@ -8,7 +8,7 @@ export function registerInspect(program: Command): void {
     .argument('<model>', 'model file (.safetensors)')
     .option('--json', 'print JSON')
     .action(async (modelPath: string, opts: { json?: boolean }) => {
-      const model = await loadModel(modelPath, { backend: 'js' });
+      const model = await loadModel(modelPath, { backend: /\.onnx$/i.test(modelPath) ? 'onnx' : 'js' }); // an ONNX step model runs only on onnx
       const d = model.describe();
       const info = {
         file: modelPath,

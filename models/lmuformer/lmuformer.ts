@@ -1,7 +1,6 @@
 import { EdgestreamError } from '../../runtime/errors.js';
 import type { InputKind, Kernels } from '../../runtime/kernels/types.js';
-import { gelu, relu } from '../../runtime/layers/activations.js';
-import { applyAffine, batchNormAffine, foldAffine, type Affine } from '../../runtime/layers/batch_norm.js';
+import { batchNormAffine, foldAffine, type Affine } from '../../runtime/layers/batch_norm.js';
 import { StreamingConv3 } from '../../runtime/layers/conv3.js';
 import { Lif } from '../../runtime/layers/lif.js';
 import { LmuMemory } from '../../runtime/layers/lmu_memory.js';
@@ -39,6 +38,8 @@ export class LmuformerProgram implements StreamProgram {
   readonly maxBatch: number;
   readonly layout = new StateLayout();
 
+  /** Every spiking neuron layer, in graph order (activity reports, BatchNorm calibration). */
+  readonly neurons: Lif[] = [];
   private readonly stages: PatchStage[];
   private readonly blocks: Block[];
   private readonly headLif: Lif | null;
@@ -51,11 +52,11 @@ export class LmuformerProgram implements StreamProgram {
     const { dim: C, mels: F, classes: K } = config;
     this.inputDim = F;
     this.outputDim = K;
-    const ctx: BuildContext = { kernels, layout: this.layout, maxBatch, param, int8, variant };
+    const ctx: BuildContext = { kernels, layout: this.layout, maxBatch, param, int8, variant, neurons: this.neurons };
     this.stages = buildPatchEmbedding(ctx, config);
     this.blocks = Array.from({ length: config.depths }, (_, i) => new Block(ctx, config, `block.${i}`));
     this.headLif = variant === 'slmu_rnn_ms_conv1d'
-      ? new Lif(this.layout.f32('head_lif.v', C), C, 1.0, bnAffine(param, 'head_bn'))
+      ? newLif(ctx, 'head_lif', 'head_bn', C, 1.0, bnAffine(param, 'head_bn'))
       : null;
     this.head = new MeanHead(kernels, this.layout, 'head', param('head.weight'), param('head.bias'), K, C, maxBatch, int8);
     this.logits = kernels.alloc(maxBatch * K);
@@ -118,6 +119,14 @@ interface BuildContext {
   param: ParameterSource;
   int8: boolean;
   variant: Variant;
+  neurons: Lif[];
+}
+
+/** A LIF layer with its membrane slot, fed by the BatchNorm `bn`. */
+function newLif(ctx: BuildContext, name: string, bn: string, channels: number, threshold = 1.0, affine: Affine | null = null): Lif {
+  const lif = new Lif(ctx.kernels, bn, ctx.layout.f32(`${name}.v`, channels), channels, ctx.maxBatch, threshold, affine);
+  ctx.neurons.push(lif);
+  return lif;
 }
 
 function bnAffine(param: ParameterSource, prefix: string): Affine {
@@ -140,6 +149,7 @@ class PatchStage {
   readonly out: Float32Array;
   private readonly carry: Float32Array | null;
   private readonly preOut: Float32Array | null;
+  private readonly kernels: Kernels;
 
   constructor(
     ctx: BuildContext,
@@ -149,6 +159,7 @@ class PatchStage {
     /** A per-frame op on the stage input before the conv (its output feeds the conv; the raw input is the residual). */
     private readonly pre: ((rows: Rows, x: Float32Array, into: Float32Array) => void) | null = null,
   ) {
+    this.kernels = ctx.kernels;
     this.out = ctx.kernels.alloc(ctx.maxBatch * conv.outDim);
     this.carry = residual ? ctx.kernels.alloc(ctx.maxBatch * conv.inDim) : null;
     this.preOut = pre ? ctx.kernels.alloc(ctx.maxBatch * conv.inDim) : null;
@@ -171,10 +182,7 @@ class PatchStage {
   private finish(rows: Rows): Rows {
     if (rows.n === 0) return rows;
     this.post(rows, this.out);
-    if (this.carry) {
-      const count = rows.n * this.conv.outDim;
-      for (let i = 0; i < count; i++) this.out[i] = this.out[i]! + this.carry[i]!;
-    }
+    if (this.carry) this.kernels.add(this.out, this.carry, rows.n * this.conv.outDim);
     return rows;
   }
 }
@@ -184,14 +192,18 @@ function buildPatchEmbedding(ctx: BuildContext, c: LmuformerConfig): PatchStage[
   const C = c.dim;
   const conv = (name: string, w: Float32Array, b: Float32Array | null, inDim: number, input: InputKind, carry: number) =>
     new StreamingConv3(kernels, layout, name, w, b, C, inDim, carry, maxBatch, input, int8);
-  const lif = (name: string, threshold = 1.0, affine: Affine | null = null) => new Lif(layout.f32(`${name}.v`, C), C, threshold, affine);
+  const lif = (name: string, bn: string, threshold = 1.0, affine: Affine | null = null) => newLif(ctx, name, bn, C, threshold, affine);
 
   if (variant === 'lmu_rnn_conv1d') {
     // Tokenizer: 4 × (conv3 → ReLU → BatchNorm), then e = x + rpe_conv(x).
     const stages = [0, 1, 2, 3].map((i) => {
       const bn = bnAffine(param, `patch_embed.conv_layers.${i}.3`);
+      const scale = kernels.alloc(C);
+      const shift = kernels.alloc(C);
+      scale.set(bn.scale);
+      shift.set(bn.shift);
       const cv = conv(`patch_embed.conv_layers.${i}.0`, param(`patch_embed.conv_layers.${i}.0.weight`), null, i === 0 ? c.mels : C, 'real', 0);
-      return new PatchStage(ctx, cv, (rows, y) => { relu(y, rows.n * C); applyAffine(y, rows.n, bn); }, false);
+      return new PatchStage(ctx, cv, (rows, y) => { kernels.relu(y, rows.n * C); kernels.affine(y, rows.n, C, scale, shift); }, false);
     });
     const rpe = conv('patch_embed.rpe_conv', param('patch_embed.rpe_conv.weight'), null, C, 'real', C);
     stages.push(new PatchStage(ctx, rpe, () => {}, true));
@@ -202,21 +214,21 @@ function buildPatchEmbedding(ctx: BuildContext, c: LmuformerConfig): PatchStage[
   const stages: PatchStage[] = ['', '1', '2'].map((s, i) => {
     const f = foldConv3(param(`patch_embed.proj_conv${s}.weight`), C, bnAffine(param, `patch_embed.proj_bn${s}`));
     const cv = conv(`patch_embed.proj_conv${s}`, f.w, f.b, i === 0 ? c.mels : C, i === 0 ? 'real' : 'spikes', 0);
-    const l = lif(`patch_embed.proj_lif${s}`);
+    const l = lif(`patch_embed.proj_lif${s}`, `patch_embed.proj_bn${s}`);
     return new PatchStage(ctx, cv, (rows, y) => l.step(rows, y), false);
   });
   if (variant === 'slmu_rnn_conv1d') {
     // x = LIF(BN(proj_conv3(·))); e = x + LIF(rpe_bn(rpe_conv(x))).
     const f3 = foldConv3(param('patch_embed.proj_conv3.weight'), C, bnAffine(param, 'patch_embed.proj_bn3'));
-    const l3 = lif('patch_embed.proj_lif3');
+    const l3 = lif('patch_embed.proj_lif3', 'patch_embed.proj_bn3');
     stages.push(new PatchStage(ctx, conv('patch_embed.proj_conv3', f3.w, f3.b, C, 'spikes', 0), (rows, y) => l3.step(rows, y), false));
     const fr = foldConv3(param('patch_embed.rpe_conv.weight'), C, bnAffine(param, 'patch_embed.rpe_bn'));
-    const lr = lif('patch_embed.rpe_lif');
+    const lr = lif('patch_embed.rpe_lif', 'patch_embed.rpe_bn');
     stages.push(new PatchStage(ctx, conv('patch_embed.rpe_conv', fr.w, fr.b, C, 'spikes', C), (rows, y) => lr.step(rows, y), true));
   } else {
     // x = proj_conv3(·) (real valued); e = x + rpe_conv(LIF(proj_bn3(x))).
     stages.push(new PatchStage(ctx, conv('patch_embed.proj_conv3', param('patch_embed.proj_conv3.weight'), null, C, 'spikes', 0), () => {}, false));
-    const l3 = lif('patch_embed.proj_lif3', 1.0, bnAffine(param, 'patch_embed.proj_bn3'));
+    const l3 = lif('patch_embed.proj_lif3', 'patch_embed.proj_bn3', 1.0, bnAffine(param, 'patch_embed.proj_bn3'));
     const rpe = conv('patch_embed.rpe_conv', param('patch_embed.rpe_conv.weight'), null, C, 'spikes', C);
     stages.push(new PatchStage(ctx, rpe, () => {}, true, (rows, _x, into) => l3.step(rows, into)));
   }
@@ -267,27 +279,27 @@ class Block {
     const H = (this.H = c.mlpHidden);
     const a = `${prefix}.attn`;
     const ml = `${prefix}.mlp`;
-    const lif = (name: string, n: number, threshold = 1.0, affine: Affine | null = null) => new Lif(layout.f32(`${name}.v`, n), n, threshold, affine);
+    const lif = (name: string, bn: string, n: number, threshold = 1.0, affine: Affine | null = null) => newLif(ctx, name, bn, n, threshold, affine);
     const dense = (name: string, w: Float32Array, b: Float32Array | null, outDim: number, inDim: number, input: InputKind, bn?: string, keepFloat = false) => {
       const folded = bn ? foldAffine(w, b, outDim, bnAffine(param, bn)) : { w, b };
       return kernels.dense(folded.w, folded.b, outDim, inDim, { name, input, int8: int8 && !keepFloat });
     };
     const spikeIn: InputKind = this.ms ? 'spikes' : 'real';
 
-    this.prevLif = this.ms ? lif(`${a}.prev_lif`, C, 0.5, bnAffine(param, `${a}.prev_bn`)) : null;
+    this.prevLif = this.ms ? lif(`${a}.prev_lif`, `${a}.prev_bn`, C, 0.5, bnAffine(param, `${a}.prev_bn`)) : null;
     this.wU = dense(`${a}.lmu.W_u`, param(`${a}.lmu.W_u.weight`), param(`${a}.lmu.W_u.bias`), 1, C, spikeIn, this.spiking ? `${a}.lmu.bn_u` : undefined, true);
-    this.uLif = this.spiking ? lif(`${a}.lmu.f_u`, 1) : null;
+    this.uLif = this.spiking ? lif(`${a}.lmu.f_u`, `${a}.lmu.bn_u`, 1) : null;
     this.memory = new LmuMemory(kernels, layout, `${a}.lmu`, param(`${a}.lmu.A`), param(`${a}.lmu.B`), M, maxBatch);
-    this.mLif = this.spiking ? lif(`${a}.lmu.f_m`, M, 1.0, bnAffine(param, `${a}.lmu.bn_m`)) : null;
+    this.mLif = this.spiking ? lif(`${a}.lmu.f_m`, `${a}.lmu.bn_m`, M, 1.0, bnAffine(param, `${a}.lmu.bn_m`)) : null;
     this.wH = dense(`${a}.lmu.W_h`, param(`${a}.lmu.W_h.weight`), param(`${a}.lmu.W_h.bias`), C, M + C, spikeIn, this.spiking ? `${a}.lmu.bn_h` : undefined);
-    this.hLif = this.spiking ? lif(`${a}.lmu.f_h`, C) : null;
+    this.hLif = this.spiking ? lif(`${a}.lmu.f_h`, `${a}.lmu.bn_h`, C) : null;
     this.proj = dense(`${a}.proj_conv`, param(`${a}.proj_conv.weight`), param(`${a}.proj_conv.bias`), C, C, this.spiking ? 'spikes' : 'real', `${a}.proj_bn`);
-    this.projLif = variant === 'slmu_rnn_conv1d' ? lif(`${a}.proj_lif`, C) : null;
+    this.projLif = variant === 'slmu_rnn_conv1d' ? lif(`${a}.proj_lif`, `${a}.proj_bn`, C) : null;
 
     if (this.ms) {
-      this.fc1Lif = lif(`${ml}.fc1_lif`, C, 1.0, bnAffine(param, `${ml}.fc1_bn`));
+      this.fc1Lif = lif(`${ml}.fc1_lif`, `${ml}.fc1_bn`, C, 1.0, bnAffine(param, `${ml}.fc1_bn`));
       this.fc1 = dense(`${ml}.fc1_conv`, param(`${ml}.fc1_conv.weight`), param(`${ml}.fc1_conv.bias`), H, C, 'spikes');
-      this.fc2Lif = lif(`${ml}.fc2_lif`, H, 1.0, bnAffine(param, `${ml}.fc2_bn`));
+      this.fc2Lif = lif(`${ml}.fc2_lif`, `${ml}.fc2_bn`, H, 1.0, bnAffine(param, `${ml}.fc2_bn`));
       this.fc2 = dense(`${ml}.fc2_conv`, param(`${ml}.fc2_conv.weight`), param(`${ml}.fc2_conv.bias`), C, H, 'spikes');
       this.hidLif = null;
       this.outLif = null;
@@ -296,8 +308,8 @@ class Block {
       this.fc2Lif = null;
       this.fc1 = dense(`${ml}.fc1_conv`, param(`${ml}.fc1_conv.weight`), param(`${ml}.fc1_conv.bias`), H, C, 'real', `${ml}.fc1_bn`);
       this.fc2 = dense(`${ml}.fc2_conv`, param(`${ml}.fc2_conv.weight`), param(`${ml}.fc2_conv.bias`), C, H, this.spiking ? 'spikes' : 'real', `${ml}.fc2_bn`);
-      this.hidLif = this.spiking ? lif(`${ml}.fc1_lif`, H) : null;
-      this.outLif = this.spiking ? lif(`${ml}.fc2_lif`, C) : null;
+      this.hidLif = this.spiking ? lif(`${ml}.fc1_lif`, `${ml}.fc1_bn`, H) : null;
+      this.outLif = this.spiking ? lif(`${ml}.fc2_lif`, `${ml}.fc2_bn`, C) : null;
     }
 
     this.xin = kernels.alloc(maxBatch * C);
@@ -322,7 +334,7 @@ class Block {
     }
     kernels.matmul(this.wU, xin, this.u, n);
     if (this.uLif) this.uLif.step(rows, this.u);
-    else relu(this.u, n);
+    else kernels.relu(this.u, n);
     this.memory.step(rows, this.u, this.m);
     if (this.mLif) this.mLif.step(rows, this.m);
     for (let r = 0; r < n; r++) {
@@ -331,10 +343,10 @@ class Block {
     }
     kernels.matmul(this.wH, this.cat, this.h, n);
     if (this.hLif) this.hLif.step(rows, this.h);
-    else relu(this.h, n * C);
+    else kernels.relu(this.h, n * C);
     kernels.matmul(this.proj, this.h, this.a, n);
     if (this.projLif) this.projLif.step(rows, this.a);
-    addInPlace(e, this.a, n * C);
+    kernels.add(e, this.a, n * C);
 
     // Channel mixer.
     let x1 = e;
@@ -346,14 +358,11 @@ class Block {
     kernels.matmul(this.fc1, x1, this.f, n);
     if (this.fc2Lif) this.fc2Lif.step(rows, this.f);
     else if (this.hidLif) this.hidLif.step(rows, this.f);
-    else gelu(this.f, n * H);
+    else kernels.gelu(this.f, n * H);
     kernels.matmul(this.fc2, this.f, this.a, n);
     if (this.outLif) this.outLif.step(rows, this.a);
-    else if (!this.ms) relu(this.a, n * C);
-    addInPlace(e, this.a, n * C);
+    else if (!this.ms) kernels.relu(this.a, n * C);
+    kernels.add(e, this.a, n * C);
   }
 }
 
-function addInPlace(dst: Float32Array, src: Float32Array, count: number): void {
-  for (let i = 0; i < count; i++) dst[i] = dst[i]! + src[i]!;
-}

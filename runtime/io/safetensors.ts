@@ -15,6 +15,8 @@ export interface SafeTensor {
   shape: number[];
   /** F32/F64/F16/BF16 → Float32Array; I8 → Int8Array; U8 → Uint8Array; I32 → Int32Array. */
   data: Float32Array | Int8Array | Uint8Array | Int32Array;
+  /** F64 tensors also keep their full-precision values here (float64 reference paths). */
+  f64?: Float64Array;
 }
 
 export interface SafetensorsFile {
@@ -93,9 +95,10 @@ export function readSafetensors(bytes: Uint8Array, what = 'model file'): Safeten
     const count = e.shape.reduce((a, b) => a * b, 1);
     const copy = copyBytes(src); // aligned, detached from the file buffer
     let data: SafeTensor['data'];
+    let f64: Float64Array | undefined;
     switch (e.dtype) {
       case 'F32': data = new Float32Array(copy.buffer); break;
-      case 'F64': data = Float32Array.from(new Float64Array(copy.buffer)); break;
+      case 'F64': f64 = new Float64Array(copy.buffer); data = Float32Array.from(f64); break;
       case 'I8': data = new Int8Array(copy.buffer); break;
       case 'U8': data = copy; break;
       case 'I32': data = new Int32Array(copy.buffer); break;
@@ -108,18 +111,19 @@ export function readSafetensors(bytes: Uint8Array, what = 'model file'): Safeten
         break;
       }
     }
-    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
+    tensors.set(e.name, f64 ? { dtype: e.dtype, shape: e.shape, data, f64 } : { dtype: e.dtype, shape: e.shape, data });
   }
   return { metadata, tensors };
 }
 
 export interface TensorToWrite {
   shape: readonly number[];
-  data: Float32Array | Int8Array | Uint8Array | Int32Array;
+  data: Float32Array | Float64Array | Int8Array | Uint8Array | Int32Array;
 }
 
 function dtypeOf(data: TensorToWrite['data']): SafetensorsDtype {
   if (data instanceof Float32Array) return 'F32';
+  if (data instanceof Float64Array) return 'F64';
   if (data instanceof Int8Array) return 'I8';
   if (data instanceof Int32Array) return 'I32';
   return 'U8';

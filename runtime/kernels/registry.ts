@@ -1,23 +1,37 @@
 import { EdgestreamError } from '../errors.js';
 import { createJsKernels } from './js/index.js';
 import { TIERS, type Kernels, type Tier } from './types.js';
+import { createWasmKernels } from './wasm/index.js';
+import { wasmTierSupported } from './wasm/module.js';
 
 /**
- * Kernel tiers by name. `auto` picks the fastest tier this engine validates (WASM SIMD when
- * available, else plain JS). Tiers register a factory here; the JS tier is always present.
+ * Kernel tiers by name. `auto` picks the fastest tier this engine validates (WASM relaxed SIMD,
+ * then WASM SIMD, else plain JS). Tiers register a factory here, with a synchronous probe of
+ * whether this engine can run them; the JS tier is always present.
  */
 type KernelFactory = () => Promise<Kernels>;
 
-const factories = new Map<Tier, KernelFactory>([['js', async () => createJsKernels()]]);
+const factories = new Map<Tier, KernelFactory>([
+  ['js', async () => createJsKernels()],
+  ['wasm', () => createWasmKernels('wasm')],
+  ['wasm-relaxed', () => createWasmKernels('wasm-relaxed')],
+]);
+const probes = new Map<Tier, () => boolean>([
+  ['wasm', () => wasmTierSupported('wasm')],
+  ['wasm-relaxed', () => wasmTierSupported('wasm-relaxed')],
+]);
 /** Preference order for `auto`. */
 const AUTO_ORDER: Tier[] = ['wasm-relaxed', 'wasm', 'js'];
 
-export function registerKernelTier(tier: Tier, factory: KernelFactory): void {
+export function registerKernelTier(tier: Tier, factory: KernelFactory, supported?: () => boolean): void {
   factories.set(tier, factory);
+  if (supported) probes.set(tier, supported);
+  else probes.delete(tier);
 }
 
+/** The tiers that run on this engine (e.g. no 'wasm-relaxed' on Node 20 without its V8 flag). */
 export function availableTiers(): Tier[] {
-  return TIERS.filter((t) => factories.has(t));
+  return TIERS.filter((t) => factories.has(t) && (probes.get(t)?.() ?? true));
 }
 
 export async function createKernels(tier: Tier | 'auto' = 'auto'): Promise<Kernels> {

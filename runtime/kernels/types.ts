@@ -8,6 +8,10 @@
  *
  * Layout conventions: activations are row-major `[rows, dim]` (one row per stream in a batch);
  * weights are row-major `[outDim, inDim]` (PyTorch's Linear/Conv1d-k1 layout).
+ *
+ * Every kernel is batch-invariant: row r of an output depends only on row r of the inputs,
+ * bit for bit, whatever the other rows hold and however many there are, so a stream's results
+ * never depend on which streams an engine batches it with.
  */
 export type Tier = 'js' | 'wasm' | 'wasm-relaxed';
 export const TIERS: readonly Tier[] = ['js', 'wasm', 'wasm-relaxed'];
@@ -59,4 +63,22 @@ export interface Kernels {
 
   /** Release a prepared layer's storage (tiers with their own heap reclaim it). */
   free(layer: DenseLayer): void;
+
+  // Per-frame element-wise ops, in place. Every buffer must come from `alloc` of this tier.
+
+  /** `x[i] = x[i] > 0 ? x[i] : 0` for `i < count` (NaN → 0). */
+  relu(x: Float32Array, count: number): void;
+  /** Exact-form GELU `x·(1 + erf(x/√2))/2` for `i < count` (WASM tiers: erf to ~3e-7 absolute). */
+  gelu(x: Float32Array, count: number): void;
+  /** `dst[i] += src[i]` for `i < count` (residual connections). */
+  add(dst: Float32Array, src: Float32Array, count: number): void;
+  /** `x[r, c] = x[r, c]·scale[c] + shift[c]` on `[rows, dim]` (an eval-mode BatchNorm). */
+  affine(x: Float32Array, rows: number, dim: number, scale: Float32Array, shift: Float32Array): void;
+  /**
+   * One step of LIF neurons (tau 2, decay_input, hard reset to 0) on `[rows, dim]`, in place:
+   * `x ← scale·x + shift` (when given), `h = v + (x − v)/2`, `s = h ≥ threshold`,
+   * `v ← s ? 0 : h`, `x ← s`. Every operation rounds to float32 as PyTorch does, on every tier,
+   * so the same inputs fire the same spikes.
+   */
+  lif(x: Float32Array, v: Float32Array, rows: number, dim: number, threshold: number, scale: Float32Array | null, shift: Float32Array | null): void;
 }

@@ -6,6 +6,9 @@ import type { ModelDescription, PreparedModel, ProgramOptions } from './family.j
 import type { FrontendSettings } from './frontend_settings.js';
 import type { Arch, ModelMetadata } from './model_file.js';
 
+/** A model file's arch, or `onnx-step` for a user's ONNX step model of unknown family. */
+export type ModelArch = Arch | 'onnx-step';
+
 /** Where a model's arithmetic runs: a kernel tier, or onnxruntime-node. */
 export type BackendName = 'js' | 'wasm' | 'wasm-relaxed' | 'onnx';
 
@@ -15,7 +18,7 @@ export type BackendName = 'js' | 'wasm' | 'wasm-relaxed' | 'onnx';
  * their own batched program with `createProgram`.
  */
 export class Model {
-  readonly arch: Arch;
+  readonly arch: ModelArch;
   readonly variant: string;
   readonly config: Readonly<Record<string, unknown>>;
   readonly labels: readonly string[];
@@ -28,7 +31,7 @@ export class Model {
   private readonly program: StreamProgram;
 
   constructor(
-    metadata: ModelMetadata,
+    metadata: Omit<ModelMetadata, 'arch'> & { arch: ModelArch },
     fileBytes: Uint8Array,
     private readonly prepared: PreparedModel,
     readonly backend: BackendName,

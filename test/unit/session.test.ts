@@ -77,6 +77,43 @@ describe('Session streaming semantics', () => {
     });
   }
 
+  it('a NaN or Inf frame is rejected and leaves the stream intact', async () => {
+    const model = await goldenModel('slmu_rnn_ms_conv1d-d64');
+    const input = goldenInput('slmu_rnn_ms_conv1d-d64');
+    const clean = model.createSession();
+    const dirty = model.createSession();
+    const a: Float32Array[] = [];
+    const b: Float32Array[] = [];
+    for (let t = 0; t < 40; t++) {
+      a.push(...clean.push(frameOf(input, 0, t)));
+      if (t === 17 || t === 18) {
+        const bad = frameOf(input, 0, t);
+        bad[t] = t === 17 ? Number.NaN : Number.POSITIVE_INFINITY;
+        assert.throws(() => dirty.push(bad), (e) => isEdgestreamError(e, 'E_NONFINITE_INPUT'));
+      }
+      b.push(...dirty.push(frameOf(input, 0, t)));
+    }
+    assert.deepEqual(b, a);
+    assert.throws(() => dirty.push(new Float32Array(127)), (e) => isEdgestreamError(e, 'E_INPUT_SHAPE'));
+  });
+
+  it('a snapshot from another model, a damaged or truncated snapshot are refused', async () => {
+    const m1 = await goldenModel('slmu_rnn_ms_conv1d-d64');
+    const m2 = await goldenModel('lmu_rnn_conv1d-d64');
+    const input = goldenInput('slmu_rnn_ms_conv1d-d64');
+    const s = m1.createSession();
+    for (let t = 0; t < 9; t++) s.push(frameOf(input, 0, t));
+    const snap = s.snapshot();
+    assert.throws(() => m2.restoreSession(snap), (e) => isEdgestreamError(e, 'E_SNAPSHOT'));
+    const flipped = snap.slice();
+    flipped[100] = flipped[100]! ^ 1;
+    assert.throws(() => m1.restoreSession(flipped), (e) => isEdgestreamError(e, 'E_SNAPSHOT') && /checksum/.test((e as Error).message));
+    assert.throws(() => m1.restoreSession(snap.subarray(0, snap.length - 3)), (e) => isEdgestreamError(e, 'E_SNAPSHOT'));
+    assert.throws(() => m1.restoreSession(new Uint8Array(10)), (e) => isEdgestreamError(e, 'E_SNAPSHOT'));
+    // The refused restores did not disturb the original.
+    assert.equal(s.push(frameOf(input, 0, 9)).length, 1);
+  });
+
   it('interleaved sessions of one model do not share state', async () => {
     const model = await goldenModel('slmu_rnn_ms_conv1d-d64');
     const input = goldenInput('slmu_rnn_ms_conv1d-d64');

@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { classifyFrames } from '../../runtime/decisions/clip_classifier.js';
+import { describeError, EdgestreamError } from '../../runtime/errors.js';
+import { audioFileFrames, loadAudioModel } from '../audio_model.js';
+import { parseNumber } from '../options.js';
+
+export function registerClassify(program: Command): void {
+  program
+    .command('classify')
+    .description('classify audio clips (WAV) with a keyword model; one line (or JSON object) per file')
+    .argument('<model>', 'model file (.safetensors) with an audio front end')
+    .argument('<wav...>', 'audio clips')
+    .option('--json', 'one JSON object per line: {file, label, score, detected}')
+    .option('--threshold <p>', 'score a keyword must reach (default 0.5)')
+    .option('--scores', 'with --json, include every label\'s score')
+    .option('--backend <backend>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
+    .action(async (modelPath: string, files: string[], opts: { json?: boolean; threshold?: string; scores?: boolean; backend: string }) => {
+      const { model, frontend } = await loadAudioModel(modelPath, opts.backend);
+      const decision = opts.threshold !== undefined ? { threshold: parseNumber(opts.threshold, '--threshold') } : {};
+      let failed = 0;
+      for (const file of files) {
+        try {
+          const { frames, warning } = audioFileFrames(file, frontend);
+          if (warning) process.stderr.write(`classify: warning: ${warning}\n`);
+          const r = classifyFrames(model, frames, decision);
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify({ file, label: r.label, score: r.score, detected: r.detected, ...(opts.scores && { scores: r.scores }) })}\n`);
+          } else {
+            process.stdout.write(`${file}\t${r.label}\t${r.score.toFixed(3)}\t${r.detected ? 'detected' : '-'}\n`);
+          }
+        } catch (e) {
+          if (!(e instanceof EdgestreamError)) throw e;
+          failed++;
+          // Other files still get classified; the error is reported in the same stream.
+          if (opts.json) process.stdout.write(`${JSON.stringify({ file, error: { code: e.code, message: e.message } })}\n`);
+          process.stderr.write(`edgestream: ${file}: ${describeError(e)}\n`);
+        }
+      }
+      if (failed > 0) process.exitCode = 2;
+    });
+}

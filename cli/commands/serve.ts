@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { EdgestreamError } from '../../runtime/errors.js';
+import { loadServiceConfig, parseServiceConfig, type ServiceConfig } from '../../transports/service/config.js';
+import { createService, type ServicePlugin } from '../../transports/service/service.js';
+import { parseBackend, parseNumber } from '../options.js';
+
+interface ServeOptions {
+  config?: string;
+  broker?: string;
+  model?: string;
+  backend?: string;
+  httpPort?: string;
+}
+
+/** Plugins `serve` starts, chosen from the config (the WebRTC endpoint registers here). */
+export const SERVE_PLUGINS: ((config: ServiceConfig) => Promise<ServicePlugin | null>)[] = [];
+
+/** Config file + environment, with the command line on top. */
+export function serveConfig(opts: ServeOptions): ServiceConfig {
+  const base = loadServiceConfig(opts.config);
+  const raw: Record<string, unknown> = { ...base };
+  if (opts.broker) raw.mqtt = { ...base.mqtt, url: opts.broker };
+  if (opts.model || opts.backend) raw.model = { ...base.model, ...(opts.model && { path: opts.model }), ...(opts.backend && { backend: parseBackend(opts.backend) }) };
+  if (opts.httpPort !== undefined) raw.http = { ...base.http, port: parseNumber(opts.httpPort, '--http-port') };
+  return parseServiceConfig(raw, opts.config ?? 'configuration');
+}
+
+/**
+ * Run the service until SIGTERM/SIGINT; then stop gracefully: availability `offline` for every
+ * device and the bridge, then a clean MQTT disconnect (so the broker does not fire the Will).
+ */
+export async function runUntilSignal(service: { stop(): Promise<void> }): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`edgestream: ${sig}, stopping\n`);
+      service.stop().then(resolve, reject);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the stream service: MQTT audio/sensor topics in, keyword events and predictions out (README "Stream service")')
+    .option('-c, --config <file>', 'YAML or JSON config file (secrets from EDGESTREAM_MQTT_* environment variables)')
+    .option('--broker <url>', 'MQTT broker URL (overrides mqtt.url)')
+    .option('--model <file>', 'keyword model (overrides model.path; default the shipped demo model)')
+    .option('--backend <name>', 'auto | js | wasm | wasm-relaxed | onnx')
+    .option('--http-port <port>', 'port of /healthz and /metrics (overrides http.port)')
+    .action(async (opts: ServeOptions) => {
+      const config = serveConfig(opts);
+      const plugins: ServicePlugin[] = [];
+      for (const make of SERVE_PLUGINS) {
+        const p = await make(config);
+        if (p) plugins.push(p);
+      }
+      const service = createService(config, { plugins });
+      try {
+        await service.start();
+      } catch (e) {
+        if (e instanceof EdgestreamError) throw e;
+        throw new EdgestreamError('E_MQTT', `the service failed to start: ${(e as Error).message}`);
+      }
+      process.stderr.write(`edgestream: serving ${config.baseTopic}/+/audio on ${service.protocolVersion === 5 ? 'MQTT 5' : 'MQTT 3.1.1'}${service.httpPort ? `, http://${config.http.host}:${service.httpPort}/healthz` : ''}\n`);
+      await runUntilSignal(service);
+    });
+}

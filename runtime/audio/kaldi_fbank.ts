@@ -1,0 +1,219 @@
+import FFT from 'fft.js';
+import { EdgestreamError } from '../errors.js';
+import { FrontendSettingsSchema, type FrontendSettings } from '../model/frontend_settings.js';
+import { featureWindow } from './feature_window.js';
+import { kaldiMelBanks, type MelBanks } from './mel_banks.js';
+
+/** float32 machine epsilon: torchaudio's floor before the log. */
+export const FLOAT32_EPS = 1.1920928955078125e-7;
+/** torchaudio `fbank`'s default `energy_floor` (Kaldi's own default is 0, no floor). */
+export const ENERGY_FLOOR = 1.0;
+/** Input processed per round (bounds the sample buffer). */
+const BLOCK = 4096;
+
+/** Frame geometry derived from the settings, computed as torchaudio does (truncating). */
+export interface FbankGeometry {
+  /** Samples per frame (25 ms at 16 kHz: 400). */
+  windowSize: number;
+  /** Samples between frame starts (10 ms: 160). */
+  windowShift: number;
+  /** FFT size: the window padded to a power of two (512). */
+  fftSize: number;
+  /** Values per frame: mel bins, plus one log-energy when `useEnergy`. */
+  numFeatures: number;
+}
+
+/** Validate front-end settings (throws `E_CONFIG`) and derive the frame geometry. */
+export function fbankGeometry(settings: FrontendSettings): FbankGeometry {
+  const parsed = FrontendSettingsSchema.safeParse(settings);
+  if (!parsed.success) {
+    throw new EdgestreamError('E_CONFIG', `front-end settings are not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const s = parsed.data;
+  // Same expression order as torchaudio: int(sample_frequency * frame_length * 0.001).
+  const windowSize = Math.trunc(s.sampleRate * s.frameLengthMs * 0.001);
+  const windowShift = Math.trunc(s.sampleRate * s.frameShiftMs * 0.001);
+  if (windowSize < 2 || windowShift < 1) {
+    throw new EdgestreamError('E_CONFIG', `front-end frames of ${s.frameLengthMs} ms every ${s.frameShiftMs} ms at ${s.sampleRate} Hz are ${windowSize} samples every ${windowShift}; need at least 2 and 1`);
+  }
+  if (windowSize > 1 << 16) throw new EdgestreamError('E_CONFIG', `front-end frame of ${windowSize} samples is too long (at most 65536)`);
+  let fftSize = 1;
+  while (fftSize < windowSize) fftSize *= 2;
+  return { windowSize, windowShift, fftSize, numFeatures: s.melBins + (s.useEnergy ? 1 : 0) };
+}
+
+/** Receives each finished frame; the array is reused for the next frame, so copy it to keep it. */
+export type FrameSink = (frame: Float32Array) => void;
+
+/**
+ * Kaldi-compatible log-mel filterbank, computed incrementally: samples (at `settings.sampleRate`,
+ * float in [-1, 1]) go in, in chunks of any size, and every 25 ms frame is produced as soon as its
+ * last sample arrives. Equal to torchaudio's `compliance.kaldi.fbank` with the same settings
+ * (snip_edges, per-frame DC removal, raw energy, pre-emphasis, window, power spectrum, mel,
+ * log with a float32-eps floor), optionally normalised as (x − mean) / (2·std).
+ *
+ * Arithmetic is float64 from the float32 samples on, so the only differences from torchaudio
+ * are its own float32 roundings.
+ */
+export class KaldiFbank {
+  readonly settings: FrontendSettings;
+  readonly geometry: FbankGeometry;
+  /** Whether frames come out normalised. */
+  readonly normalized: boolean;
+  private readonly window: Float64Array;
+  private readonly mel: MelBanks;
+  private readonly fft: FFT;
+  private readonly frameBuf: Float64Array;
+  private readonly spectrum: Float64Array;
+  private readonly power: Float64Array;
+  private readonly out: Float32Array;
+  private readonly norm: { mean: number; scale: number } | null;
+  /** Samples not yet consumed: buf[i] is absolute sample bufBase + i. */
+  private readonly buf: Float64Array;
+  private bufBase = 0;
+  private bufLength = 0;
+  /** Absolute index of the first sample of the next frame. */
+  private nextStart = 0;
+  private frames = 0;
+  /** Gaussian noise for `dither` > 0, seeded so that features are reproducible. */
+  private readonly ditherSeed: number;
+  private rng: () => number;
+
+  constructor(settings: FrontendSettings, options: { normalize?: boolean; ditherSeed?: number } = {}) {
+    this.geometry = fbankGeometry(settings);
+    this.settings = settings;
+    const { windowSize, fftSize, numFeatures } = this.geometry;
+    this.window = featureWindow(settings.window, windowSize);
+    this.mel = kaldiMelBanks(settings.melBins, fftSize, settings.sampleRate, settings.lowFreq, settings.highFreq);
+    this.fft = new FFT(fftSize);
+    this.frameBuf = new Float64Array(fftSize);
+    this.spectrum = new Float64Array(2 * fftSize);
+    this.power = new Float64Array(fftSize / 2 + 1);
+    this.out = new Float32Array(numFeatures);
+    this.buf = new Float64Array(windowSize + BLOCK);
+    const normalize = options.normalize ?? false;
+    if (normalize && !settings.normalize) {
+      throw new EdgestreamError('E_CONFIG', 'normalisation requested but the front-end settings have no normalize {mean, std}');
+    }
+    this.normalized = normalize;
+    this.norm = normalize && settings.normalize ? { mean: settings.normalize.mean, scale: 1 / (2 * settings.normalize.std) } : null;
+    this.ditherSeed = options.ditherSeed ?? 0x9e3779b9;
+    this.rng = gaussian(this.ditherSeed);
+  }
+
+  /** Frames produced since the start (or the last reset). */
+  get framesEmitted(): number {
+    return this.frames;
+  }
+
+  /** Samples buffered towards the next frame. */
+  get pendingSamples(): number {
+    return Math.max(0, this.bufBase + this.bufLength - this.nextStart);
+  }
+
+  /** Add samples; `onFrame` is called for each frame they complete, in order. */
+  process(samples: Float32Array | Float64Array, onFrame: FrameSink): void {
+    const { windowSize, windowShift } = this.geometry;
+    for (let start = 0; start < samples.length; start += BLOCK) {
+      const block = samples.subarray(start, Math.min(samples.length, start + BLOCK));
+      this.compact();
+      this.buf.set(block, this.bufLength);
+      this.bufLength += block.length;
+      while (this.nextStart + windowSize <= this.bufBase + this.bufLength) {
+        this.computeFrame(this.nextStart - this.bufBase);
+        this.nextStart += windowShift;
+        this.frames++;
+        onFrame(this.out);
+      }
+    }
+  }
+
+  /** Add samples and return copies of the frames they complete. */
+  push(samples: Float32Array | Float64Array): Float32Array[] {
+    const frames: Float32Array[] = [];
+    this.process(samples, (f) => frames.push(f.slice()));
+    return frames;
+  }
+
+  /** Start a new stream. (With snip_edges there is nothing to flush: a partial frame is dropped.) */
+  reset(): void {
+    this.bufBase = 0;
+    this.bufLength = 0;
+    this.nextStart = 0;
+    this.frames = 0;
+    this.rng = gaussian(this.ditherSeed);
+  }
+
+  private compact(): void {
+    const drop = Math.min(this.nextStart, this.bufBase + this.bufLength) - this.bufBase;
+    if (drop <= 0) return;
+    this.buf.copyWithin(0, drop, this.bufLength);
+    this.bufBase += drop;
+    this.bufLength -= drop;
+  }
+
+  /** One frame from buf[offset …], into `this.out`. Allocates nothing. */
+  private computeFrame(offset: number): void {
+    const s = this.settings;
+    const { windowSize, fftSize } = this.geometry;
+    const x = this.frameBuf;
+    for (let i = 0; i < windowSize; i++) x[i] = this.buf[offset + i]!;
+    if (s.dither > 0) for (let i = 0; i < windowSize; i++) x[i]! += s.dither * this.rng();
+    if (s.removeDcOffset) {
+      let sum = 0;
+      for (let i = 0; i < windowSize; i++) sum += x[i]!;
+      const mean = sum / windowSize;
+      for (let i = 0; i < windowSize; i++) x[i]! -= mean;
+    }
+    let logEnergy = 0;
+    if (s.useEnergy) {
+      let e = 0;
+      for (let i = 0; i < windowSize; i++) e += x[i]! * x[i]!;
+      // torchaudio's fbank defaults to energy_floor = 1.0: log-energy is floored at log(1) = 0.
+      logEnergy = Math.max(Math.log(Math.max(e, FLOAT32_EPS)), Math.log(ENERGY_FLOOR));
+    }
+    const p = s.preemphasis;
+    if (p !== 0) {
+      for (let i = windowSize - 1; i > 0; i--) x[i]! -= p * x[i - 1]!;
+      x[0]! -= p * x[0]!;
+    }
+    for (let i = 0; i < windowSize; i++) x[i]! *= this.window[i]!;
+    x.fill(0, windowSize);
+    this.fft.realTransform(this.spectrum, x);
+    const spec = this.spectrum;
+    const power = this.power;
+    for (let k = 0; k <= fftSize / 2; k++) {
+      const re = spec[2 * k]!;
+      const im = spec[2 * k + 1]!;
+      power[k] = re * re + im * im;
+    }
+    const { weights, start, end, numBins, numFftBins } = this.mel;
+    const energyFirst = s.useEnergy && !s.htkCompat;
+    const first = energyFirst ? 1 : 0;
+    const norm = this.norm;
+    for (let b = 0; b < numBins; b++) {
+      const row = b * numFftBins;
+      let e = 0;
+      for (let k = start[b]!; k < end[b]!; k++) e += weights[row + k]! * power[k]!;
+      const v = Math.log(Math.max(e, FLOAT32_EPS));
+      this.out[first + b] = norm ? (v - norm.mean) * norm.scale : v;
+    }
+    if (s.useEnergy) {
+      const at = energyFirst ? 0 : numBins;
+      this.out[at] = norm ? (logEnergy - norm.mean) * norm.scale : logEnergy;
+    }
+  }
+}
+
+/** A seeded standard-normal generator (mulberry32 + Box–Muller), for reproducible dither. */
+function gaussian(seed: number): () => number {
+  let a = seed >>> 0;
+  const uniform = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+}

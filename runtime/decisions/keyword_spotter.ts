@@ -1,0 +1,46 @@
+import type { Model } from '../model/model.js';
+import { KeywordDetector, type KeywordEvent } from './keyword_detector.js';
+import { resolveDecisionOptions, type DecisionOptions, type ResolvedDecisionOptions } from './options.js';
+import { WindowedScorer } from './windowed_scorer.js';
+
+/**
+ * Continuous keyword spotting on a stream of feature frames: windowed scoring (staggered sessions)
+ * followed by the event detector. One instance per audio stream.
+ */
+export class KeywordSpotter {
+  readonly options: ResolvedDecisionOptions;
+  private readonly scorer: WindowedScorer;
+  private readonly detector: KeywordDetector;
+  /** The latest scored frame (for score topics and live displays). */
+  lastScores: Float32Array | null = null;
+
+  constructor(readonly model: Model, options: DecisionOptions = {}) {
+    this.options = resolveDecisionOptions(options);
+    this.scorer = new WindowedScorer(model, {
+      ...(this.options.windowFrames !== undefined && { windowFrames: this.options.windowFrames }),
+      sessions: this.options.sessions,
+      minFrames: this.options.minFrames,
+    });
+    const fe = model.frontend;
+    this.detector = new KeywordDetector(model.labels, this.options, fe ? { shift: fe.frameShiftMs, length: fe.frameLengthMs } : undefined);
+  }
+
+  /** Push one normalised feature frame; returns the event it triggered, if any. */
+  pushFrame(frame: ArrayLike<number>): KeywordEvent | null {
+    const r = this.scorer.push(frame);
+    if (!r) return null;
+    this.lastScores = r.scores;
+    return this.detector.push(r.frame, r.scores, r.span);
+  }
+
+  /** See `KeywordDetector.setThreshold`: a number for every label, `null` for the configured ones. */
+  setThreshold(threshold: number | null): void {
+    this.detector.setThreshold(threshold);
+  }
+
+  reset(): void {
+    this.scorer.reset();
+    this.detector.reset();
+    this.lastScores = null;
+  }
+}

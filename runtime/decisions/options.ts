@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+/**
+ * Decision settings: how per-frame scores become keyword events. Everything in frames is at the
+ * model's frame rate (100 frames/s for the LMUFormer front end).
+ */
+export const DecisionOptionsSchema = z.object({
+  /** Score a label must reach (sigmoid of its logit). Per-label overrides in `thresholds`. */
+  threshold: z.number().min(0).max(1).default(0.5),
+  thresholds: z.record(z.string(), z.number().min(0).max(1)).default({}),
+  /** Labels that never produce events (e.g. `_unknown_`, `_silence_` if the model has them). */
+  ignore: z.array(z.string()).default(['_unknown_', '_silence_', '_background_noise_']),
+  /** Moving-average length applied to each label's score before thresholding (1 = none). */
+  smoothFrames: z.number().int().min(1).max(100).default(3),
+  /** A fired label re-arms only after its smoothed score drops below threshold − hysteresis. */
+  hysteresis: z.number().min(0).max(1).default(0.1),
+  /** After any event, no new event for this long. */
+  refractoryMs: z.number().min(0).max(60_000).default(1000),
+  /** Windowing for unbounded streams: staggered sessions, each reset every `windowFrames`. */
+  windowFrames: z.number().int().min(8).max(10_000).optional(),
+  /** Number of staggered sessions (1 = one session reset every window). */
+  sessions: z.number().int().min(1).max(16).default(4),
+  /** A session's scores count only once it has seen this many frames since its reset. */
+  minFrames: z.number().int().min(1).max(10_000).default(40),
+});
+
+export type DecisionOptions = z.input<typeof DecisionOptionsSchema>;
+export type ResolvedDecisionOptions = z.output<typeof DecisionOptionsSchema>;
+
+export function resolveDecisionOptions(options: DecisionOptions = {}): ResolvedDecisionOptions {
+  return DecisionOptionsSchema.parse(options);
+}
+
+export function thresholdFor(options: ResolvedDecisionOptions, label: string): number {
+  return options.thresholds[label] ?? options.threshold;
+}

@@ -1,0 +1,68 @@
+/**
+ * edgestream: the package root. Everything here is public API; deeper modules are internal.
+ *
+ *   import { loadModel } from 'edgestream';
+ *   const model = await loadModel('models/lmuformer/demo/kws35-spiking.safetensors');
+ *   const session = model.createSession();
+ *   for (const frame of frames) for (const logits of session.push(frame)) …
+ */
+export { EdgestreamError, ERROR_CODES, isEdgestreamError, type ErrorCode } from './errors.js';
+export { loadModel, type LoadModelOptions } from './model/load_model.js';
+export { Model, type BackendName } from './model/model.js';
+export type { ModelDescription } from './model/family.js';
+export { LMUFORMER_FRONTEND, type FrontendSettings } from './model/frontend_settings.js';
+export { decodeModelFile, encodeModelFile, type ModelMetadata } from './model/model_file.js';
+export { Session } from './stream/session.js';
+export type { StreamProgram } from './stream/program.js';
+export type { StreamState } from './stream/state.js';
+export { streamFrames } from './stream/stream_frames.js';
+export { availableTiers, createKernels } from './kernels/registry.js';
+export type { Kernels, Tier } from './kernels/types.js';
+export { readNpy, writeNpy, type NpyArray } from './io/npy.js';
+export { importLmuformerCheckpoint, type ImportOptions, type ImportResult } from '../models/lmuformer/import_checkpoint.js';
+export { randomLmuformerModel, type RandomModelOptions } from '../models/lmuformer/random_model.js';
+export { SPEECH_COMMANDS_LABELS } from '../models/lmuformer/labels.js';
+export { VARIANTS as LMUFORMER_VARIANTS, type Variant as LmuformerVariant, type LmuformerConfig } from '../models/lmuformer/variants.js';
+export { KeywordSpotter } from './decisions/keyword_spotter.js';
+export { KeywordDetector, type KeywordEvent } from './decisions/keyword_detector.js';
+export { WindowedScorer, type ScoredFrame } from './decisions/windowed_scorer.js';
+export { classifyFrames, type ClipResult } from './decisions/clip_classifier.js';
+export { DecisionOptionsSchema, type DecisionOptions } from './decisions/options.js';
+export {
+  createAudioFrontend, computeFeatures, createAudioDecoder, KaldiFbank, Resampler, PCM_FORMATS,
+  type AudioFrontend, type AudioFrontendOptions, type AudioInput, type FeatureMatrix, type AudioDecoder,
+  type AudioDecoderOptions, type AudioStreamInfo, type AudioTruncation, type PcmFormatName, type ResamplerOptions,
+} from './audio/index.js';
+export { loadReferenceModel, ReferenceModel, ReferenceSession } from '../models/ttt/reference.js';
+export { withRuntimeOptions } from '../models/ttt/runtime_options.js';
+export type { LayerConfig as TttLayerConfig, RuntimeOptions as TttRuntimeOptions } from '../models/ttt/config.js';
+export { Engine, type EngineOptions } from './engine/engine.js';
+export type { EngineOutput, EngineStats, ShardStats, StreamInfo, StreamSummary } from './engine/types.js';
+export { exportStepModel } from './onnx/exporters.js';
+export { STEP_INPUTS, STEP_OUTPUTS, STEP_CONVENTION_VERSION } from './onnx/step_convention.js';
+
+// RxJS stream operators (one per file; state per subscription, freed on unsubscribe).
+export { perDevice, type PerDeviceOptions } from './operators/per_device.js';
+export { boundedBuffer, type BoundedBufferOptions } from './operators/bounded_buffer.js';
+export { sequenceGuard, type SequenceGuardOptions, type StreamGap } from './operators/sequence_guard.js';
+export { segmented, type SegmentBoundaries } from './operators/segmented.js';
+export { decodePcm } from './operators/decode_pcm.js';
+export { resampleAudio } from './operators/resample_audio.js';
+export { audioFeatures } from './operators/audio_features.js';
+export { spotKeywords, type SpotKeywordsOptions } from './operators/spot_keywords.js';
+export { keywordSpotting, type KeywordSpottingOptions } from './operators/keyword_spotting.js';
+export { decodeSensorFrames, type DecodeSensorFramesOptions } from './operators/decode_sensor_frames.js';
+export { predictStream, type PredictStreamOptions } from './operators/predict_stream.js';
+export { timeProcessing } from './operators/time_processing.js';
+export { parseSensorPayload, type SensorEncoding, type SensorPayloadOptions, type ParsedSensorPayload } from './operators/sensor_payload.js';
+export type { AudioChunk, PcmFormat, SampleChunk, FeatureFrame, KeywordScores, KeywordOutput, DeviceKeywordEvent, SensorFrame, SensorPrediction, RawMessage } from './operators/types.js';
+
+// The stream service (MQTT in/out, Home Assistant discovery, health) for embedding.
+export { createService, EdgestreamService, type CreateServiceOptions, type ServiceEvents, type ServicePlugin } from '../transports/service/service.js';
+export type { HealthSnapshot, DeviceHealth } from '../transports/service/health.js';
+export { ServiceConfigSchema, parseServiceConfig, loadServiceConfig, type ServiceConfig, type ServiceConfigInput } from '../transports/service/config.js';
+export { ServiceMetrics, type RejectReason } from '../transports/service/metrics.js';
+export type { HttpHandler } from '../transports/service/http_server.js';
+export { MqttAudioPublisher, type AudioPublisherOptions } from '../transports/mqtt/audio_publisher.js';
+export { startEmbeddedBroker, type EmbeddedBroker } from '../transports/mqtt/embedded_broker.js';
+export { TopicSchema, isValidDeviceId } from '../transports/mqtt/topics.js';

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.js';
+
+// Smoke only: the bench runs with tiny settings and its JSON is well formed. No timing assertions.
+describe('edgestream bench (smoke)', () => {
+  it('times every backend at each batch size and reports machine-readable JSON', () => {
+    const r = runCli(['bench', '--arch', 'slmu_rnn_ms_conv1d', '--dim', '16', '--streams', '1,3', '--steps', '5', '--min-steps', '2', '--budget-ms', '10', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /bench: .* · onnx · batch 3/, 'progress on stderr');
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.models.length, 1);
+    const m = report.models[0];
+    assert.equal(m.variant, 'slmu_rnn_ms_conv1d');
+    assert.equal(m.config.dim, 16);
+    const backends = [...new Set(m.results.map((x: { backend: string }) => x.backend))];
+    assert.ok(backends.includes('js') && backends.includes('onnx'), `backends ${backends.join(', ')}`);
+    assert.equal(m.results.length, backends.length * 2);
+    for (const x of m.results) {
+      assert.ok([1, 3].includes(x.batch));
+      assert.ok(x.steps >= 2 && x.steps <= 5);
+      for (const k of ['medianUs', 'p99Us', 'meanUs', 'perStreamUs']) assert.ok(Number.isFinite(x[k]) && x[k] > 0, k);
+      assert.ok(x.p99Us >= x.medianUs);
+      assert.ok(typeof x.vsOnnx === 'number');
+      assert.ok(Number.isInteger(x.realtimeStreamsPerCore));
+    }
+    assert.ok(m.stateBytesPerStream.js > 0 && m.stateBytesPerStream.onnx > 0);
+    assert.ok(report.peakRssBytes > 0);
+    assert.ok(report.machine.cores >= 1 && typeof report.machine.cpu === 'string');
+  });
+
+  it('prints a human table without --json', () => {
+    const r = runCli(['bench', '--arch', 'lmu_rnn_conv1d', '--dim', '8', '--streams', '2', '--backends', 'js', '--steps', '3', '--min-steps', '1', '--budget-ms', '5']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /backend\s+batch\s+median µs/);
+    assert.match(r.stdout, /peak RSS/);
+  });
+
+  it('long-run mode reports memory samples and a verdict', () => {
+    const r = runCli(['bench', '--arch', 'lmu_rnn_conv1d', '--dim', '8', '--streams', '4', '--backends', 'js', '--long-run', '2000', '--json']);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.steps, 2000);
+    assert.equal(report.pass, true);
+    assert.ok(report.samples.length >= 2);
+    assert.equal(report.dropped, 0);
+  });
+
+  it('bad options: exit 2 with a clear message', () => {
+    const r = runCli(['bench', '--arch', 'nope']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /E_UNKNOWN_ARCH/);
+    const s = runCli(['bench', '--arch', 'lmu_rnn_conv1d', '--streams', '0']);
+    assert.equal(s.status, 2);
+    assert.match(s.stderr, /--streams/);
+  });
+});

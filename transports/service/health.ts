@@ -1,0 +1,101 @@
+import type { DeviceEntry } from './device_registry.js';
+
+/** The health figures served on /healthz and published on `<base>/bridge/health`. */
+export interface HealthSnapshot {
+  status: 'ok' | 'degraded';
+  problems: string[];
+  uptime_s: number;
+  rss_bytes: number;
+  heap_used_bytes: number;
+  event_loop_lag_ms: number;
+  mqtt_connected: boolean;
+  protocol_version: 4 | 5 | null;
+  devices_active: number;
+  chunks_received: number;
+  chunks_dropped: number;
+  seq_gaps: number;
+  messages_rejected: number;
+  keyword_events: number;
+  devices: Record<string, DeviceHealth>;
+}
+
+export interface DeviceHealth {
+  online: boolean;
+  listening: boolean;
+  chunks: number;
+  chunks_per_s: number;
+  drops: number;
+  gaps: number;
+  resets: number;
+  events: number;
+  sensor_frames: number;
+  predictions: number;
+  latency_ms_p50: number | null;
+  latency_ms_p99: number | null;
+  last_chunk_age_ms: number | null;
+}
+
+/** What `healthSnapshot` reads from the service. */
+export interface HealthInputs {
+  devices: Iterable<DeviceEntry>;
+  /** Start of the current reporting interval (per-device rates and latencies cover it). */
+  intervalStartedAt: number;
+  eventLoopLagMs: number;
+  maxEventLoopLagMs: number;
+  uptimeSeconds: number;
+  mqttConnected: boolean;
+  protocolVersion: 4 | 5 | null;
+  state: string;
+  totals: { chunks: number; drops: number; gaps: number; rejected: number; events: number };
+}
+
+/** The figures of /healthz and `<base>/bridge/health`: `degraded` (503) when MQTT is down or the event loop lags. */
+export function healthSnapshot(i: HealthInputs): HealthSnapshot {
+  const now = Date.now();
+  const seconds = Math.max(0.001, (now - i.intervalStartedAt) / 1000);
+  const devices: Record<string, DeviceHealth> = {};
+  let active = 0;
+  for (const d of i.devices) {
+    const f = d.figures;
+    const online = d.audioActive || d.sensorActive;
+    if (online) active++;
+    const lat = [...f.intervalLatencyMs].sort((a, b) => a - b);
+    devices[d.id] = {
+      online,
+      listening: d.listening,
+      chunks: f.chunks,
+      chunks_per_s: Math.round((f.intervalChunks / seconds) * 10) / 10,
+      drops: f.drops,
+      gaps: f.gaps,
+      resets: f.resets,
+      events: f.events,
+      sensor_frames: f.sensorFrames,
+      predictions: f.predictions,
+      latency_ms_p50: lat.length ? lat[Math.floor(lat.length * 0.5)]! : null,
+      latency_ms_p99: lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))]! : null,
+      last_chunk_age_ms: f.lastChunkAt !== null ? now - f.lastChunkAt : null,
+    };
+  }
+  const problems: string[] = [];
+  if (!i.mqttConnected) problems.push('not connected to the MQTT broker');
+  if (i.eventLoopLagMs > i.maxEventLoopLagMs) problems.push(`event loop lag ${i.eventLoopLagMs.toFixed(0)} ms > ${i.maxEventLoopLagMs} ms`);
+  if (i.state !== 'running') problems.push(`service is ${i.state}`);
+  const mem = process.memoryUsage();
+  return {
+    status: problems.length === 0 ? 'ok' : 'degraded',
+    problems,
+    uptime_s: Math.round(i.uptimeSeconds),
+    rss_bytes: mem.rss,
+    heap_used_bytes: mem.heapUsed,
+    event_loop_lag_ms: Math.round(i.eventLoopLagMs * 10) / 10,
+    mqtt_connected: i.mqttConnected,
+    protocol_version: i.protocolVersion,
+    devices_active: active,
+    chunks_received: i.totals.chunks,
+    chunks_dropped: i.totals.drops,
+    seq_gaps: i.totals.gaps,
+    messages_rejected: i.totals.rejected,
+    keyword_events: i.totals.events,
+    devices,
+  };
+}

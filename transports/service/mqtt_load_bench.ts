@@ -1,0 +1,245 @@
+import { spawn } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { EdgestreamError } from '../../runtime/errors.js';
+import type { DeviceKeywordEvent } from '../../runtime/operators/types.js';
+import { MqttAudioPublisher } from '../mqtt/audio_publisher.js';
+import { freePort, Mosquitto, MOSQUITTO_MISSING } from '../mqtt/mosquitto_process.js';
+import type { HealthSnapshot } from './health.js';
+
+/**
+ * The MQTT load benchmark: N simulated devices each publish 20 ms chunks in real time for D
+ * seconds to a broker (mosquitto on loopback by default), `edgestream serve` runs as its own
+ * process (what a deployment runs), and a subscriber measures, for every detection, the time from
+ * publishing the chunk that completed the audio the decision needed (the deciding frame plus the
+ * model's look-ahead) to receiving the event: the latency beyond the model's own delay. Chunk
+ * counts come from the service's /healthz (sent vs received, drops, seq gaps).
+ */
+export interface MqttLoadBenchOptions {
+  devices: number;
+  seconds: number;
+  /** Model file the service runs. */
+  modelPath: string;
+  /** Model look-ahead (frames) and frame hop (ms), for the latency anchor. */
+  modelDelayFrames: number;
+  frameShiftMs: number;
+  /** PCM (s16le, 16 kHz mono) each device streams, looped, from a different offset per device. */
+  audio: Uint8Array;
+  /** Extra service config (decision thresholds, engine). */
+  service: Record<string, unknown>;
+  /** Use this broker instead of starting mosquitto. */
+  brokerUrl?: string;
+  /** The built CLI (dist/cli/main.js). */
+  cli: string;
+  tmpDir: string;
+  progress?: (line: string) => void;
+}
+
+export interface MqttLoadBenchResult {
+  devices: number;
+  seconds: number;
+  broker: string;
+  machine: { cpus: number; model: string; node: string; loadAverageBefore: number[]; loadAverageAfter: number[] };
+  /** Chunks published / received by the service; dropped = chunks or frames the service dropped (queue full, engine behind). */
+  chunks: { sent: number; received: number; dropped: number; seqGaps: number; rejected: number; lost: number };
+  events: number;
+  /** Publish (of the chunk completing the needed audio) → event received, ms. */
+  latencyMs: { p50: number; p90: number; p99: number; max: number; samples: number } | null;
+  /** How late the device simulator published vs its 20 ms schedule (its own load), ms. */
+  publishLagMs: { p50: number; p99: number; max: number };
+  /** From the service: chunk arrival → processed (queueing + front end + inference), ms, worst device. */
+  serviceChunkLatencyMs: { p50: number; p99: number };
+  serviceRssBytes: number;
+  serviceCpuSeconds: number | null;
+  /** CPU seconds of the device simulator (this process) and of the broker during the run. */
+  simulatorCpuSeconds: number;
+  brokerCpuSeconds: number | null;
+  ok: boolean;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function fetchHealth(port: number): Promise<HealthSnapshot | null> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) });
+    return (await r.json()) as HealthSnapshot;
+  } catch {
+    return null;
+  }
+}
+
+/** User + system CPU seconds of a process (Linux /proc). */
+async function cpuSeconds(pid: number): Promise<number | null> {
+  try {
+    const { readFileSync } = await import('node:fs');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in clock ticks (100 Hz)
+  } catch {
+    return null;
+  }
+}
+
+export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoadBenchResult> {
+  const log = o.progress ?? (() => undefined);
+  const loadBefore = loadavg();
+  let broker: Mosquitto | null = null;
+  let url = o.brokerUrl;
+  if (!url) {
+    broker = await Mosquitto.start('max_queued_messages 10000');
+    if (!broker) throw new EdgestreamError('E_USAGE', `${MOSQUITTO_MISSING}; or pass --broker mqtt://…`);
+    url = broker.url;
+  }
+  const httpPort = await freePort();
+  const base = `bench${process.pid}`;
+  const configPath = join(o.tmpDir, 'bench-service.json');
+  writeFileSync(configPath, JSON.stringify({
+    baseTopic: base,
+    model: { path: o.modelPath },
+    mqtt: { url },
+    http: { port: httpPort },
+    health: { intervalMs: 0 },
+    homeassistant: { enabled: false },
+    audio: { idleMs: 60_000 },
+    ...o.service,
+  }));
+  log(`broker ${url}; starting edgestream serve (${JSON.stringify(o.service)})`);
+  // EDGESTREAM_BENCH_NODE_OPTIONS: node flags for the service process only (e.g. --cpu-prof).
+  const nodeFlags = (process.env.EDGESTREAM_BENCH_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+  const service = spawn(process.execPath, [...nodeFlags, o.cli, 'serve', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, EDGESTREAM_LOG: 'warn', EDGESTREAM_LOG_PRETTY: '0' } });
+  let serviceErr = '';
+  service.stderr!.on('data', (d: Buffer) => (serviceErr = (serviceErr + d.toString()).slice(-20_000)));
+  const clients: MqttClient[] = [];
+  try {
+    for (let i = 0; ; i++) {
+      const h = await fetchHealth(httpPort);
+      if (h?.mqtt_connected) break;
+      if (service.exitCode !== null) throw new EdgestreamError('E_MQTT', `edgestream serve exited (${service.exitCode}): ${serviceErr.slice(-2000)}`);
+      if (i > 600) throw new EdgestreamError('E_MQTT', 'edgestream serve did not come up within 60 s');
+      await sleep(100);
+    }
+    const cpuStart = await cpuSeconds(service.pid!);
+    const brokerStart = broker?.pid ? await cpuSeconds(broker.pid) : null;
+    const simStart = process.cpuUsage();
+
+    // The subscriber: latency of every detection.
+    const sub = await mqtt.connectAsync(url, { protocolVersion: 5, clientId: `${base}-sub` });
+    clients.push(sub);
+    const latencies: number[] = [];
+    let events = 0;
+    const sentAt: Float64Array[] = [];
+    const chunkMs = 20;
+    const slots = Math.ceil((o.seconds * 1000) / chunkMs) + 10;
+    for (let d = 0; d < o.devices; d++) sentAt.push(new Float64Array(slots));
+    sub.on('message', (topic, payload) => {
+      const now = performance.timeOrigin + performance.now();
+      const device = Number(topic.split('/')[1]!.slice(1));
+      let e: DeviceKeywordEvent;
+      try {
+        e = JSON.parse(payload.toString('utf8')) as DeviceKeywordEvent;
+      } catch {
+        return;
+      }
+      events++;
+      const neededMs = e.end_ms + o.modelDelayFrames * o.frameShiftMs;
+      const idx = Math.ceil(neededMs / chunkMs) - 1; // the chunk holding the last needed sample
+      const t = sentAt[device]?.[idx];
+      if (t) latencies.push(now - t);
+    });
+    await sub.subscribeAsync(`${base}/+/keyword`, { qos: 1 });
+
+    // The devices: one connection each, 20 ms chunks on one shared clock, phases spread over the tick.
+    log(`connecting ${o.devices} devices`);
+    const pubs: MqttAudioPublisher[] = [];
+    for (let d = 0; d < o.devices; d++) {
+      const c = await mqtt.connectAsync(url, { protocolVersion: 5, clientId: `${base}-d${d}`, queueQoSZero: false });
+      clients.push(c);
+      pubs.push(new MqttAudioPublisher(c, { baseTopic: base, device: `d${d}`, chunkMs }));
+    }
+    const chunkBytes = pubs[0]!.chunkBytes;
+    const audioChunks = Math.floor(o.audio.length / chunkBytes);
+    const lags: number[] = [];
+    const total = Math.floor((o.seconds * 1000) / chunkMs);
+    log(`streaming ${o.devices} × ${chunkMs} ms chunks in real time for ${o.seconds} s`);
+    // Devices are spread over the 20 ms tick in `groups` phases (as independent devices would be),
+    // each group published in one go; the loop always yields so that the clients' sockets flush.
+    const groups = Math.min(o.devices, 10);
+    const t0 = performance.now() + 100;
+    let published = 0;
+    for (let k = 0; k < total; k++) {
+      for (let g = 0; g < groups; g++) {
+        const due = t0 + k * chunkMs + (g * chunkMs) / groups;
+        const wait = due - performance.now();
+        if (wait > 1) await sleep(wait);
+        else await new Promise((r) => setImmediate(r));
+        for (let d = g; d < o.devices; d += groups) {
+          lags.push(Math.max(0, performance.now() - due));
+          const offset = ((k + d * 37) % audioChunks) * chunkBytes;
+          pubs[d]!.push(o.audio.subarray(offset, offset + chunkBytes));
+          sentAt[d]![k] = performance.timeOrigin + performance.now();
+          published++;
+        }
+      }
+      if (k % 500 === 0 && k > 0) log(`  ${(k * chunkMs) / 1000} s, ${events} detections so far`);
+    }
+    await sleep(2000);
+    const cpuEnd = await cpuSeconds(service.pid!);
+    const brokerEnd = broker?.pid ? await cpuSeconds(broker.pid) : null;
+    const sim = process.cpuUsage(simStart);
+    const health = await fetchHealth(httpPort);
+    if (!health) throw new EdgestreamError('E_MQTT', 'the service did not answer /healthz after the run');
+    let received = 0;
+    let dropped = 0;
+    let gaps = 0;
+    let p50 = 0;
+    let p99 = 0;
+    for (const [id, d] of Object.entries(health.devices)) {
+      if (!id.startsWith('d')) continue;
+      received += d.chunks;
+      dropped += d.drops;
+      gaps += d.gaps;
+      p50 = Math.max(p50, d.latency_ms_p50 ?? 0);
+      p99 = Math.max(p99, d.latency_ms_p99 ?? 0);
+    }
+    latencies.sort((a, b) => a - b);
+    lags.sort((a, b) => a - b);
+    const lat = latencies.length ? { p50: r1(percentile(latencies, 0.5)), p90: r1(percentile(latencies, 0.9)), p99: r1(percentile(latencies, 0.99)), max: r1(latencies.at(-1)!), samples: latencies.length } : null;
+    const result: MqttLoadBenchResult = {
+      devices: o.devices,
+      seconds: o.seconds,
+      broker: broker ? 'mosquitto (loopback, started by the bench)' : url,
+      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', node: process.version, loadAverageBefore: loadBefore.map(r1), loadAverageAfter: loadavg().map(r1) },
+      chunks: { sent: published, received, dropped, seqGaps: gaps, rejected: health.messages_rejected, lost: published - received },
+      events,
+      latencyMs: lat,
+      publishLagMs: { p50: r1(percentile(lags, 0.5)), p99: r1(percentile(lags, 0.99)), max: r1(lags.at(-1) ?? 0) },
+      serviceChunkLatencyMs: { p50, p99 },
+      serviceRssBytes: health.rss_bytes,
+      serviceCpuSeconds: cpuStart !== null && cpuEnd !== null ? r1(cpuEnd - cpuStart) : null,
+      simulatorCpuSeconds: r1((sim.user + sim.system) / 1e6),
+      brokerCpuSeconds: brokerStart !== null && brokerEnd !== null ? r1(brokerEnd - brokerStart) : null,
+      ok: published === received && dropped === 0 && gaps === 0 && lat !== null && lat.p99 <= 50,
+    };
+    return result;
+  } finally {
+    for (const c of clients) await c.endAsync(true).catch(() => undefined);
+    if (service.exitCode === null) {
+      service.kill('SIGTERM');
+      await new Promise((r) => service.once('exit', r));
+    }
+    await broker?.close();
+  }
+}
+
+function r1(v: number): number {
+  return Math.round(v * 10) / 10;
+}
