@@ -27,7 +27,7 @@ cd training
 # 3. train, in stages; each continues from the previous stage's best checkpoint, as the shipped
 #    models were made (one thread per process)
 T="$RUN train.py --data data --dim $DIM"
-SPIKING_EPOCHS_RUN=${SPIKING_EPOCHS_RUN:-SPIKING_STOP}   # epochs of the spiking run that were completed for the shipped file
+SPIKING_EPOCHS_RUN=${SPIKING_EPOCHS_RUN:-3}   # epochs of the spiking run that were completed for the shipped file
 $T --variant lmu_rnn_conv1d --epochs 6 --lr 2.5e-3 --bce-weight 5 --seed 0 --out runs/kws35-stage1
 $T --variant lmu_rnn_conv1d --epochs 5 --lr 1.5e-3 --bce-weight 20 --seed 1 --init runs/kws35-stage1/best_model.pth --out runs/kws35-stage2
 # the last non-spiking stage and the spiking model (warm-started from the stage-2 non-spiking weights) side by side

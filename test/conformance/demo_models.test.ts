@@ -22,7 +22,8 @@ const MODELS = [
 describe('shipped demo models', () => {
   for (const m of MODELS) {
     const file = join(DEMO, `${m.name}.safetensors`);
-    it(`${m.name}: a small ${m.variant} model with the 35 Speech Commands labels in official order`, async () => {
+    const skip = existsSync(file) ? false : `${file} is not built (training/run.sh)`;
+    it(`${m.name}: a small ${m.variant} model with the 35 Speech Commands labels in official order`, { skip }, async () => {
       const model = await loadModel(file, { backend: 'js' });
       assert.equal(model.variant, m.variant);
       assert.deepEqual([...model.labels], [...SPEECH_COMMANDS_LABELS]);
@@ -31,7 +32,7 @@ describe('shipped demo models', () => {
       assert.ok(statSync(file).size < 2_000_000, 'package-friendly size');
     });
 
-    it(`${m.name}: streaming frame by frame reproduces the PyTorch all_seq outputs`, async () => {
+    it(`${m.name}: streaming frame by frame reproduces the PyTorch all_seq outputs`, { skip }, async () => {
       const model = await loadModel(file, { backend: 'js' });
       const input = readNpy(readFileBytes(join(REF, 'input.npy')));
       const expected = readNpy(readFileBytes(join(REF, `${m.name}.all_seq.npy`)));
@@ -69,7 +70,7 @@ describe('shipped demo models', () => {
     const dir = join(ROOT, 'test/fixtures/kws');
     const wavs = readdirSync(dir).filter((f) => f.endsWith('.wav'));
     const labels = new Set([...SPEECH_COMMANDS_LABELS, '_unknown_', '_silence_']);
-    for (const f of wavs) assert.ok(labels.has(f.split('__')[0]!), f);
+    for (const f of wavs) assert.ok(labels.has(/^(_?[a-z]+_?)__/.exec(f)?.[1] ?? ''), f);
     for (const l of SPEECH_COMMANDS_LABELS) assert.ok(wavs.some((f) => f.startsWith(`${l}__`)), `a clip for ${l}`);
     assert.ok(existsSync(join(ROOT, 'models/lmuformer/demo/sample.wav')));
   });
