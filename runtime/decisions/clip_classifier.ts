@@ -25,7 +25,7 @@ export function padValue(model: Model): number {
  * scanned with the windowed scorer and each label keeps its best score.
  */
 export function classifyFrames(model: Model, frames: readonly Float32Array[], options: DecisionOptions = {}): ClipResult {
-  const opts = resolveDecisionOptions(options);
+  const opts = resolveDecisionOptions(options, model);
   const clip = opts.windowFrames ?? model.frontend?.clipFrames ?? 128;
   const K = model.outputDim;
   const scores = new Float32Array(K);

@@ -15,7 +15,7 @@ export class KeywordSpotter {
   lastScores: Float32Array | null = null;
 
   constructor(readonly model: Model, options: DecisionOptions = {}) {
-    this.options = resolveDecisionOptions(options);
+    this.options = resolveDecisionOptions(options, model);
     this.scorer = new WindowedScorer(model, {
       ...(this.options.windowFrames !== undefined && { windowFrames: this.options.windowFrames }),
       sessions: this.options.sessions,

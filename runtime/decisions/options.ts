@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DecisionDefaults } from '../model/model_file.js';
 
 /**
  * Decision settings: how per-frame scores become keyword events. Everything in frames is at the
@@ -27,8 +28,17 @@ export const DecisionOptionsSchema = z.object({
 export type DecisionOptions = z.input<typeof DecisionOptionsSchema>;
 export type ResolvedDecisionOptions = z.output<typeof DecisionOptionsSchema>;
 
-export function resolveDecisionOptions(options: DecisionOptions = {}): ResolvedDecisionOptions {
-  return DecisionOptionsSchema.parse(options);
+/**
+ * Fill in defaults. With a model, its stored decision defaults (the thresholds it was calibrated
+ * for at training time) come before the library defaults; explicit options win over both.
+ */
+export function resolveDecisionOptions(options: DecisionOptions = {}, model?: { decision: Readonly<DecisionDefaults> }): ResolvedDecisionOptions {
+  const d = model?.decision ?? {};
+  return DecisionOptionsSchema.parse({
+    ...(d.threshold !== undefined && { threshold: d.threshold }),
+    ...options,
+    thresholds: { ...d.thresholds, ...options.thresholds },
+  });
 }
 
 export function thresholdFor(options: ResolvedDecisionOptions, label: string): number {
