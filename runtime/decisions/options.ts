@@ -17,12 +17,13 @@ export const DecisionOptionsSchema = z.object({
   hysteresis: z.number().min(0).max(1).default(0.1),
   /** After any event, no new event for this long. */
   refractoryMs: z.number().min(0).max(60_000).default(1000),
-  /** Windowing for unbounded streams: staggered sessions, each reset every `windowFrames`. */
+  /**
+   * Continuous streams: frames the classifier head averages over (default: the model's training
+   * clip length, 128 frames = 1.28 s). Clips: the length clips are padded to.
+   */
   windowFrames: z.number().int().min(8).max(10_000).optional(),
-  /** Number of staggered sessions (1 = one session reset every window). */
-  sessions: z.number().int().min(1).max(16).default(4),
-  /** A session's scores count only once it has seen this many frames since its reset. */
-  minFrames: z.number().int().min(1).max(10_000).default(40),
+  /** At the start of a stream, no scores before the head has this many frames. */
+  minFrames: z.number().int().min(1).max(10_000).default(30),
 });
 
 export type DecisionOptions = z.input<typeof DecisionOptionsSchema>;
