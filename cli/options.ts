@@ -15,3 +15,9 @@ export function parseNumber(value: string, name: string): number {
   if (!Number.isFinite(n)) throw new EdgestreamError('E_USAGE', `${name} must be a number, got "${value}"`);
   return n;
 }
+
+export function parseProbability(value: string, name: string): number {
+  const n = parseNumber(value, name);
+  if (n < 0 || n > 1) throw new EdgestreamError('E_USAGE', `${name} must be between 0 and 1, got ${value}`);
+  return n;
+}

@@ -4,6 +4,7 @@ import { readFileBytes, writeFileAtomic } from '../../runtime/io/files.js';
 import { importLmuformerCheckpoint } from '../../models/lmuformer/import_checkpoint.js';
 import { VARIANTS, type Variant } from '../../models/lmuformer/variants.js';
 import { parseLabels } from '../labels_file.js';
+import { parseProbability } from '../options.js';
 
 export function registerImport(program: Command): void {
   program
@@ -14,8 +15,9 @@ export function registerImport(program: Command): void {
     .option('--labels <file>', 'class labels, one per line (.txt) or the official class_labels_indices.csv')
     .option('--name <name>', 'model name published with predictions')
     .option('--model-version <v>', 'model version published with predictions')
+    .option('--threshold <p>', 'default keyword threshold stored with the model (e.g. calibrated on validation data)')
     .requiredOption('-o, --out <model.safetensors>', 'output model file (written atomically)')
-    .action((checkpoint: string, opts: { arch: string; labels?: string; name?: string; modelVersion?: string; out: string }) => {
+    .action((checkpoint: string, opts: { arch: string; labels?: string; name?: string; modelVersion?: string; threshold?: string; out: string }) => {
       if (opts.arch !== 'auto' && !(VARIANTS as readonly string[]).includes(opts.arch)) {
         throw new EdgestreamError('E_UNKNOWN_ARCH', `unknown --arch "${opts.arch}". Expected one of: ${VARIANTS.join(', ')}, auto`);
       }
@@ -25,6 +27,7 @@ export function registerImport(program: Command): void {
         ...(opts.labels !== undefined && { labels: parseLabels(opts.labels) }),
         ...(opts.name !== undefined && { name: opts.name }),
         ...(opts.modelVersion !== undefined && { modelVersion: opts.modelVersion }),
+        ...(opts.threshold !== undefined && { decision: { threshold: parseProbability(opts.threshold, '--threshold') } }),
       });
       writeFileAtomic(opts.out, result.bytes);
       const c = result.config;

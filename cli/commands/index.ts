@@ -10,6 +10,7 @@ import { registerDemo } from './demo.js';
 import { registerFeatures } from './features.js';
 import { registerImport } from './import.js';
 import { registerInspect } from './inspect.js';
+import { registerListen } from './listen.js';
 import { registerPredict } from './predict.js';
 import { registerServe } from './serve.js';
 
@@ -19,6 +20,7 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerPredict,
   registerFeatures,
   registerClassify,
+  registerListen,
   registerEval,
   registerInspect,
   registerConformance,

@@ -1,7 +1,7 @@
 import { readTorchCheckpoint } from '../../runtime/checkpoint/torch_checkpoint.js';
 import { EdgestreamError } from '../../runtime/errors.js';
 import { LMUFORMER_FRONTEND } from '../../runtime/model/frontend_settings.js';
-import { encodeModelFile } from '../../runtime/model/model_file.js';
+import { encodeModelFile, type DecisionDefaults } from '../../runtime/model/model_file.js';
 import { defaultLabels } from './labels.js';
 import { assertVariant, detectVariant, inferConfig, isIgnoredKey, parameterSpec, validateParameters, type LmuformerConfig, type Variant } from './variants.js';
 
@@ -12,6 +12,8 @@ export interface ImportOptions {
   labels?: string[];
   name?: string;
   modelVersion?: string;
+  /** Keyword decision defaults to store with the model (e.g. the threshold calibrated on validation data). */
+  decision?: DecisionDefaults;
   /** For error messages. */
   what?: string;
 }
@@ -77,6 +79,7 @@ export function importLmuformerCheckpoint(checkpoint: Uint8Array, options: Impor
     frontend: { ...LMUFORMER_FRONTEND, melBins: config.mels },
     ...(options.name !== undefined && { name: options.name }),
     ...(options.modelVersion !== undefined && { modelVersion: options.modelVersion }),
+    ...(options.decision !== undefined && { decision: options.decision }),
   }, out);
   return { bytes, variant, config, labels, tensors: out.size, ignored };
 }

@@ -28,6 +28,12 @@ export interface LmuformerOptions {
    * a model's session program and an engine's batched program hold one copy of the weights.
    */
   shared?: Map<string, DenseLayer>;
+  /**
+   * Head over the mean of the last `headWindow` frames instead of everything since the stream
+   * began (0, the default, is the official cumulative mean): continuous keyword spotting on
+   * unbounded streams without resetting the recurrent state.
+   */
+  headWindow?: number;
 }
 
 export type ParameterSource = (key: string) => Float32Array;
@@ -66,7 +72,7 @@ export class LmuformerProgram implements StreamProgram {
     this.headLif = variant === 'slmu_rnn_ms_conv1d'
       ? newLif(ctx, 'head_lif', 'head_bn', C, 1.0, bnAffine(param, 'head_bn'))
       : null;
-    this.head = new MeanHead(kernels, this.layout, 'head', param('head.weight'), param('head.bias'), K, C, maxBatch, int8, ctx.shared);
+    this.head = new MeanHead(kernels, this.layout, 'head', param('head.weight'), param('head.bias'), K, C, maxBatch, int8, ctx.shared, options.headWindow ?? 0);
     this.logits = kernels.alloc(maxBatch * K);
     this.input = kernels.alloc(maxBatch * F);
     this.rows = new RowSet(maxBatch);

@@ -38,7 +38,7 @@ export interface EvaluationReport {
 }
 
 export function evaluateClips(model: Model, clips: readonly LabelledClip[], options: DecisionOptions = {}): EvaluationReport {
-  const opts = resolveDecisionOptions(options);
+  const opts = resolveDecisionOptions(options, model);
   const clipFrames = opts.windowFrames ?? model.frontend?.clipFrames ?? 128;
   const labels = model.labels;
   const K = model.outputDim;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DecisionDefaults } from '../model/model_file.js';
 
 /**
  * Decision settings: how per-frame scores become keyword events. Everything in frames is at the
@@ -16,19 +17,29 @@ export const DecisionOptionsSchema = z.object({
   hysteresis: z.number().min(0).max(1).default(0.1),
   /** After any event, no new event for this long. */
   refractoryMs: z.number().min(0).max(60_000).default(1000),
-  /** Windowing for unbounded streams: staggered sessions, each reset every `windowFrames`. */
+  /**
+   * Continuous streams: frames the classifier head averages over (default: the model's training
+   * clip length, 128 frames = 1.28 s). Clips: the length clips are padded to.
+   */
   windowFrames: z.number().int().min(8).max(10_000).optional(),
-  /** Number of staggered sessions (1 = one session reset every window). */
-  sessions: z.number().int().min(1).max(16).default(4),
-  /** A session's scores count only once it has seen this many frames since its reset. */
-  minFrames: z.number().int().min(1).max(10_000).default(40),
+  /** At the start of a stream, no scores before the head has this many frames. */
+  minFrames: z.number().int().min(1).max(10_000).default(30),
 });
 
 export type DecisionOptions = z.input<typeof DecisionOptionsSchema>;
 export type ResolvedDecisionOptions = z.output<typeof DecisionOptionsSchema>;
 
-export function resolveDecisionOptions(options: DecisionOptions = {}): ResolvedDecisionOptions {
-  return DecisionOptionsSchema.parse(options);
+/**
+ * Fill in defaults. With a model, its stored decision defaults (the thresholds it was calibrated
+ * for at training time) come before the library defaults; explicit options win over both.
+ */
+export function resolveDecisionOptions(options: DecisionOptions = {}, model?: { decision: Readonly<DecisionDefaults> }): ResolvedDecisionOptions {
+  const d = model?.decision ?? {};
+  return DecisionOptionsSchema.parse({
+    ...(d.threshold !== undefined && { threshold: d.threshold }),
+    ...options,
+    thresholds: { ...d.thresholds, ...options.thresholds },
+  });
 }
 
 export function thresholdFor(options: ResolvedDecisionOptions, label: string): number {

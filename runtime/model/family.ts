@@ -20,6 +20,11 @@ export interface ProgramOptions {
   maxBatch?: number;
   /** int8 weights with per-row scales where the family supports it. */
   int8?: boolean;
+  /**
+   * Classifier families: average the head over the last this-many frames instead of everything
+   * since the stream began (continuous detection on unbounded streams). 0 / absent = official.
+   */
+  headWindow?: number;
 }
 
 export interface PreparedModel {

@@ -4,10 +4,15 @@ import type { StreamProgram } from '../stream/program.js';
 import { Session } from '../stream/session.js';
 import type { ModelDescription, PreparedModel, ProgramOptions } from './family.js';
 import type { FrontendSettings } from './frontend_settings.js';
-import type { Arch, ModelMetadata } from './model_file.js';
+import type { Arch, DecisionDefaults, ModelMetadata } from './model_file.js';
 
 /** A model file's arch, or `onnx-step` for a user's ONNX step model of unknown family. */
 export type ModelArch = Arch | 'onnx-step';
+
+export interface SessionOptions {
+  /** Average the head over the last this-many frames (0 = the official cumulative mean). */
+  headWindow?: number;
+}
 
 /** Where a model's arithmetic runs: a kernel tier, or onnxruntime-node. */
 export type BackendName = 'js' | 'wasm' | 'wasm-relaxed' | 'onnx';
@@ -25,10 +30,14 @@ export class Model {
   readonly frontend: FrontendSettings | null;
   readonly name: string;
   readonly modelVersion: string;
+  /** Keyword decision defaults stored with the model (thresholds it was calibrated for), if any. */
+  readonly decision: Readonly<DecisionDefaults>;
   /** Hex SHA-256 of the model file bytes. */
   readonly fingerprint: string;
   private readonly fingerprintBytes: Uint8Array;
   private readonly program: StreamProgram;
+  /** Session programs with a windowed head, by window length. */
+  private readonly windowed = new Map<number, StreamProgram>();
 
   constructor(
     metadata: Omit<ModelMetadata, 'arch'> & { arch: ModelArch },
@@ -46,6 +55,7 @@ export class Model {
     this.frontend = metadata.frontend;
     this.name = metadata.name ?? `${metadata.arch}-${metadata.variant}`;
     this.modelVersion = metadata.modelVersion ?? '0';
+    this.decision = Object.freeze({ ...metadata.decision });
     this.fingerprintBytes = createHash('sha256').update(fileBytes).digest();
     this.fingerprint = Buffer.from(this.fingerprintBytes).toString('hex');
     this.program = makeProgram({ maxBatch: 1 });
@@ -60,13 +70,24 @@ export class Model {
   /** Bytes of recurrent state one stream holds. */
   get stateBytes(): number { return this.program.stateSizes.f32 * 4 + this.program.stateSizes.f64 * 8; }
 
-  createSession(): Session {
-    return new Session(this.program, this.fingerprintBytes);
+  /**
+   * A new stream. `headWindow` > 0 averages the classifier head over the last that-many frames
+   * only (continuous detection; see `ProgramOptions.headWindow`); such sessions share one program.
+   */
+  createSession(options: SessionOptions = {}): Session {
+    const w = options.headWindow ?? 0;
+    if (w === 0) return new Session(this.program, this.fingerprintBytes);
+    let program = this.windowed.get(w);
+    if (!program) {
+      program = this.makeProgram({ maxBatch: 1, headWindow: w });
+      this.windowed.set(w, program);
+    }
+    return new Session(program, this.fingerprintBytes);
   }
 
-  /** A new session continuing from a snapshot (of a session of this same model). */
-  restoreSession(snapshot: Uint8Array): Session {
-    const s = this.createSession();
+  /** A new session continuing from a snapshot (of a session of this same model, same options). */
+  restoreSession(snapshot: Uint8Array, options: SessionOptions = {}): Session {
+    const s = this.createSession(options);
     s.restore(snapshot);
     return s;
   }

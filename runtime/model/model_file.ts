@@ -29,7 +29,20 @@ export interface ModelMetadata {
   /** Free-form model name and version, published with predictions. */
   name?: string;
   modelVersion?: string;
+  /** Decision defaults the model was calibrated for (keyword thresholds); callers may override. */
+  decision?: DecisionDefaults;
 }
+
+/** Per-model keyword decision defaults, chosen when the model was trained (e.g. on validation data). */
+export interface DecisionDefaults {
+  threshold?: number;
+  thresholds?: Record<string, number>;
+}
+
+const DecisionDefaultsSchema = z.object({
+  threshold: z.number().min(0).max(1).optional(),
+  thresholds: z.record(z.string(), z.number().min(0).max(1)).optional(),
+}).strict();
 
 export interface ModelFile {
   metadata: ModelMetadata;
@@ -56,6 +69,7 @@ const MetadataSchema = z.object({
   frontend: jsonString(FrontendSettingsSchema.nullable()),
   name: z.string().optional(),
   model_version: z.string().optional(),
+  decision: jsonString(DecisionDefaultsSchema).optional(),
 });
 
 export function decodeModelFile(bytes: Uint8Array, what = 'model file'): ModelFile {
@@ -76,6 +90,7 @@ export function decodeModelFile(bytes: Uint8Array, what = 'model file'): ModelFi
     metadata: {
       format: MODEL_FORMAT, version: m.version, arch: m.arch, variant: m.variant, config: m.config, labels: m.labels,
       frontend: m.frontend, ...(m.name !== undefined && { name: m.name }), ...(m.model_version !== undefined && { modelVersion: m.model_version }),
+      ...(m.decision !== undefined && { decision: m.decision as DecisionDefaults }),
     },
     tensors,
   };
@@ -93,5 +108,6 @@ export function encodeModelFile(metadata: Omit<ModelMetadata, 'format' | 'versio
   };
   if (metadata.name !== undefined) meta.name = metadata.name;
   if (metadata.modelVersion !== undefined) meta.model_version = metadata.modelVersion;
+  if (metadata.decision !== undefined) meta.decision = JSON.stringify(metadata.decision);
   return writeSafetensors(tensors, meta);
 }

@@ -53,7 +53,10 @@ export async function loadOnnxModel(bytes: Uint8Array, options: OnnxLoadOptions 
   }
   const session = OrtSession.load(onnxBytes, what, options);
   const prepared: PreparedModel = family ?? stepModelPrepared(info, metadata.variant, metadata.config, session);
-  return new Model(metadata, bytes, prepared, 'onnx', (o: ProgramOptions) => new OnnxStepProgram(session, info, o.maxBatch ?? 1), null);
+  return new Model(metadata, bytes, prepared, 'onnx', (o: ProgramOptions) => {
+    if (o.headWindow) throw new EdgestreamError('E_BACKEND', 'the onnx backend runs the exported step graph, whose head is the official cumulative mean; a windowed head needs a kernel tier (js, wasm)');
+    return new OnnxStepProgram(session, info, o.maxBatch ?? 1);
+  }, null);
 }
 
 function stepModelPrepared(info: StepModelInfo, variant: string, config: Record<string, unknown>, session: OrtSession): PreparedModel {

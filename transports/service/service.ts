@@ -255,6 +255,8 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
         // spotKeywords keeps at most 24 frames in flight per stream (the rest wait in its backlog): the engine's queues never drop.
         queueFrames: 32,
         backend: this.config.model.backend,
+        // Continuous detection: every stream's head averages over the last window (see spotKeywords).
+        headWindow: this.config.decision.windowFrames ?? this.keywordModel.frontend.clipFrames,
       });
       if (this.engine.inputDim !== this.keywordModel.inputDim || this.engine.outputDim !== this.keywordModel.outputDim) {
         throw new EdgestreamError('E_CONFIG', `engine model (${this.engine.inputDim} → ${this.engine.outputDim}) differs from the keyword model (${this.keywordModel.inputDim} → ${this.keywordModel.outputDim}); give model.path`);

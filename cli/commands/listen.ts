@@ -1,0 +1,98 @@
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import type { Command } from 'commander';
+import { Observable, lastValueFrom, defaultIfEmpty, tap } from 'rxjs';
+import { createAudioDecoder } from '../../runtime/audio/audio_decoder.js';
+import type { PcmFormatName } from '../../runtime/audio/pcm_format.js';
+import { EdgestreamError } from '../../runtime/errors.js';
+import { keywordSpotting } from '../../runtime/operators/keyword_spotting.js';
+import type { AudioChunk } from '../../runtime/operators/types.js';
+import { loadAudioModel } from '../audio_model.js';
+import { parseNumber } from '../options.js';
+
+interface ListenOptions {
+  json?: boolean;
+  format?: string;
+  rate?: string;
+  channels?: string;
+  threshold?: string;
+  device: string;
+  backend: string;
+}
+
+/** Audio bytes from a file or stdin → decoded mono float chunks (WAV header or raw PCM). */
+function audioChunks(input: Readable, what: string, device: string, opts: ListenOptions): Observable<AudioChunk> {
+  const decoder = createAudioDecoder({
+    what,
+    ...(opts.format !== undefined
+      ? { container: 'raw' as const, format: opts.format as PcmFormatName, sampleRate: parseNumber(opts.rate ?? '16000', '--rate'), channels: parseNumber(opts.channels ?? '1', '--channels') }
+      : { container: 'auto' as const }),
+  });
+  return new Observable<AudioChunk>((subscriber) => {
+    const emit = (samples: Float32Array): void => {
+      if (samples.length === 0) return;
+      subscriber.next({ device, kind: 'chunk', data: samples, format: { encoding: 'f32le', rate: decoder.info!.sampleRate, channels: 1 } });
+    };
+    const onData = (buf: Buffer): void => {
+      try {
+        emit(decoder.push(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)));
+      } catch (e) {
+        subscriber.error(e);
+      }
+    };
+    input.on('data', onData);
+    input.once('error', (e) => subscriber.error(new EdgestreamError('E_IO', `${what}: ${e.message}`)));
+    input.once('end', () => {
+      try {
+        emit(decoder.end());
+        subscriber.complete();
+      } catch (e) {
+        subscriber.error(e);
+      }
+    });
+    return () => {
+      input.off('data', onData);
+      if (input !== process.stdin) input.destroy();
+    };
+  });
+}
+
+export function registerListen(program: Command): void {
+  program
+    .command('listen')
+    .description('continuous keyword detection on a long recording or live PCM on stdin; one event per line')
+    .argument('<model>', 'model file (.safetensors) with an audio front end')
+    .argument('<audio>', 'a WAV file, a raw PCM file (with --format), or - for stdin (e.g. arecord … | edgestream listen model -)')
+    .option('--json', 'print each event as the MQTT keyword event JSON')
+    .option('--format <pcm>', 'raw PCM input without a WAV header: s16le | f32le (default: detect a WAV header)')
+    .option('--rate <hz>', 'sample rate of raw PCM input', '16000')
+    .option('--channels <n>', 'interleaved channels of raw PCM input (the first is used)', '1')
+    .option('--threshold <p>', 'score a keyword must reach (default 0.5)')
+    .option('--device <id>', 'device id the events carry', 'cli')
+    .option('--backend <backend>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
+    .action(async (modelPath: string, audio: string, opts: ListenOptions) => {
+      if (!/^[A-Za-z0-9_-]+$/.test(opts.device)) throw new EdgestreamError('E_USAGE', `--device must match [A-Za-z0-9_-]+, got "${opts.device}"`);
+      if (opts.format !== undefined && opts.format !== 's16le' && opts.format !== 'f32le') {
+        throw new EdgestreamError('E_USAGE', `--format must be s16le or f32le, got "${opts.format}"`);
+      }
+      const { model } = await loadAudioModel(modelPath, opts.backend);
+      const input = audio === '-' ? process.stdin : createReadStream(audio);
+      const what = audio === '-' ? 'stdin' : audio;
+      const decision = opts.threshold !== undefined ? { threshold: parseNumber(opts.threshold, '--threshold') } : {};
+      let events = 0;
+      await lastValueFrom(
+        audioChunks(input, what, opts.device, opts).pipe(
+          keywordSpotting(model, { decision }),
+          tap((out) => {
+            if (out.type !== 'keyword') return;
+            events++;
+            const e = out.event;
+            if (opts.json) process.stdout.write(`${JSON.stringify(e)}\n`);
+            else process.stdout.write(`${(e.start_ms / 1000).toFixed(2).padStart(8)} s – ${(e.end_ms / 1000).toFixed(2)} s  ${e.label.padEnd(10)} ${e.score.toFixed(3)}\n`);
+          }),
+          defaultIfEmpty(null),
+        ),
+      );
+      if (!opts.json) process.stderr.write(`listen: ${events} keyword event(s)\n`);
+    });
+}

@@ -1,0 +1,266 @@
+"""Step 2: turn the base utterances into augmented 1.28 s clips and their model input features.
+
+Clip kinds (targets: one-hot for a keyword, all zeros otherwise, BCE as in the official training):
+  kw        a keyword alone, at a random position in the window
+  kwpad     a keyword in a 1 s clip, zero-padded to 128 frames like the official loader does
+  kwphrase  a keyword with carrier or other words before and/or after it (the keyword fully inside)
+  neg       another word alone;  negphrase  several other words;  noise  silence / noise only
+Augmentation: speed (resampling), level, synthetic reverberation, noise (white/pink/brown/hum/babble)
+at 0–30 dB SNR, DC offset, a little clipping, int16 quantisation.
+
+Writes <data>/<split>.npz: x [n, 128, 128] float16 normalised features, y [n] label index
+(-1 = no keyword), kind, voice; and a few example WAVs in <data>/examples/.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+
+import numpy as np
+from scipy.io import wavfile
+from scipy.signal import fftconvolve, lfilter, resample_poly
+
+import features
+import vocab
+
+RATE = features.RATE
+L = features.CLIP_SAMPLES
+
+
+class Pool:
+    def __init__(self, base: str, heldout: bool):
+        man = json.load(open(os.path.join(base, 'manifest.json')))
+        self.base = base
+        self.entries = [e for e in man if bool(e['heldout']) == heldout]
+        self.cache: dict[str, np.ndarray] = {}
+        self.kw = {lab: [e for e in self.entries if e['kind'] == 'keyword' and e['label'] == lab] for lab in vocab.LABELS}
+        self.neg = [e for e in self.entries if e['kind'] == 'negative']
+        self.carrier = [e for e in self.entries if e['kind'] == 'carrier']
+        by_cfg: dict[str, list] = {}
+        for e in self.entries:
+            if e['kind'] != 'keyword':
+                by_cfg.setdefault(e['synth'] + '/' + e['cfg'], []).append(e)
+        self.others_by_cfg = by_cfg
+
+    def wav(self, e: dict) -> np.ndarray:
+        p = e['path']
+        if p not in self.cache:
+            sr, x = wavfile.read(os.path.join(self.base, p))
+            self.cache[p] = x.astype(np.float32) / 32768.0
+        return self.cache[p]
+
+    def same_voice_others(self, e: dict, rng: random.Random, n: int) -> list[np.ndarray]:
+        cands = self.others_by_cfg.get(e['synth'] + '/' + e['cfg']) or self.neg
+        return [self.wav(rng.choice(cands)) for _ in range(n)]
+
+
+def speed(x: np.ndarray, rng: random.Random) -> np.ndarray:
+    f = rng.uniform(0.85, 1.15)
+    up = 100
+    down = int(round(up * f))
+    return x if down == up else resample_poly(x, up, down).astype(np.float32)
+
+
+def colored_noise(n: int, kind: str, rng: np.random.Generator) -> np.ndarray:
+    w = rng.standard_normal(n).astype(np.float32)
+    if kind == 'white':
+        return w
+    if kind == 'pink':
+        b = [0.049922035, -0.095993537, 0.050612699, -0.004408786]
+        a = [1, -2.494956002, 2.017265875, -0.522189400]
+        return lfilter(b, a, w).astype(np.float32)
+    if kind == 'brown':
+        return lfilter([1.0], [1, -0.995], w).astype(np.float32)
+    if kind == 'hum':
+        t = np.arange(n) / RATE
+        f0 = rng.choice([50.0, 60.0, 100.0, 120.0])
+        y = sum(rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 6.3)) for k in range(1, 6))
+        return (y + 0.05 * w).astype(np.float32)
+    if kind == 'band':  # fan / engine like: low-passed noise
+        return lfilter([1.0], [1, -0.95], w).astype(np.float32)
+    raise ValueError(kind)
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2) + 1e-12))
+
+
+def reverb(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    rt60 = rng.uniform(0.1, 0.7)
+    n = int(rt60 * RATE)
+    t = np.arange(n) / RATE
+    rir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
+    rir[0] = rng.uniform(1.0, 4.0)  # direct path
+    rir /= np.sqrt(np.sum(rir ** 2))
+    return fftconvolve(x, rir)[: len(x)].astype(np.float32)
+
+
+class Augmenter:
+    def __init__(self, pool: Pool, seed: int, strength: float = 1.0, snr: tuple[float, float] = (0.0, 30.0)):
+        self.pool = pool
+        self.snr = snr
+        self.rng = random.Random(seed)
+        self.np = np.random.default_rng(seed)
+        self.strength = strength
+
+    def finish(self, clip: np.ndarray, speech_rms: float, babble_src: list[np.ndarray]) -> np.ndarray:
+        r, g = self.rng, self.np
+        n = len(clip)
+        if r.random() < 0.3 * self.strength:
+            clip = reverb(clip, g)
+        if speech_rms <= 0:
+            speech_rms = 0.05
+        if r.random() < 0.75 * self.strength:
+            kind = r.choice(['white', 'pink', 'brown', 'hum', 'band', 'babble', 'babble'])
+            if kind == 'babble' and babble_src:
+                nz = np.zeros(n, np.float32)
+                for s in babble_src:
+                    s = s[: n]
+                    off = r.randint(0, n - len(s)) if len(s) < n else 0
+                    nz[off: off + len(s)] += s * r.uniform(0.3, 1.0)
+                if rms(nz) < 1e-6:
+                    nz = colored_noise(n, 'pink', g)
+            else:
+                nz = colored_noise(n, 'pink' if kind == 'babble' else kind, g)
+            snr = r.uniform(*self.snr)
+            clip = clip + nz * (speech_rms / rms(nz) / (10 ** (snr / 20)))
+        # overall level: peak between -40 and -1 dBFS
+        peak = float(np.abs(clip).max()) + 1e-9
+        clip = clip * (10 ** (r.uniform(-40, -1) / 20) / peak)
+        if r.random() < 0.15 * self.strength:
+            clip = clip + r.choice([-1, 1]) * r.uniform(0.001, 0.1)
+        if r.random() < 0.05 * self.strength:
+            clip = np.clip(clip * r.uniform(2, 8), -1, 1)
+        clip = np.clip(clip, -1, 32767 / 32768)
+        return (np.round(clip * 32768) / 32768).astype(np.float32)
+
+    def place(self, parts: list[np.ndarray], key_index: int | None, length: int) -> tuple[np.ndarray, float]:
+        """Lay parts end to end with random gaps; cut a window of `length` samples that contains the
+        whole keyword part (if any) at a random position. Returns the window and the speech RMS."""
+        r = self.rng
+        gaps = [r.randint(int(0.02 * RATE), int(0.3 * RATE)) for _ in parts]
+        total = sum(len(p) for p in parts) + sum(gaps[1:])
+        seq = np.zeros(total, np.float32)
+        pos, starts = 0, []
+        for i, p in enumerate(parts):
+            if i:
+                pos += gaps[i]
+            starts.append(pos)
+            seq[pos: pos + len(p)] += p
+            pos += len(p)
+        if key_index is not None:
+            ks, ke = starts[key_index], starts[key_index] + len(parts[key_index])
+            if ke - ks >= length:  # keyword longer than the window: centre it
+                lo = hi = ks + (ke - ks - length) // 2
+            else:
+                lo, hi = ke - length, ks
+        else:
+            lo, hi = -length // 2, total - length // 2
+        start = r.randint(lo, hi)
+        win = np.zeros(length, np.float32)
+        a, b = max(0, start), min(total, start + length)
+        if b > a:
+            win[a - start: b - start] = seq[a:b]
+        active = win[np.abs(win) > 1e-4]
+        return win, rms(active) if active.size else 0.0
+
+    def keyword(self, e: dict, mode: str) -> np.ndarray:
+        r = self.rng
+        x = speed(self.pool.wav(e), r) * r.uniform(0.5, 1.0)
+        if mode == 'kwphrase':
+            before = r.random() < 0.7
+            after = (not before) or r.random() < 0.6
+            parts, k = [], 0
+            if before:
+                parts += self.pool.same_voice_others(e, r, r.randint(1, 2))
+            k = len(parts)
+            parts.append(x)
+            if after:
+                parts += self.pool.same_voice_others(e, r, r.randint(1, 2))
+            parts = [p if i == k else speed(p, r) * r.uniform(0.4, 1.0) for i, p in enumerate(parts)]
+            win, srms = self.place(parts, k, L)
+        else:
+            win, srms = self.place([x], 0, 16000 if mode == 'kwpad' else L)
+        return self.finish(win, srms, self.babble(2))
+
+    def negative(self, mode: str) -> tuple[np.ndarray, dict | None]:
+        r = self.rng
+        if mode == 'noise':
+            n = L if r.random() < 0.8 else 16000
+            clip = np.zeros(n, np.float32)
+            return self.finish(clip, 10 ** (r.uniform(-5, -1)), self.babble(r.randint(0, 4))), None
+        if mode == 'neg':
+            e = r.choice(self.pool.neg)
+            win, srms = self.place([speed(self.pool.wav(e), r)], None, L if r.random() < 0.75 else 16000)
+        else:
+            e = r.choice(self.pool.neg)
+            parts = [speed(p, r) * r.uniform(0.4, 1.0) for p in self.pool.same_voice_others(e, r, r.randint(2, 4))]
+            win, srms = self.place(parts, None, L)
+        return self.finish(win, srms, self.babble(2)), e
+
+    def babble(self, n: int) -> list[np.ndarray]:
+        return [self.pool.wav(self.rng.choice(self.pool.entries)) for _ in range(n)]
+
+
+def build(pool: Pool, seed: int, per_keyword: int, n_neg: int, strength: float, examples: str | None,
+          snr: tuple[float, float] = (0.0, 30.0)):
+    aug = Augmenter(pool, seed, strength, snr)
+    r = aug.rng
+    jobs: list[tuple[str, int]] = []
+    for li, lab in enumerate(vocab.LABELS):
+        for i in range(per_keyword):
+            jobs.append((r.choices(['kw', 'kwpad', 'kwphrase'], [0.45, 0.2, 0.35])[0], li))
+    for i in range(n_neg):
+        jobs.append((r.choices(['neg', 'negphrase', 'noise'], [0.5, 0.3, 0.2])[0], -1))
+    r.shuffle(jobs)
+    xs = np.zeros((len(jobs), features.FRAMES, features.MELS), np.float16)
+    ys = np.zeros(len(jobs), np.int16)
+    kinds, groups = [], []
+    t0 = time.time()
+    for j, (mode, li) in enumerate(jobs):
+        if li >= 0:
+            e = r.choice(pool.kw[vocab.LABELS[li]])
+            wave = aug.keyword(e, mode)
+            groups.append(vocab.voice_group(e))
+        else:
+            wave, e = aug.negative(mode)
+            groups.append(vocab.voice_group(e) if e else 'noise')
+        xs[j] = features.clip_features(wave)
+        ys[j] = li
+        kinds.append(mode)
+        if examples and j < 40:
+            os.makedirs(examples, exist_ok=True)
+            name = f'{j:03d}_{mode}_{vocab.LABELS[li] if li >= 0 else "none"}.wav'
+            wavfile.write(os.path.join(examples, name), RATE, (wave * 32767).astype(np.int16))
+        if j % 5000 == 0 or j == len(jobs) - 1:
+            el = time.time() - t0
+            print(f'[build] {j + 1}/{len(jobs)} clips, {el:.0f}s elapsed, ~{el / (j + 1) * (len(jobs) - j - 1):.0f}s left', flush=True)
+    return xs, ys, np.array(kinds), np.array(groups)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument('--data', default=os.path.join(os.path.dirname(__file__), 'data'))
+    ap.add_argument('--split', choices=['train', 'test'], required=True)
+    ap.add_argument('--seed', type=int, default=2)
+    ap.add_argument('--per-keyword', type=int, default=1000)
+    ap.add_argument('--negatives', type=int, default=24000)
+    ap.add_argument('--strength', type=float, default=None, help='scales the chance of noise, reverb, DC offset, clipping')
+    ap.add_argument('--snr', type=float, nargs=2, default=(0.0, 30.0), help='noise SNR range in dB')
+    ap.add_argument('--out', default=None)
+    args = ap.parse_args()
+    pool = Pool(os.path.join(args.data, 'base'), heldout=args.split == 'test')
+    print(f'[build] {args.split}: {len(pool.entries)} base utterances', flush=True)
+    strength = args.strength if args.strength is not None else (1.0 if args.split == 'train' else 0.7)
+    xs, ys, kinds, groups = build(pool, args.seed, args.per_keyword, args.negatives, strength,
+                                  os.path.join(args.data, 'examples', args.split), tuple(args.snr))
+    out = args.out or os.path.join(args.data, f'{args.split}.npz')
+    np.savez(out, x=xs, y=ys, kind=kinds, group=groups)
+    print(f'[build] wrote {out}: {len(ys)} clips ({int((ys >= 0).sum())} keyword, {int((ys < 0).sum())} non-keyword)', flush=True)
+
+
+if __name__ == '__main__':
+    main()
