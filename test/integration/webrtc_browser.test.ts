@@ -8,10 +8,10 @@ import type { DeviceKeywordEvent } from '../../runtime/operators/types.js';
 import { startBrowserMic, type BrowserMic } from '../../examples/browser-mic/serve_browser_mic.js';
 import type { EdgestreamService } from '../../transports/service/service.js';
 import type { WebRtcHost } from '../../transports/webrtc/plugin.js';
-import { DEMO_MODEL as SHIPPED_MODEL } from '../../transports/service/package_paths.js';
 import { writeWav } from '../helpers/keyword_audio.js';
 import { detectableKeyword } from '../helpers/spoken_keyword.js';
 import { loadModel } from '../../runtime/model/load_model.js';
+import { ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/webrtc_server.js';
 import { wrtcOrSkip } from '../helpers/wrtc.js';
@@ -21,8 +21,11 @@ import { wrtcOrSkip } from '../helpers/wrtc.js';
 // aedes broker) to the MQTT detection; no detection when the microphone plays silence.
 
 const CHROMIUM = '/usr/bin/chromium';
-/** The shipped demo model (EDGESTREAM_TEST_KWS_MODEL runs these tests on another keyword model). */
-const DEMO_MODEL = process.env.EDGESTREAM_TEST_KWS_MODEL ?? SHIPPED_MODEL;
+/**
+ * The shipped demo model training/README.md recommends for demos (kws35; the spiking one is
+ * under-trained); EDGESTREAM_TEST_KWS_MODEL runs these tests on another keyword model.
+ */
+const DEMO_MODEL = process.env.EDGESTREAM_TEST_KWS_MODEL ?? join(ROOT, 'models/lmuformer/demo/kws35.safetensors');
 const TOKEN = 'browser-test-token-0123';
 const LEAD_MS = 2500; // the fake microphone starts at getUserMedia, before the connection is up
 const { skip: noWrtc } = wrtcOrSkip();
@@ -92,7 +95,7 @@ describe('the browser page in headless Chromium → WebRTC → service → MQTT'
     const spoken = await detectableKeyword(await loadModel(DEMO_MODEL), dir, LEAD_MS, 4000);
     assert.ok(spoken, `the model ${DEMO_MODEL} detects none of the candidate keywords offline (test/fixtures/kws or espeak-ng)`);
     const KEYWORD = spoken.label;
-    t.diagnostic(`keyword "${KEYWORD}" (${spoken.clip.source}), offline score ${spoken.offline[0]!.score.toFixed(2)}`);
+    t.diagnostic(`keyword "${KEYWORD}" (${spoken.clip.source}), offline peak ${spoken.margin.toFixed(2)} above any other keyword`);
     const wav = join(dir, 'keyword.wav');
     writeWav(wav, spoken.clip.samples, spoken.clip.rate);
     const context = await launch(dir, wav);
