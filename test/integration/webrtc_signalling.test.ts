@@ -193,6 +193,8 @@ describe('WebRTC signalling endpoint: bad input', { skip }, async () => {
     const a2 = await WebRtcClient.connect({ url: offerUrl, token: TEST_TOKEN, device: 'a' });
     clients.push(a2);
     await waitFor(() => closed.includes('a:replaced'), 2000, 'the old peer of a to close');
+    // (the service side may see its connection come up a moment after the client does)
+    await waitFor(() => ingress.devices.length === 2, 2000, 'the new peer of a to connect');
     assert.deepEqual(ingress.devices.sort(), ['a', 'b']);
   });
 
