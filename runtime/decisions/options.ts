@@ -6,8 +6,11 @@ import type { DecisionDefaults } from '../model/model_file.js';
  * model's frame rate (100 frames/s for the LMUFormer front end).
  */
 export const DecisionOptionsSchema = z.object({
-  /** Score a label must reach (sigmoid of its logit). Per-label overrides in `thresholds`. */
-  threshold: z.number().min(0).max(1).default(0.5),
+  /**
+   * Score a label must reach (sigmoid of its logit). Default: the threshold stored with the model
+   * (calibrated when it was trained), else 0.5. Per-label overrides in `thresholds`.
+   */
+  threshold: z.number().min(0).max(1).optional(),
   thresholds: z.record(z.string(), z.number().min(0).max(1)).default({}),
   /** Labels that never produce events (e.g. `_unknown_`, `_silence_` if the model has them). */
   ignore: z.array(z.string()).default(['_unknown_', '_silence_', '_background_noise_']),
@@ -27,7 +30,10 @@ export const DecisionOptionsSchema = z.object({
 });
 
 export type DecisionOptions = z.input<typeof DecisionOptionsSchema>;
-export type ResolvedDecisionOptions = z.output<typeof DecisionOptionsSchema>;
+export type ResolvedDecisionOptions = Omit<z.output<typeof DecisionOptionsSchema>, 'threshold'> & { threshold: number };
+
+/** The threshold when neither the options nor the model give one. */
+export const DEFAULT_THRESHOLD = 0.5;
 
 /**
  * Fill in defaults. With a model, its stored decision defaults (the thresholds it was calibrated
@@ -35,11 +41,8 @@ export type ResolvedDecisionOptions = z.output<typeof DecisionOptionsSchema>;
  */
 export function resolveDecisionOptions(options: DecisionOptions = {}, model?: { decision: Readonly<DecisionDefaults> }): ResolvedDecisionOptions {
   const d = model?.decision ?? {};
-  return DecisionOptionsSchema.parse({
-    ...(d.threshold !== undefined && { threshold: d.threshold }),
-    ...options,
-    thresholds: { ...d.thresholds, ...options.thresholds },
-  });
+  const o = DecisionOptionsSchema.parse(options);
+  return { ...o, threshold: o.threshold ?? d.threshold ?? DEFAULT_THRESHOLD, thresholds: { ...d.thresholds, ...o.thresholds } };
 }
 
 export function thresholdFor(options: ResolvedDecisionOptions, label: string): number {

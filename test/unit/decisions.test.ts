@@ -132,3 +132,21 @@ describe('classifyFrames', () => {
     assert.equal(strict.detected, false);
   });
 });
+
+describe('decision defaults', () => {
+  it('explicit options win over the model\'s stored defaults, which win over the library default', async () => {
+    const { resolveDecisionOptions, DEFAULT_THRESHOLD } = await import('../../runtime/decisions/options.js');
+    const { ServiceConfigSchema } = await import('../../transports/service/config.js');
+    const model = { decision: { threshold: 0.8, thresholds: { yes: 0.9, no: 0.7 } } };
+    assert.equal(resolveDecisionOptions({}).threshold, DEFAULT_THRESHOLD);
+    const m = resolveDecisionOptions({}, model);
+    assert.equal(m.threshold, 0.8);
+    assert.deepEqual(m.thresholds, { yes: 0.9, no: 0.7 });
+    const o = resolveDecisionOptions({ threshold: 0.6, thresholds: { no: 0.5 } }, model);
+    assert.equal(o.threshold, 0.6);
+    assert.deepEqual(o.thresholds, { yes: 0.9, no: 0.5 });
+    // The service's parsed default config must not pin a threshold over the model's own.
+    const cfg = ServiceConfigSchema.parse({});
+    assert.equal(resolveDecisionOptions(cfg.decision, model).threshold, 0.8);
+  });
+});

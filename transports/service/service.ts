@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { IPublishPacket } from 'mqtt';
 import type { Logger } from 'pino';
 import { Subject, Subscription, tap, type Observable } from 'rxjs';
-import type { DecisionOptions } from '../../runtime/decisions/options.js';
+import { DEFAULT_THRESHOLD, type DecisionOptions } from '../../runtime/decisions/options.js';
 import { describeError, EdgestreamError, isEdgestreamError } from '../../runtime/errors.js';
 import { moduleLogger } from '../../runtime/log.js';
 import { Engine } from '../../runtime/engine/engine.js';
@@ -560,7 +560,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   }
 
   private effectiveThreshold(entry: DeviceEntry): number {
-    return entry.threshold$.value ?? entry.config?.threshold ?? this.config.decision.threshold;
+    return entry.threshold$.value ?? entry.config?.threshold ?? this.config.decision.threshold ?? this.keywordModel?.decision.threshold ?? DEFAULT_THRESHOLD;
   }
 
   private publishState(entry: DeviceEntry): void {
