@@ -2,7 +2,7 @@
  * edgestream: the package root. Everything here is public API; deeper modules are internal.
  *
  *   import { loadModel } from 'edgestream';
- *   const model = await loadModel('models/lmuformer/demo/kws35-spiking.safetensors');
+ *   const model = await loadModel('models/lmuformer/demo/kws35.safetensors');
  *   const session = model.createSession();
  *   for (const frame of frames) for (const logits of session.push(frame)) …
  */

@@ -24,7 +24,6 @@ interface BenchMqttOptions {
   threshold?: string;
   engine: boolean;
   workers: string;
-  sessions?: string;
   backend: string;
   broker?: string;
   json?: boolean;
@@ -66,7 +65,6 @@ export function registerBenchMqtt(program: Command): void {
     .option('--threshold <x>', 'detection threshold (default: the model\'s; 0 with a random model, so that detections happen and latency is measured)')
     .option('--no-engine', 'step each device\'s model in the service thread instead of the batched engine')
     .option('--workers <n>', 'engine worker threads', '1')
-    .option('--sessions <n>', 'staggered sessions per device (decision.sessions; default 4)')
     .option('--backend <name>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
     .option('--broker <url>', 'use this broker instead of starting mosquitto')
     .option('--json', 'print the result as JSON')
@@ -103,7 +101,6 @@ export function registerBenchMqtt(program: Command): void {
             engine: { enabled: opts.engine, workers: parseNumber(opts.workers, '--workers') },
             decision: {
               ...(threshold !== undefined && { threshold }),
-              ...(opts.sessions !== undefined && { sessions: parseNumber(opts.sessions, '--sessions') }),
             },
             audio: { idleMs: 60_000, bufferChunks: 100 },
           },
@@ -117,7 +114,6 @@ export function registerBenchMqtt(program: Command): void {
           model: { path: modelPath, name: model.name, random, delayFrames: model.delay },
           backend: opts.backend,
           engine: opts.engine ? { workers: Number(opts.workers) } : null,
-          sessions: opts.sessions !== undefined ? Number(opts.sessions) : 4,
           ...result,
         };
         if (opts.json) {

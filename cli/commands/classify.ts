@@ -11,7 +11,7 @@ export function registerClassify(program: Command): void {
     .argument('<model>', 'model file (.safetensors) with an audio front end')
     .argument('<wav...>', 'audio clips')
     .option('--json', 'one JSON object per line: {file, label, score, detected}')
-    .option('--threshold <p>', 'score a keyword must reach (default 0.5)')
+    .option('--threshold <p>', 'score a keyword must reach (default: the threshold stored in the model, else 0.5)')
     .option('--scores', 'with --json, include every label\'s score')
     .option('--backend <backend>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
     .action(async (modelPath: string, files: string[], opts: { json?: boolean; threshold?: string; scores?: boolean; backend: string }) => {

@@ -53,7 +53,7 @@ export function registerEval(program: Command): void {
     .argument('<dir>', 'labelled clips: <label>__<id>.wav or <label>/<file>.wav; labels the model lacks count as negatives')
     .option('--out <report.json>', 'write the full report as JSON', 'eval-report.json')
     .option('--svg <chart.svg>', 'write the accuracy-over-the-clip chart', 'eval-accuracy.svg')
-    .option('--threshold <p>', 'score a keyword must reach (default 0.5)')
+    .option('--threshold <p>', 'score a keyword must reach (default: the threshold stored in the model, else 0.5)')
     .option('--backend <backend>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
     .action(async (modelPath: string, dir: string, opts: { out: string; svg: string; threshold?: string; backend: string }) => {
       const { model, frontend } = await loadAudioModel(modelPath, opts.backend);

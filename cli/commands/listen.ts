@@ -67,7 +67,7 @@ export function registerListen(program: Command): void {
     .option('--format <pcm>', 'raw PCM input without a WAV header: s16le | f32le (default: detect a WAV header)')
     .option('--rate <hz>', 'sample rate of raw PCM input', '16000')
     .option('--channels <n>', 'interleaved channels of raw PCM input (the first is used)', '1')
-    .option('--threshold <p>', 'score a keyword must reach (default 0.5)')
+    .option('--threshold <p>', 'score a keyword must reach (default: the threshold stored in the model, else 0.5)')
     .option('--device <id>', 'device id the events carry', 'cli')
     .option('--backend <backend>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
     .action(async (modelPath: string, audio: string, opts: ListenOptions) => {

@@ -20,7 +20,7 @@ function findPackageRoot(): string {
 export const PACKAGE_ROOT = findPackageRoot();
 
 /** The shipped keyword model `npm start` and `serve` use by default. */
-export const DEMO_MODEL = join(PACKAGE_ROOT, 'models/lmuformer/demo/kws35-spiking.safetensors');
+export const DEMO_MODEL = join(PACKAGE_ROOT, 'models/lmuformer/demo/kws35.safetensors');
 /** The bundled spoken sample the demo streams (keywords inside phrases). */
 export const DEMO_SAMPLE = join(PACKAGE_ROOT, 'models/lmuformer/demo/sample.wav');
 
