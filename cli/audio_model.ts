@@ -7,8 +7,8 @@ import type { FrontendSettings } from '../runtime/model/frontend_settings.js';
 import { parseBackend } from './options.js';
 
 /** A model that takes audio: its front-end settings are in the model file. */
-export async function loadAudioModel(path: string, backend: string): Promise<{ model: Model; frontend: FrontendSettings }> {
-  const model = await loadModel(path, { backend: parseBackend(backend) });
+export async function loadAudioModel(path: string, backend: string, int8 = false): Promise<{ model: Model; frontend: FrontendSettings }> {
+  const model = await loadModel(path, { backend: parseBackend(backend), int8 });
   if (!model.frontend) {
     throw new EdgestreamError('E_MODEL_FORMAT', `${path}: this model has no audio front end (it is a ${model.arch} ${model.variant} model); use predict with feature frames`);
   }

@@ -14,8 +14,9 @@ export function registerClassify(program: Command): void {
     .option('--threshold <p>', 'score a keyword must reach (default: the threshold stored in the model, else 0.5)')
     .option('--scores', 'with --json, include every label\'s score')
     .option('--backend <backend>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
-    .action(async (modelPath: string, files: string[], opts: { json?: boolean; threshold?: string; scores?: boolean; backend: string }) => {
-      const { model, frontend } = await loadAudioModel(modelPath, opts.backend);
+    .option('--int8', 'int8 weights (per-row scales; README "Kernels")')
+    .action(async (modelPath: string, files: string[], opts: { json?: boolean; threshold?: string; scores?: boolean; backend: string; int8?: boolean }) => {
+      const { model, frontend } = await loadAudioModel(modelPath, opts.backend, opts.int8);
       const decision = opts.threshold !== undefined ? { threshold: parseNumber(opts.threshold, '--threshold') } : {};
       let failed = 0;
       for (const file of files) {

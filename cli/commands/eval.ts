@@ -55,8 +55,9 @@ export function registerEval(program: Command): void {
     .option('--svg <chart.svg>', 'write the accuracy-over-the-clip chart', 'eval-accuracy.svg')
     .option('--threshold <p>', 'score a keyword must reach (default: the threshold stored in the model, else 0.5)')
     .option('--backend <backend>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
-    .action(async (modelPath: string, dir: string, opts: { out: string; svg: string; threshold?: string; backend: string }) => {
-      const { model, frontend } = await loadAudioModel(modelPath, opts.backend);
+    .option('--int8', 'int8 weights (per-row scales; README "Kernels")')
+    .action(async (modelPath: string, dir: string, opts: { out: string; svg: string; threshold?: string; backend: string; int8?: boolean }) => {
+      const { model, frontend } = await loadAudioModel(modelPath, opts.backend, opts.int8);
       const files = findWavs(dir);
       if (files.length === 0) throw new EdgestreamError('E_IO', `${dir}: no .wav files found`);
       const clips: LabelledClip[] = [];

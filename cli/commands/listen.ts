@@ -18,6 +18,7 @@ interface ListenOptions {
   threshold?: string;
   device: string;
   backend: string;
+  int8?: boolean;
 }
 
 /** Audio bytes from a file or stdin → decoded mono float chunks (WAV header or raw PCM). */
@@ -70,12 +71,13 @@ export function registerListen(program: Command): void {
     .option('--threshold <p>', 'score a keyword must reach (default: the threshold stored in the model, else 0.5)')
     .option('--device <id>', 'device id the events carry', 'cli')
     .option('--backend <backend>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
+    .option('--int8', 'int8 weights (per-row scales; README "Kernels")')
     .action(async (modelPath: string, audio: string, opts: ListenOptions) => {
       if (!/^[A-Za-z0-9_-]+$/.test(opts.device)) throw new EdgestreamError('E_USAGE', `--device must match [A-Za-z0-9_-]+, got "${opts.device}"`);
       if (opts.format !== undefined && opts.format !== 's16le' && opts.format !== 'f32le') {
         throw new EdgestreamError('E_USAGE', `--format must be s16le or f32le, got "${opts.format}"`);
       }
-      const { model } = await loadAudioModel(modelPath, opts.backend);
+      const { model } = await loadAudioModel(modelPath, opts.backend, opts.int8);
       const input = audio === '-' ? process.stdin : createReadStream(audio);
       const what = audio === '-' ? 'stdin' : audio;
       const decision = opts.threshold !== undefined ? { threshold: parseNumber(opts.threshold, '--threshold') } : {};

@@ -85,6 +85,21 @@ describe('eval', () => {
     assert.match(r.stdout, /top-1 .* false accepts/);
   });
 
+  it('--int8 runs the int8 weights: scores move a little, not at all would mean the flag was ignored', () => {
+    const clips = readdirSync(FIXTURES).filter((f) => f.endsWith('.wav')).slice(0, 6).map((f) => join(FIXTURES, f));
+    const scores = (extra: string[]): number[][] => {
+      const r = runCli(['classify', model, ...clips, '--json', '--scores', '--backend', 'wasm', ...extra]);
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim().split('\n').map((l) => Object.values(JSON.parse(l).scores as Record<string, number>));
+    };
+    const f32 = scores([]);
+    const int8 = scores(['--int8']);
+    let worst = 0;
+    f32.forEach((row, i) => row.forEach((s, k) => (worst = Math.max(worst, Math.abs(s - int8[i]![k]!)))));
+    assert.ok(worst > 0, 'int8 scores equal the float32 ones');
+    assert.ok(worst < 0.1, `int8 scores off by ${worst}`);
+  });
+
   it('an empty folder is an error', () => {
     const r = runCli(['eval', model, tempDir(), '--out', join(dir, 'x.json'), '--svg', join(dir, 'x.svg')]);
     assert.equal(r.status, 2);
