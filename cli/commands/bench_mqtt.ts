@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { createAudioDecoder } from '../../runtime/audio/audio_decoder.js';
+import { encodeS16le, readWavSamples } from '../../runtime/audio/wav_samples.js';
 import { Resampler } from '../../runtime/audio/resampler.js';
 import { EdgestreamError } from '../../runtime/errors.js';
-import { readFileBytes } from '../../runtime/io/files.js';
 import { loadModel } from '../../runtime/model/load_model.js';
 import { randomLmuformerModel } from '../../models/lmuformer/random_model.js';
 import { isVariant } from '../../models/lmuformer/variants.js';
@@ -31,13 +30,7 @@ interface BenchMqttOptions {
 
 /** The sample as 16 kHz s16le PCM (what the simulated devices send). */
 function pcm16k(path: string): Uint8Array {
-  const dec = createAudioDecoder({ container: 'wav', what: path });
-  const a = dec.push(readFileBytes(path));
-  const b = dec.end();
-  let x = new Float32Array(a.length + b.length);
-  x.set(a);
-  x.set(b, a.length);
-  const rate = dec.info!.sampleRate;
+  let { samples: x, rate } = readWavSamples(path);
   if (rate !== 16000) {
     const r = new Resampler(rate, 16000);
     const head = r.push(x);
@@ -46,10 +39,7 @@ function pcm16k(path: string): Uint8Array {
     x.set(head);
     x.set(tail, head.length);
   }
-  const out = new Uint8Array(x.length * 2);
-  const v = new DataView(out.buffer);
-  for (let i = 0; i < x.length; i++) v.setInt16(i * 2, Math.max(-32768, Math.min(32767, Math.round(x[i]! * 32768))), true);
-  return out;
+  return encodeS16le(x);
 }
 
 export function registerBenchMqtt(program: Command): void {

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import mqtt, { type MqttClient } from 'mqtt';
-import { createAudioDecoder } from '../../runtime/audio/audio_decoder.js';
+import { encodeS16le, readWavSamples } from '../../runtime/audio/wav_samples.js';
 import { EdgestreamError } from '../../runtime/errors.js';
 import { log } from '../../runtime/log.js';
-import { readFileBytes } from '../../runtime/io/files.js';
 import type { DeviceKeywordEvent } from '../../runtime/operators/types.js';
 import { MqttAudioPublisher } from '../../transports/mqtt/audio_publisher.js';
 import { redact } from '../../transports/mqtt/connection.js';
@@ -29,17 +28,8 @@ interface DemoOptions {
 
 /** A WAV file as 16-bit PCM bytes at its own rate (what a microphone device would send). */
 function wavAsS16le(path: string): { bytes: Uint8Array; rate: number; seconds: number } {
-  const dec = createAudioDecoder({ container: 'wav', what: path });
-  const a = dec.push(readFileBytes(path));
-  const b = dec.end();
-  const samples = new Float32Array(a.length + b.length);
-  samples.set(a);
-  samples.set(b, a.length);
-  const rate = dec.info!.sampleRate;
-  const bytes = new Uint8Array(samples.length * 2);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, Math.max(-32768, Math.min(32767, Math.round(samples[i]! * 32768))), true);
-  return { bytes, rate, seconds: samples.length / rate };
+  const { samples, rate } = readWavSamples(path);
+  return { bytes: encodeS16le(samples), rate, seconds: samples.length / rate };
 }
 
 /** Connect a client with MQTT 5, or 3.1.1 if the broker refuses 5 (aedes speaks 3.1.1). */
