@@ -39,5 +39,10 @@ export async function main(argv: string[]): Promise<number> {
 
 const isEntry = process.argv[1] && import.meta.url === new URL(`file://${(await import('node:fs')).realpathSync(process.argv[1])}`).href;
 if (isEntry) {
+  // `edgestream inspect m | head`: a reader that goes away is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   process.exitCode = await main(process.argv.slice(2));
 }

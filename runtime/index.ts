@@ -66,3 +66,5 @@ export type { HttpHandler } from '../transports/service/http_server.js';
 export { MqttAudioPublisher, type AudioPublisherOptions } from '../transports/mqtt/audio_publisher.js';
 export { startEmbeddedBroker, type EmbeddedBroker } from '../transports/mqtt/embedded_broker.js';
 export { TopicSchema, isValidDeviceId } from '../transports/mqtt/topics.js';
+export * as webrtc from '../transports/webrtc/index.js';
+export { createWebRtcIngress, webrtcPlugin, WebRtcClient } from '../transports/webrtc/index.js';

@@ -7,7 +7,9 @@ import { loadModel } from '../../runtime/model/load_model.js';
 import type { BackendName } from '../../runtime/model/model.js';
 import { randomLmuformerModel } from '../../models/lmuformer/random_model.js';
 import { VARIANTS, type Variant } from '../../models/lmuformer/variants.js';
+import { runTttBench } from '../../models/ttt/bench.js';
 import { parseBackend } from '../options.js';
+import { formatTttTable } from './bench_ttt.js';
 import { VERSION } from '../version.js';
 
 /** The issue's standard run: the dim-256 Speech Commands configuration of every variant. */
@@ -24,6 +26,7 @@ interface BenchOpts {
   budgetMs: string;
   json?: boolean;
   int8?: boolean;
+  ttt?: boolean;
   longRun?: string | true;
 }
 
@@ -54,6 +57,7 @@ export function registerBench(program: Command): void {
     .option('--budget-ms <n>', 'time per measurement once --min-steps are in', '2000')
     .option('--int8', 'also time int8 weights (per-row scales) on every kernel tier')
     .option('--long-run [steps]', 'instead: step an engine for this many stream-steps (default 1000000) and check that memory does not grow')
+    .option('--ttt', 'also time the test-time-training layer kinds (per-token median/p99, chunk-boundary cost) at width --dim, 4 heads (bench-ttt has every knob)')
     .option('--json', 'print one JSON object (machine-readable) instead of a table')
     .action(async (modelPath: string | undefined, opts: BenchOpts) => {
       const seed = Number(opts.seed);
@@ -109,7 +113,12 @@ export function registerBench(program: Command): void {
         steps: positiveInt(opts.steps, '--steps'), minSteps: positiveInt(opts.minSteps, '--min-steps'), budgetMs: positiveInt(opts.budgetMs, '--budget-ms'),
         progress,
       }, VERSION);
-      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatTable(report));
+      // The TTT layers run on the best kernel tier (the onnx backend has no TTT graphs).
+      const ttt = opts.ttt
+        ? await runTttBench({ width: dim, heads: 4, backend: backends?.find((b) => b !== 'onnx') ?? 'auto' }, progress)
+        : undefined;
+      if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, ...(ttt && { ttt }) })}\n`);
+      else process.stdout.write(formatTable(report) + (ttt ? `\ntest-time-training layers, width ${dim}, 4 heads:\n${formatTttTable(ttt)}` : ''));
     });
 }
 

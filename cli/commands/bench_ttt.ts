@@ -33,9 +33,15 @@ export function registerBenchTtt(program: Command): void {
         process.stdout.write(`${JSON.stringify({ bench: 'ttt', results }, null, 2)}\n`);
         return;
       }
-      process.stdout.write('kind              tier  schedule                    median µs   p99 µs   p99/med  boundary cost µs\n');
-      for (const r of results) {
-        process.stdout.write(`${r.kind.padEnd(17)} ${r.tier.padEnd(5)} ${r.schedule.padEnd(27)} ${r.medianUs.toFixed(1).padStart(9)} ${r.p99Us.toFixed(1).padStart(8)} ${r.p99OverMedian.toFixed(2).padStart(8)} ${r.boundaryCostUs.toFixed(1).padStart(17)}\n`);
-      }
+      process.stdout.write(formatTttTable(results));
     });
+}
+
+/** The TTT layer results as a text table (also printed by `edgestream bench --ttt`). */
+export function formatTttTable(results: Awaited<ReturnType<typeof runTttBench>>): string {
+  const lines = ['kind              tier  schedule                    median µs   p99 µs   p99/med  boundary cost µs'];
+  for (const r of results) {
+    lines.push(`${r.kind.padEnd(17)} ${r.tier.padEnd(5)} ${r.schedule.padEnd(27)} ${r.medianUs.toFixed(1).padStart(9)} ${r.p99Us.toFixed(1).padStart(8)} ${r.p99OverMedian.toFixed(2).padStart(8)} ${r.boundaryCostUs.toFixed(1).padStart(17)}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -23,6 +23,7 @@ export function registerInspect(program: Command): void {
         delayFrames: d.delay,
         labels: model.labels,
         frontend: model.frontend,
+        decision: model.decision,
         fingerprint: model.fingerprint,
       };
       if (opts.json) {
@@ -37,6 +38,7 @@ export function registerInspect(program: Command): void {
         ['state / stream', `${d.stateBytesPerStream.toLocaleString('en-US')} bytes`],
         ['delay', `${d.delay} frames`],
         ['labels', model.labels.length > 8 ? `${model.labels.slice(0, 8).join(', ')}, … (${model.labels.length})` : model.labels.join(', ')],
+        ['decision defaults', Object.keys(model.decision).length > 0 ? JSON.stringify(model.decision) : 'none stored (threshold 0.5)'],
         ['front end', model.frontend ? `${model.frontend.kind} ${model.frontend.melBins} mels @ ${model.frontend.sampleRate} Hz, ${model.frontend.frameShiftMs} ms hop` : 'none'],
         ['sha256', model.fingerprint],
       ];

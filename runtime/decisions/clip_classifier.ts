@@ -37,11 +37,12 @@ export function classifyFrames(model: Model, frames: readonly Float32Array[], op
     for (const o of s.flush()) last = o;
     for (let c = 0; c < K; c++) scores[c] = sigmoid(last![c]!);
   } else {
-    const scorer = new WindowedScorer(model, { windowFrames: clip, sessions: opts.sessions, minFrames: opts.minFrames });
-    for (const f of frames) {
-      const r = scorer.push(f);
+    const scorer = new WindowedScorer(model, { windowFrames: clip, minFrames: Math.min(opts.minFrames, clip) });
+    const take = (r: { scores: Float32Array } | null): void => {
       if (r) for (let c = 0; c < K; c++) scores[c] = Math.max(scores[c]!, r.scores[c]!);
-    }
+    };
+    for (const f of frames) take(scorer.push(f));
+    for (const r of scorer.flush()) take(r);
   }
   const labels = model.labels.length === K ? model.labels : Array.from({ length: K }, (_, i) => `class_${i}`);
   let best = -1;

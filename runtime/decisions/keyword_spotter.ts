@@ -4,8 +4,9 @@ import { resolveDecisionOptions, type DecisionOptions, type ResolvedDecisionOpti
 import { WindowedScorer } from './windowed_scorer.js';
 
 /**
- * Continuous keyword spotting on a stream of feature frames: windowed scoring (staggered sessions)
- * followed by the event detector. One instance per audio stream.
+ * Continuous keyword spotting on a stream of feature frames: windowed scoring (one session whose
+ * head averages over the last clip-length of frames) followed by the event detector. One instance
+ * per audio stream.
  */
 export class KeywordSpotter {
   readonly options: ResolvedDecisionOptions;
@@ -18,7 +19,6 @@ export class KeywordSpotter {
     this.options = resolveDecisionOptions(options, model);
     this.scorer = new WindowedScorer(model, {
       ...(this.options.windowFrames !== undefined && { windowFrames: this.options.windowFrames }),
-      sessions: this.options.sessions,
       minFrames: this.options.minFrames,
     });
     const fe = model.frontend;
@@ -31,6 +31,17 @@ export class KeywordSpotter {
     if (!r) return null;
     this.lastScores = r.scores;
     return this.detector.push(r.frame, r.scores, r.span);
+  }
+
+  /** End of stream: decide on the frames still held back by the model's look-ahead. */
+  flush(): KeywordEvent[] {
+    const events: KeywordEvent[] = [];
+    for (const r of this.scorer.flush()) {
+      this.lastScores = r.scores;
+      const e = this.detector.push(r.frame, r.scores, r.span);
+      if (e) events.push(e);
+    }
+    return events;
   }
 
   /** See `KeywordDetector.setThreshold`: a number for every label, `null` for the configured ones. */

@@ -6,8 +6,11 @@ import type { DecisionDefaults } from '../model/model_file.js';
  * model's frame rate (100 frames/s for the LMUFormer front end).
  */
 export const DecisionOptionsSchema = z.object({
-  /** Score a label must reach (sigmoid of its logit). Per-label overrides in `thresholds`. */
-  threshold: z.number().min(0).max(1).default(0.5),
+  /**
+   * Score a label must reach (sigmoid of its logit). Default: the threshold stored with the model
+   * (calibrated when it was trained), else 0.5. Per-label overrides in `thresholds`.
+   */
+  threshold: z.number().min(0).max(1).optional(),
   thresholds: z.record(z.string(), z.number().min(0).max(1)).default({}),
   /** Labels that never produce events (e.g. `_unknown_`, `_silence_` if the model has them). */
   ignore: z.array(z.string()).default(['_unknown_', '_silence_', '_background_noise_']),
@@ -17,16 +20,20 @@ export const DecisionOptionsSchema = z.object({
   hysteresis: z.number().min(0).max(1).default(0.1),
   /** After any event, no new event for this long. */
   refractoryMs: z.number().min(0).max(60_000).default(1000),
-  /** Windowing for unbounded streams: staggered sessions, each reset every `windowFrames`. */
+  /**
+   * Continuous streams: frames the classifier head averages over (default: the model's training
+   * clip length, 128 frames = 1.28 s). Clips: the length clips are padded to.
+   */
   windowFrames: z.number().int().min(8).max(10_000).optional(),
-  /** Number of staggered sessions (1 = one session reset every window). */
-  sessions: z.number().int().min(1).max(16).default(4),
-  /** A session's scores count only once it has seen this many frames since its reset. */
-  minFrames: z.number().int().min(1).max(10_000).default(40),
+  /** At the start of a stream, no scores before the head has this many frames. */
+  minFrames: z.number().int().min(1).max(10_000).default(30),
 });
 
 export type DecisionOptions = z.input<typeof DecisionOptionsSchema>;
-export type ResolvedDecisionOptions = z.output<typeof DecisionOptionsSchema>;
+export type ResolvedDecisionOptions = Omit<z.output<typeof DecisionOptionsSchema>, 'threshold'> & { threshold: number };
+
+/** The threshold when neither the options nor the model give one. */
+export const DEFAULT_THRESHOLD = 0.5;
 
 /**
  * Fill in defaults. With a model, its stored decision defaults (the thresholds it was calibrated
@@ -34,11 +41,8 @@ export type ResolvedDecisionOptions = z.output<typeof DecisionOptionsSchema>;
  */
 export function resolveDecisionOptions(options: DecisionOptions = {}, model?: { decision: Readonly<DecisionDefaults> }): ResolvedDecisionOptions {
   const d = model?.decision ?? {};
-  return DecisionOptionsSchema.parse({
-    ...(d.threshold !== undefined && { threshold: d.threshold }),
-    ...options,
-    thresholds: { ...d.thresholds, ...options.thresholds },
-  });
+  const o = DecisionOptionsSchema.parse(options);
+  return { ...o, threshold: o.threshold ?? d.threshold ?? DEFAULT_THRESHOLD, thresholds: { ...d.thresholds, ...o.thresholds } };
 }
 
 export function thresholdFor(options: ResolvedDecisionOptions, label: string): number {

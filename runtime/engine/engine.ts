@@ -18,6 +18,11 @@ export interface EngineOptions extends LoadModelOptions {
   queueFrames?: number;
   /** Longest stretch of stepping (ms) before a shard yields to its event loop. Default 5. */
   sliceMs?: number;
+  /**
+   * Classifier models: every stream's head averages over the last this-many frames instead of
+   * everything since it opened (continuous keyword spotting; see `Model.createSession`). Default 0.
+   */
+  headWindow?: number;
 }
 
 const log = moduleLogger('engine');
@@ -77,12 +82,14 @@ export class Engine {
     const maxBatch = options.maxBatch ?? DEFAULTS.maxBatch;
     const queueFrames = options.queueFrames ?? DEFAULTS.queueFrames;
     const sliceMs = options.sliceMs ?? DEFAULTS.sliceMs;
+    const headWindow = options.headWindow ?? 0;
     const int = (v: number, name: string, min: number, max: number): void => {
       if (!Number.isInteger(v) || v < min || v > max) throw new EdgestreamError('E_CONFIG', `${name} must be an integer from ${min} to ${max}, got ${v}`);
     };
     int(workers, 'workers', 0, 256);
     int(maxBatch, 'maxBatch', 1, 4096);
     int(queueFrames, 'queueFrames', 1, 1 << 20);
+    int(headWindow, 'headWindow', 0, 1 << 20);
     if (!(sliceMs > 0)) throw new EdgestreamError('E_CONFIG', `sliceMs must be positive, got ${sliceMs}`);
     const load: LoadModelOptions = {
       ...(options.backend !== undefined && { backend: options.backend }),
@@ -97,7 +104,7 @@ export class Engine {
 
     if (workers === 0) {
       const m = model instanceof Model ? model : await loadModel(model, load);
-      const program = m.createProgram({ maxBatch });
+      const program = m.createProgram({ maxBatch, headWindow });
       const fingerprint = new Uint8Array(Buffer.from(m.fingerprint, 'hex'));
       const host = new LocalHost(program, fingerprint, queueFrames, sliceMs, emit, onError);
       engine = new Engine([host], program.inputDim, program.outputDim, m.stateBytes, fingerprint, { ...program.stateSizes }, m.backend);
@@ -107,7 +114,7 @@ export class Engine {
       throw new EdgestreamError('E_CONFIG', 'an engine with workers loads the model in each worker: pass the model path or bytes, not a loaded Model');
     }
     const bytes = typeof model === 'string' ? readFileBytes(model) : model;
-    const started = await Promise.allSettled(Array.from({ length: workers }, () => WorkerHost.start({ model: bytes, load, maxBatch, queueFrames, sliceMs }, emit, onError)));
+    const started = await Promise.allSettled(Array.from({ length: workers }, () => WorkerHost.start({ model: bytes, load, maxBatch, headWindow, queueFrames, sliceMs }, emit, onError)));
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
       await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.host.dispose() : undefined)));

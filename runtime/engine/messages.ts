@@ -5,6 +5,8 @@ export interface WorkerInit {
   model: Uint8Array;
   load: LoadModelOptions;
   maxBatch: number;
+  /** Classifier head over the last this-many frames (0 = the official cumulative mean). */
+  headWindow: number;
   queueFrames: number;
   /** Longest stretch (ms) of stepping before the worker reads its messages again. */
   sliceMs: number;

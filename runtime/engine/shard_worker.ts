@@ -22,7 +22,7 @@ const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMes
 
 try {
   const model = await loadModel(init.model, init.load);
-  const program = model.createProgram({ maxBatch: init.maxBatch });
+  const program = model.createProgram({ maxBatch: init.maxBatch, headWindow: init.headWindow });
   const fingerprint = new Uint8Array(Buffer.from(model.fingerprint, 'hex'));
   const K = program.outputDim;
   let outIds: string[] = [];

@@ -2,7 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import { EngineWindowedScorer } from '../decisions/engine_windowed_scorer.js';
 import { KeywordDetector } from '../decisions/keyword_detector.js';
 import { resolveDecisionOptions, type DecisionOptions } from '../decisions/options.js';
-import { WindowedScorer, type ScoredFrame } from '../decisions/windowed_scorer.js';
+import { WindowedScorer, windowSettings, type ScoredFrame } from '../decisions/windowed_scorer.js';
 import type { EngineStreamRouter } from '../engine/stream_router.js';
 import type { Model } from '../model/model.js';
 import type { DeviceKeywordEvent, FeatureFrame, KeywordOutput } from './types.js';
@@ -42,8 +42,9 @@ export interface SpotKeywordsOptions {
 let serial = 0;
 
 /**
- * Feature frames of one stream → keyword events (and, opt-in, per-frame scores): windowed scoring
- * with staggered sessions (`WindowedScorer`, or `EngineWindowedScorer` on a shared engine), then
+ * Feature frames of one stream → keyword events (and, opt-in, per-frame scores): windowed scoring,
+ * one session whose head averages over the last clip-length of frames (`WindowedScorer`, or
+ * `EngineWindowedScorer` on a shared engine created with that `headWindow`), then
  * smoothing, thresholds, hysteresis and a refractory period (`KeywordDetector`). Events carry
  * stream times (`start_ms`/`end_ms`, offset by the frames' `originMs`), a stable id
  * (`<device>-<start_ms>`) and the `seq` of the chunk that completed the deciding frame.
@@ -59,7 +60,7 @@ export function spotKeywords(model: Model, options: SpotKeywordsOptions = {}): O
   const shiftMs = fe?.frameShiftMs ?? 10;
   const lengthMs = fe?.frameLengthMs ?? 25;
   const decision = resolveDecisionOptions(options.decision, model);
-  const windowFrames = decision.windowFrames ?? fe?.clipFrames ?? 128;
+  const window = windowSettings(model, { ...(decision.windowFrames !== undefined && { windowFrames: decision.windowFrames }), minFrames: decision.minFrames });
   return (source) =>
     new Observable<KeywordOutput>((subscriber) => {
       const detector = new KeywordDetector(model.labels, decision, { shift: shiftMs, length: lengthMs });
@@ -104,14 +105,20 @@ export function spotKeywords(model: Model, options: SpotKeywordsOptions = {}): O
 
       const engine = options.engine;
       if (!engine) {
-        const scorer = new WindowedScorer(model, { windowFrames, sessions: decision.sessions, minFrames: decision.minFrames });
+        const scorer = new WindowedScorer(model, window);
+        let last: FeatureFrame | null = null;
         const sub = source.subscribe({
           next: (frame) => {
+            last = frame;
             const r = scorer.push(frame.values);
             if (r) onScored(r, frame);
           },
           error: (e: unknown) => subscriber.error(e),
-          complete: () => subscriber.complete(),
+          complete: () => {
+            // The frames held back by the model's look-ahead: decided with the last frame's metadata.
+            if (last) for (const r of scorer.flush()) onScored(r, last);
+            subscriber.complete();
+          },
         });
         return () => {
           sub.unsubscribe();
@@ -141,7 +148,7 @@ export function spotKeywords(model: Model, options: SpotKeywordsOptions = {}): O
         engine,
         `kws${serial++}`,
         {
-          windowFrames, sessions: decision.sessions, minFrames: decision.minFrames, delay: model.delay, outputDim: model.outputDim, maxPending: maxInFlight,
+          ...window, delay: model.delay, maxPending: maxInFlight,
           onProgress: () => {
             if (!feedQueued) {
               feedQueued = true;

@@ -31,6 +31,20 @@ describe('edgestream bench (smoke)', () => {
     assert.ok(report.machine.cores >= 1 && typeof report.machine.cpu === 'string');
   });
 
+  it('--ttt adds the test-time-training layer kinds (per-token median/p99, boundary cost) to the same report', () => {
+    const r = runCli(['bench', '--arch', 'lmu_rnn_conv1d', '--dim', '16', '--streams', '1', '--backends', 'js', '--steps', '3', '--min-steps', '1', '--budget-ms', '5', '--ttt', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.models.length, 1);
+    const kinds = report.ttt.map((x: { kind: string }) => x.kind);
+    for (const k of ['ttt_linear', 'ttt_mlp', 'lact']) assert.ok(kinds.includes(k), `kinds: ${kinds.join(', ')}`);
+    for (const x of report.ttt) {
+      assert.equal(x.width, 16);
+      assert.ok(x.p99Us >= x.medianUs && x.medianUs > 0);
+      assert.ok(Number.isFinite(x.boundaryCostUs));
+    }
+  });
+
   it('prints a human table without --json; --int8 adds int8 rows for kernel tiers', () => {
     const r = runCli(['bench', '--arch', 'lmu_rnn_conv1d', '--dim', '8', '--streams', '2', '--backends', 'js', '--int8', '--steps', '3', '--min-steps', '1', '--budget-ms', '5']);
     assert.equal(r.status, 0, r.stderr);

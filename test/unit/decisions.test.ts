@@ -52,46 +52,63 @@ describe('KeywordDetector', () => {
   });
 });
 
-describe('WindowedScorer', () => {
-  it('with one session its scores are the plain session scores inside the first window', async () => {
-    const model = await goldenModel('lmu_rnn_conv1d-d64');
-    const input = goldenInput('lmu_rnn_conv1d-d64');
-    const scorer = new WindowedScorer(model, { windowFrames: 64, sessions: 1, minFrames: 10 });
-    const plain = model.createSession();
-    const plainOut: Float32Array[] = [];
-    const scored = new Map<number, Float32Array>();
-    for (let t = 0; t < 128; t++) {
-      plainOut.push(...plain.push(frameOf(input, 0, t)));
-      const r = scorer.push(frameOf(input, 0, t));
-      if (r) scored.set(r.frame, r.scores);
-    }
-    // Frames 10 … 58 of the first window (64 − delay 5) come from the un-reset session.
-    for (let f = 10; f < 59; f++) {
-      const want = plainOut[f]!;
-      const got = scored.get(f);
-      assert.ok(got, `frame ${f} scored`);
-      for (let c = 0; c < 35; c++) assert.ok(Math.abs(got[c]! - sigmoid(want[c]!)) < 1e-6);
-    }
-    // The reset at frame 64 restarts the mean: the next scored frame is the 10th of the new window.
-    const after = [...scored.keys()].filter((f) => f > 58).sort((a, b) => a - b);
-    assert.equal(after[0], 64 + 9);
-  });
+describe('windowed head and WindowedScorer', () => {
+  for (const set of ['lmu_rnn_conv1d-d64', 'slmu_rnn_ms_conv1d-d64']) {
+    it(`${set}: a headWindow session averages the head over the last W frames only`, async () => {
+      // The head is linear: W·mean(x) + b. From the official cumulative outputs c_t we get
+      // W·Σ_{s≤t} x_s = (t+1)(c_t − b), hence the windowed logits (W·S_t − W·S_{t−W})/W + b.
+      const model = await goldenModel(set);
+      const input = goldenInput(set);
+      const W = 32;
+      const cum = model.createSession();
+      const win = model.createSession({ headWindow: W });
+      const c: Float32Array[] = [];
+      const w: Float32Array[] = [];
+      for (let t = 0; t < 128; t++) {
+        c.push(...cum.push(frameOf(input, 0, t)));
+        w.push(...win.push(frameOf(input, 0, t)));
+      }
+      c.push(...cum.flush());
+      w.push(...win.flush());
+      assert.equal(w.length, 128);
+      let maxErr = 0;
+      for (let t = 0; t < 128; t++) {
+        for (let k = 0; k < 35; k++) {
+          // sum(m) = (m+1)·c_m = W·S_m + (m+1)·b, so (sum(t) − sum(t−n))/n = (W·S_t − W·S_{t−n})/n + b.
+          const sum = (m: number): number => (m < 0 ? 0 : (m + 1) * c[m]![k]!);
+          const n = Math.min(t + 1, W);
+          const want = (sum(t) - sum(t - n)) / n;
+          maxErr = Math.max(maxErr, Math.abs(w[t]![k]! - want));
+        }
+      }
+      assert.ok(maxErr < 2e-4, `max error ${maxErr}`);
+      // Within the first W frames the windowed head is the official one.
+      for (let t = 0; t < W; t++) for (let k = 0; k < 35; k++) assert.ok(Math.abs(w[t]![k]! - c[t]![k]!) < 1e-5);
+    });
+  }
 
-  it('staggered sessions cover every frame after warm-up', async () => {
+  it('scores from minFrames on, every frame, with the span the head averaged; flush scores the look-ahead', async () => {
     const model = await goldenModel('slmu_rnn_ms_conv1d-d64');
     const input = goldenInput('slmu_rnn_ms_conv1d-d64');
-    const scorer = new WindowedScorer(model, { windowFrames: 32, sessions: 4, minFrames: 8 });
+    const scorer = new WindowedScorer(model, { windowFrames: 40, minFrames: 10 });
     const frames: number[] = [];
-    for (let rep = 0; rep < 3; rep++) {
+    const spans: number[] = [];
+    for (let rep = 0; rep < 2; rep++) {
       for (let t = 0; t < 128; t++) {
-        const r = scorer.push(frameOf(input, rep % 2, t));
-        if (r) frames.push(r.frame);
+        const r = scorer.push(frameOf(input, rep, t));
+        if (r) {
+          frames.push(r.frame);
+          spans.push(r.span);
+          assert.ok(r.scores.every((p) => p >= 0 && p <= 1));
+        }
       }
     }
-    const first = frames[0]!;
-    assert.ok(first <= 8 + 1);
+    for (const r of scorer.flush()) frames.push(r.frame);
+    assert.equal(frames[0], 9, 'the first score averages 10 frames');
+    assert.equal(spans[0], 10);
+    assert.equal(spans.at(-1), 40);
     for (let i = 1; i < frames.length; i++) assert.equal(frames[i], frames[i - 1]! + 1, 'no gaps');
-    assert.equal(frames.at(-1), 3 * 128 - 1 - model.delay);
+    assert.equal(frames.at(-1), 2 * 128 - 1, 'the flush scores the last frames');
   });
 });
 
@@ -113,5 +130,23 @@ describe('classifyFrames', () => {
     const strict = classifyFrames(model, frames, { threshold: 1 });
     assert.equal(strict.label, '_unknown_');
     assert.equal(strict.detected, false);
+  });
+});
+
+describe('decision defaults', () => {
+  it('explicit options win over the model\'s stored defaults, which win over the library default', async () => {
+    const { resolveDecisionOptions, DEFAULT_THRESHOLD } = await import('../../runtime/decisions/options.js');
+    const { ServiceConfigSchema } = await import('../../transports/service/config.js');
+    const model = { decision: { threshold: 0.8, thresholds: { yes: 0.9, no: 0.7 } } };
+    assert.equal(resolveDecisionOptions({}).threshold, DEFAULT_THRESHOLD);
+    const m = resolveDecisionOptions({}, model);
+    assert.equal(m.threshold, 0.8);
+    assert.deepEqual(m.thresholds, { yes: 0.9, no: 0.7 });
+    const o = resolveDecisionOptions({ threshold: 0.6, thresholds: { no: 0.5 } }, model);
+    assert.equal(o.threshold, 0.6);
+    assert.deepEqual(o.thresholds, { yes: 0.9, no: 0.5 });
+    // The service's parsed default config must not pin a threshold over the model's own.
+    const cfg = ServiceConfigSchema.parse({});
+    assert.equal(resolveDecisionOptions(cfg.decision, model).threshold, 0.8);
   });
 });

@@ -21,12 +21,13 @@ function features(model: Model, seconds: number, seed: number): Float32Array[] {
   return Array.from({ length: m.frames }, (_, t) => m.data.slice(t * m.featureSize, (t + 1) * m.featureSize));
 }
 
-function reference(model: Model, frames: Float32Array[], o: { windowFrames: number; sessions: number; minFrames: number }): ScoredFrame[] {
+function reference(model: Model, frames: Float32Array[], o: { windowFrames: number; minFrames: number }): ScoredFrame[] {
   const s = new WindowedScorer(model, o);
-  return frames.flatMap((f) => {
+  const scored = frames.flatMap((f) => {
     const r = s.push(f);
     return r ? [r] : [];
   });
+  return [...scored, ...s.flush()];
 }
 
 describe('EngineWindowedScorer', () => {
@@ -44,14 +45,17 @@ describe('EngineWindowedScorer', () => {
   for (const workers of [0, 1]) {
     it(`scores exactly like WindowedScorer, several streams interleaved (workers: ${workers})`, async () => {
       // queueFrames ≥ the frames a scorer keeps in flight: the engine must never drop (maxPending enforces it in use).
-      const engine = workers === 0 ? await Engine.create(model, { maxBatch: 16, queueFrames: 4096 }) : await Engine.create(bytes, { workers, backend: 'js', maxBatch: 16, queueFrames: 4096 });
+      const engine = workers === 0
+        ? await Engine.create(model, { maxBatch: 16, queueFrames: 4096, headWindow: 60 })
+        : await Engine.create(bytes, { workers, backend: 'js', maxBatch: 16, queueFrames: 4096, headWindow: 60 });
       engines.push(engine);
       const router = new EngineStreamRouter(engine);
-      const opts = { windowFrames: 60, sessions: 3, minFrames: 20 };
+      const opts = { windowFrames: 60, minFrames: 20 };
       const streams = [features(model, 2.5, 1), features(model, 1.6, 2), features(model, 2.1, 3)];
       const got: ScoredFrame[][] = streams.map(() => []);
-      const scorers = streams.map((_, i) => new EngineWindowedScorer<number>(router, `s${i}`, { ...opts, delay: model.delay, outputDim: model.outputDim, maxPending: 10_000 }, (r, tag) => {
-        assert.equal(tag, r.frame + model.delay, 'the tag of the frame whose push completed the score');
+      const scorers = streams.map((_, i) => new EngineWindowedScorer<number>(router, `s${i}`, { ...opts, delay: model.delay, maxPending: 10_000 }, (r, tag) => {
+        const last = streams[i]!.length - 1;
+        assert.equal(tag, Math.min(r.frame + model.delay, last), 'the tag of the push that completed the score');
         got[i]!.push({ frame: r.frame, scores: Float32Array.from(r.scores), span: r.span });
       }));
       const longest = Math.max(...streams.map((s) => s.length));
@@ -75,11 +79,11 @@ describe('EngineWindowedScorer', () => {
   }
 
   it('refuses frames beyond maxPending (the caller restarts the stream) and recovers after reset', async () => {
-    const engine = await Engine.create(model, {});
+    const engine = await Engine.create(model, { headWindow: 60 });
     engines.push(engine);
     const router = new EngineStreamRouter(engine);
     const scored: number[] = [];
-    const s = new EngineWindowedScorer<number>(router, 'x', { windowFrames: 60, sessions: 2, minFrames: 20, delay: model.delay, outputDim: model.outputDim, maxPending: 8 }, (r) => scored.push(r.frame));
+    const s = new EngineWindowedScorer<number>(router, 'x', { windowFrames: 60, minFrames: 20, delay: model.delay, maxPending: 8 }, (r) => scored.push(r.frame));
     const frames = features(model, 1, 4);
     let refused = 0;
     // Synchronously, so the engine cannot step meanwhile: once 8 frames wait in its queue, the rest are refused.
@@ -100,7 +104,7 @@ describe('EngineWindowedScorer', () => {
   });
 
   it('keywordSpotting on an engine gives the same outputs as in-thread', async () => {
-    const engine = await Engine.create(model, { maxBatch: 8, queueFrames: 64 });
+    const engine = await Engine.create(model, { maxBatch: 8, queueFrames: 64, headWindow: model.frontend!.clipFrames });
     engines.push(engine);
     const router = new EngineStreamRouter(engine);
     const bytes16 = s16le(testSignal(16000, 2.5, 9));

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { BehaviorSubject, firstValueFrom, from, toArray } from 'rxjs';
 import { computeFeatures } from '../../runtime/audio/compute_features.js';
-import { KeywordSpotter } from '../../runtime/decisions/keyword_spotter.js';
+import { KeywordDetector } from '../../runtime/decisions/keyword_detector.js';
+import type { KeywordSpotter } from '../../runtime/decisions/keyword_spotter.js';
+import { resolveDecisionOptions } from '../../runtime/decisions/options.js';
+import { WindowedScorer, type ScoredFrame } from '../../runtime/decisions/windowed_scorer.js';
 import type { Model } from '../../runtime/model/model.js';
 import { keywordSpotting } from '../../runtime/operators/keyword_spotting.js';
 import type { AudioChunk, KeywordOutput, PcmFormat } from '../../runtime/operators/types.js';
@@ -19,14 +22,20 @@ function chunked(bytes: Uint8Array, size: number, format: PcmFormat, extra: Part
 
 /** What the spotter gives on the whole recording's features, frame by frame (the offline reference). */
 function offline(model: Model, frames: Float32Array[], options: ConstructorParameters<typeof KeywordSpotter>[1]): { scores: Float32Array[]; events: string[] } {
-  const spotter = new KeywordSpotter(model, options);
+  // The spotter's own parts, so that the flushed tail's scores are visible too.
+  const opts = resolveDecisionOptions(options, model);
+  const scorer = new WindowedScorer(model, { ...(opts.windowFrames !== undefined && { windowFrames: opts.windowFrames }), minFrames: opts.minFrames });
+  const detector = new KeywordDetector(model.labels, opts);
   const scores: Float32Array[] = [];
   const events: string[] = [];
-  frames.forEach((f, t) => {
-    const e = spotter.pushFrame(f);
-    if (spotter.lastScores && t >= model.delay) scores.push(spotter.lastScores);
+  const take = (r: ScoredFrame | null): void => {
+    if (!r) return;
+    scores.push(r.scores);
+    const e = detector.push(r.frame, r.scores, r.span);
     if (e) events.push(`${e.label}@${e.end_ms}`);
-  });
+  };
+  for (const f of frames) take(scorer.push(f));
+  for (const r of scorer.flush()) take(r);
   return { scores, events };
 }
 

@@ -152,7 +152,8 @@ describe('service configuration', () => {
     assert.equal(c.mqtt.protocolVersion, 'auto');
     assert.deepEqual(c.audio.format, { encoding: 's16le', rate: 16000, channels: 1 });
     assert.equal(c.homeassistant.discoveryPrefix, 'homeassistant');
-    assert.equal(c.decision.threshold, 0.5);
+    // No threshold pinned: the one stored with the model applies (else DEFAULT_THRESHOLD).
+    assert.equal(c.decision.threshold, undefined);
   });
   it('lists every problem with its path; unknown keys are errors (typos do not pass silently)', () => {
     assert.throws(

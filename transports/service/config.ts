@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DecisionOptionsSchema } from '../../runtime/decisions/options.js';
 import { EdgestreamError } from '../../runtime/errors.js';
 import { DEVICE_ID, checkBaseTopic } from '../mqtt/topics.js';
+import { WebRtcConfigSchema } from '../webrtc/plugin.js';
 
 /**
  * The service configuration (`edgestream serve --config file.yaml`, `createService(config)`).
@@ -177,8 +178,8 @@ export const ServiceConfigSchema = z.strictObject({
       maxEventLoopLagMs: z.number().int().min(1).default(1000),
     })
     .default({ intervalMs: 60_000, maxEventLoopLagMs: 1000 }),
-  /** Browser microphones over WebRTC; validated in full by the WebRTC plugin. */
-  webrtc: z.looseObject({ enabled: z.boolean().default(false) }).optional(),
+  /** Browser microphones over WebRTC (README "WebRTC"); the token may come from EDGESTREAM_WEBRTC_TOKEN. */
+  webrtc: WebRtcConfigSchema.optional(),
 });
 
 export type ServiceConfigInput = z.input<typeof ServiceConfigSchema>;

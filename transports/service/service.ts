@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { IPublishPacket } from 'mqtt';
 import type { Logger } from 'pino';
 import { Subject, Subscription, tap, type Observable } from 'rxjs';
-import type { DecisionOptions } from '../../runtime/decisions/options.js';
+import { DEFAULT_THRESHOLD, type DecisionOptions } from '../../runtime/decisions/options.js';
 import { describeError, EdgestreamError, isEdgestreamError } from '../../runtime/errors.js';
 import { moduleLogger } from '../../runtime/log.js';
 import { Engine } from '../../runtime/engine/engine.js';
@@ -24,6 +24,7 @@ import { MqttConnection, redact } from '../mqtt/connection.js';
 import { bridgeDiscovery, bridgeDiscoveryTopic, deviceDiscovery, deviceDiscoveryTopic, type DiscoveryOptions } from '../mqtt/discovery.js';
 import { hermesPayload, keywordPayload, predictionPayload, scoresPayload, statePayload } from '../mqtt/payloads.js';
 import { isValidDeviceId, TopicSchema } from '../mqtt/topics.js';
+import { webrtcPluginFromConfig } from '../webrtc/plugin.js';
 import { parseServiceConfig, type ServiceConfig, type ServiceConfigInput } from './config.js';
 import { DeviceRegistry, type DeviceEntry } from './device_registry.js';
 import { healthSnapshot, type HealthSnapshot } from './health.js';
@@ -110,6 +111,9 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     this.preloaded = options.model !== undefined;
     this.streamModel = options.sensorModel ?? null;
     this.plugins = options.plugins ?? [];
+    // `webrtc.enabled` in the configuration adds the WebRTC plugin unless the caller passed one.
+    const webrtc = this.plugins.some((p) => p.name === 'webrtc') ? null : webrtcPluginFromConfig(config.webrtc);
+    if (webrtc) this.plugins = [...this.plugins, webrtc];
     this.log = (options.logger ?? moduleLogger('service')).child({ base: config.baseTopic });
     this.devices = new DeviceRegistry(config.maxDevices, config.devices);
     this.http = new ServiceHttpServer(this.log.child({ component: 'http' }));
@@ -251,6 +255,8 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
         // spotKeywords keeps at most 24 frames in flight per stream (the rest wait in its backlog): the engine's queues never drop.
         queueFrames: 32,
         backend: this.config.model.backend,
+        // Continuous detection: every stream's head averages over the last window (see spotKeywords).
+        headWindow: this.config.decision.windowFrames ?? this.keywordModel.frontend.clipFrames,
       });
       if (this.engine.inputDim !== this.keywordModel.inputDim || this.engine.outputDim !== this.keywordModel.outputDim) {
         throw new EdgestreamError('E_CONFIG', `engine model (${this.engine.inputDim} → ${this.engine.outputDim}) differs from the keyword model (${this.keywordModel.inputDim} → ${this.keywordModel.outputDim}); give model.path`);
@@ -554,7 +560,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   }
 
   private effectiveThreshold(entry: DeviceEntry): number {
-    return entry.threshold$.value ?? entry.config?.threshold ?? this.config.decision.threshold;
+    return entry.threshold$.value ?? entry.config?.threshold ?? this.config.decision.threshold ?? this.keywordModel?.decision.threshold ?? DEFAULT_THRESHOLD;
   }
 
   private publishState(entry: DeviceEntry): void {
