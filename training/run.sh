@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the shipped demo models end to end (see training/README.md). Run from the repository root
 # after `npm ci` (the `edgestream` CLI in dist/ imports and checks the models).
-#   bash training/run.sh            # everything (about 3 hours on a 2-core machine)
+#   bash training/run.sh            # everything (about 4 hours on a 2-core machine)
 # Every step is deterministic for its seed; every step prints progress. Steps whose output exists are
 # skipped (delete training/data or training/runs to redo them).
 set -euo pipefail
@@ -35,23 +35,31 @@ wait
 [ -f data/val-stream.wav ] || $RUN build.py --data data --split val --stream 300 --seed 21 --strength 0.7 --snr 5 30
 [ -f data/test-stream.wav ] || $RUN build.py --data data --split test --stream 600 --seed 22 --strength 0.7 --snr 5 30
 
-# 3. training (one thread per process; the two non-spiking sizes side by side, then the spiking model
-#    warm-started from the non-spiking one on both cores)
+# 3. training, in two parts (one thread per process).
+#  a) whole-clip training (round 1; train_clips.py): three stages on 36,500 clips, each continuing
+#     from the previous stage's best checkpoint
+[ -f data/train.npz ] || $RUN build.py --data data --split train --seed 2 --per-keyword 700 --negatives 12000 --strength 0.8 --snr 5 35
+C="$RUN train_clips.py --data data --dim 64 --variant lmu_rnn_conv1d"
+[ -f runs/kws35-stage1/best_model.pth ] || $C --epochs 6 --lr 2.5e-3 --bce-weight 5 --seed 0 --out runs/kws35-stage1
+[ -f runs/kws35-stage2/best_model.pth ] || $C --epochs 5 --lr 1.5e-3 --bce-weight 20 --seed 1 --init runs/kws35-stage1/best_model.pth --out runs/kws35-stage2
+[ -f runs/kws35-clips/best_model.pth ] || $C --epochs 5 --lr 1e-3 --bce-weight 20 --seed 2 --init runs/kws35-stage2/best_model.pth --out runs/kws35-clips
+#  b) continuous-stream training (train.py): sequences with per-frame window labels and the windowed
+#     head, continuing from the clip model; the spiking model starts from its conv/MLP/head weights.
+#     Side by side on the two cores (about 35 and 50 min). --max-minutes only guards against a much
+#     slower machine: both shipped runs completed their epochs.
 T="$RUN train.py --data data"
-[ -f runs/kws35-d64/best_model.pth ] || $T --variant lmu_rnn_conv1d --dim 64 --epochs 5 --lr 3e-3 --threads 1 --seed 0 --out runs/kws35-d64 > runs/kws35-d64.log 2>&1 &
-[ -f runs/kws35-d128/best_model.pth ] || $T --variant lmu_rnn_conv1d --dim 128 --epochs 2.5 --lr 2e-3 --threads 1 --seed 0 --out runs/kws35-d128 > runs/kws35-d128.log 2>&1 &
+[ -f runs/kws35/best_model.pth ] || $T --variant lmu_rnn_conv1d --dim 64 --init runs/kws35-clips/best_model.pth \
+    --epochs 4 --lr 1.5e-3 --threads 1 --seed 0 --max-minutes 60 --out runs/kws35 > runs/kws35.log 2>&1 &
+[ -f runs/kws35-spiking/best_model.pth ] || $T --variant slmu_rnn_ms_conv1d --dim 64 --init-from-lmu runs/kws35-clips/best_model.pth \
+    --frames 192 --epochs 3 --lr 2e-3 --threads 1 --seed 3 --max-minutes 70 --out runs/kws35-spiking > runs/kws35-spiking.log 2>&1 &
 wait
-ANN=${ANN:-kws35-d64}                     # the size shipped as kws35 (README: accuracy/size trade-off)
-rm -rf runs/kws35 && cp -r runs/$ANN runs/kws35
-[ -f runs/kws35-spiking/best_model.pth ] || $T --variant slmu_rnn_ms_conv1d --dim 64 --init-from-lmu runs/kws35-d64/best_model.pth \
-    --frames 192 --epochs 1.5 --lr 1e-3 --threads 2 --seed 3 --out runs/kws35-spiking > runs/kws35-spiking.log 2>&1
 cd ..
 
 # 4. import through the CLI exactly like a user's checkpoint, with the threshold calibrated on the
 #    validation voices; then check runtime == PyTorch and evaluate on the held-out voices
 for m in kws35-spiking:slmu_rnn_ms_conv1d kws35:lmu_rnn_conv1d; do
   name=${m%%:*}; arch=${m##*:}
-  thr=$($PY -c "import json;print(round(json.load(open('training/runs/$name/log.json'))['best']['threshold'],2))")
+  thr=$(cd training && $RUN calibrate.py --checkpoint runs/$name/best_model.pth --variant $arch --val-fa 0.03)
   node dist/cli/main.js import training/runs/$name/best_model.pth --arch $arch --threshold $thr \
     --name "lmuformer-$name" --model-version "$VERSION" -o models/lmuformer/demo/$name.safetensors
   (cd training && $RUN verify.py --checkpoint runs/$name/best_model.pth --model ../models/lmuformer/demo/$name.safetensors \

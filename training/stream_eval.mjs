@@ -1,8 +1,8 @@
 // Stream-level evaluation through the runtime (dist/, so `npm run build` first): a long recording
 // with known keyword times (build.py --stream) is turned into features by the streaming front end
-// and run through one session whose head averages the last 128 frames (`createSession({ headWindow })`)
-// followed by the event detector (smoothing, hysteresis, refractory period), and — for comparison —
-// through the staggered-sessions policy (`KeywordSpotter`). An event is a hit when it names the
+// and run through `KeywordSpotter` as `listen` and the service do: one session whose head averages
+// the last 128 frames (`createSession({ headWindow })`), then the event detector (smoothing,
+// thresholds, hysteresis, refractory period) with the model's stored decision defaults. An event is a hit when it names the
 // keyword spoken and comes between the keyword's start and 1.3 s after its end; an event in that
 // span with another label is a wrong label; any other event is a false alarm.
 //
@@ -10,10 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadModel } from '../dist/runtime/model/load_model.js';
 import { computeFeatures } from '../dist/runtime/audio/compute_features.js';
-import { KeywordDetector } from '../dist/runtime/decisions/keyword_detector.js';
 import { KeywordSpotter } from '../dist/runtime/decisions/keyword_spotter.js';
-import { resolveDecisionOptions } from '../dist/runtime/decisions/options.js';
-import { sigmoid } from '../dist/runtime/layers/activations.js';
 
 const args = process.argv.slice(2);
 const opt = (name) => {
@@ -58,33 +55,18 @@ function score(events) {
 
 const results = [];
 for (const threshold of thresholds) {
-  const decision = resolveDecisionOptions({ threshold }, model);
-  // one session, windowed head (what `listen` / the service run)
-  const s = model.createSession({ headWindow: window });
-  const det = new KeywordDetector(model.labels, decision, { shift: model.frontend.frameShiftMs, length: model.frontend.frameLengthMs });
+  // what `listen` and the service run: one session whose head averages the last `window` frames,
+  // then smoothing, thresholds, hysteresis and the refractory period
+  const spotter = new KeywordSpotter(model, { threshold, windowFrames: window });
   const ev = [];
-  let t = 0;
-  const take = (outs) => {
-    for (const out of outs) {
-      const p = Float32Array.from(out, sigmoid);
-      const e = det.push(t, p, Math.min(t + 1, window));
-      t++;
-      if (e) ev.push(e);
-    }
-  };
-  for (const f of frames) take(s.push(f));
-  take(s.flush());
+  for (const f of frames) { const e = spotter.pushFrame(f); if (e) ev.push(e); }
+  ev.push(...spotter.flush());
   results.push({ policy: `windowed head ${window}`, threshold, ...score(ev) });
-  // staggered sessions (the earlier policy)
-  const sp = new KeywordSpotter(model, { threshold });
-  const ev2 = [];
-  for (const f of frames) { const e = sp.pushFrame(f); if (e) ev2.push(e); }
-  results.push({ policy: `staggered ${decision.sessions} sessions`, threshold, ...score(ev2) });
 }
 const report = { model: modelPath, stream: wavPath, seconds: truth.seconds, keywords: keywords.length,
   non_keyword_minutes: Number(otherMinutes.toFixed(2)), stored_threshold: stored ?? null, results };
 for (const r of results) {
-  process.stdout.write(`${r.policy.padEnd(22)} threshold ${r.threshold.toFixed(2)}: hits ${r.hits}/${r.keywords} (${(100 * r.hit_rate).toFixed(1)} %), `
+  process.stdout.write(`${r.policy} threshold ${r.threshold.toFixed(2)}: hits ${r.hits}/${r.keywords} (${(100 * r.hit_rate).toFixed(1)} %), `
     + `wrong label ${r.wrong_label}, false alarms ${r.false_alarms} (${r.false_alarms_per_minute.toFixed(2)}/min of other audio)\n`);
 }
 if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(report, null, 1)}\n`);
