@@ -136,8 +136,13 @@ class LmuCell(nn.Module):
         n = u.shape[-1]
         if n == self.seq_len:
             fft_h = self.fft_H
-        else:
-            fft_h = torch.fft.rfft(self.H[:, :n] if n <= self.seq_len else self._impulse(n), n=2 * n, dim=-1)
+        else:  # other lengths (streams longer than a clip): the same recurrence, a longer impulse response
+            key = (n, self.H.data_ptr())
+            fft_h = self._fft_cache.get(key) if hasattr(self, '_fft_cache') else None
+            if fft_h is None:
+                with torch.no_grad():
+                    fft_h = torch.fft.rfft(self.H[:, :n] if n <= self.seq_len else self._impulse(n), n=2 * n, dim=-1)
+                self._fft_cache = {key: fft_h}
         m = torch.fft.irfft(torch.fft.rfft(u, n=2 * n, dim=-1) * fft_h.unsqueeze(0), n=2 * n, dim=-1)
         return m[..., :n]
 
@@ -148,7 +153,7 @@ class LmuCell(nn.Module):
         return torch.cat(h, dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x [B, C, N] -> h [B, C, N]
-        xt = x.transpose(1, 2)  # [B, N, C]
+        xt = x.transpose(1, 2).contiguous()  # [B, N, C] (contiguous: Linear then runs as one matmul, not a slow bmm)
         u = self.W_u(xt).transpose(1, 2)  # [B, 1, N]
         if self.spiking:
             u = self.lif_u(self.bn_u(u))
@@ -156,7 +161,7 @@ class LmuCell(nn.Module):
         else:
             u = torch.relu(u)
             m = self.memory(u)
-        hin = torch.cat((m, x), dim=1).transpose(1, 2)  # [B, N, M + C], memory first
+        hin = torch.cat((m, x), dim=1).transpose(1, 2).contiguous()  # [B, N, M + C], memory first
         h = self.W_h(hin).transpose(1, 2)
         return self.lif_h(self.bn_h(h)) if self.spiking else torch.relu(h)
 

@@ -78,6 +78,26 @@ HELDOUT_FLITE = {'rms'}
 HELDOUT_FESTIVAL = {'ked_diphone'}
 
 
+# Validation voices (model selection and threshold calibration; never trained on, never the test
+# voices): six espeak-ng variants of the training accents and the 12th configuration (rate/pitch
+# setting) of every training flite and festival voice.
+VALIDATION_ESPEAK_VARIANTS = {'Nguyen', 'klatt6', 'Gene2', 'm3', 'f1', 'david'}
+
+
+def is_validation(e: dict) -> bool:
+    """A training-pool base utterance whose voice is kept for validation."""
+    if e['heldout']:
+        return False
+    if e['synth'] == 'espeak-ng':
+        return e.get('variant', '') in VALIDATION_ESPEAK_VARIANTS
+    return e['cfg'].endswith('-011')
+
+
+def split_of(e: dict) -> str:
+    """'test' (held-out voices), 'val' (validation voices) or 'train'."""
+    return 'test' if e['heldout'] else 'val' if is_validation(e) else 'train'
+
+
 def is_heldout_voice(synth: str, voice: str, variant: str = '') -> bool:
     if synth == 'espeak-ng':
         return voice in HELDOUT_ESPEAK_ACCENTS or variant in HELDOUT_ESPEAK_VARIANTS

@@ -64,6 +64,39 @@ describe('shipped demo models', () => {
       if (m.spiking) assert.ok(framesOff <= 0.01 * B * T, `${framesOff} of ${B * T} frames off by more than 1e-4 (spike ties allow rare flips)`);
       else assert.ok(worst <= 1e-4, `max abs error ${worst}`);
     });
+
+    it(`${m.name}: the windowed head (headWindow 128) on a whole phrase recording reproduces PyTorch's windowed outputs`, { skip: skip || (existsSync(join(REF, `${m.name}.windowed.npy`)) ? false : 'no windowed reference (training/demo_golden.py)') }, async () => {
+      const model = await loadModel(file, { backend: 'js' });
+      const input = readNpy(readFileBytes(join(REF, 'stream_input.npy')));
+      const expected = readNpy(readFileBytes(join(REF, `${m.name}.windowed.npy`)));
+      const [T, F] = input.shape as [number, number];
+      const K = expected.shape[1]!;
+      assert.equal(expected.shape[0], T);
+      assert.ok(T > 2 * 128, 'the recording is longer than the window, so frames leave the window');
+      const s = model.createSession({ headWindow: 128 });
+      const outs: Float32Array[] = [];
+      for (let t = 0; t < T; t++) for (const o of s.push(Float32Array.from(input.data.subarray(t * F, (t + 1) * F)))) outs.push(Float32Array.from(o));
+      for (const o of s.flush()) outs.push(Float32Array.from(o));
+      assert.equal(outs.length, T);
+      let worst = 0;
+      let framesOff = 0;
+      let argmaxOff = 0;
+      for (let t = 0; t < T; t++) {
+        let e = 0;
+        let a = 0;
+        let b = 0;
+        for (let k = 0; k < K; k++) {
+          e = Math.max(e, Math.abs(outs[t]![k]! - expected.data[t * K + k]!));
+          if (outs[t]![k]! > outs[t]![a]!) a = k;
+          if (expected.data[t * K + k]! > expected.data[t * K + b]!) b = k;
+        }
+        worst = Math.max(worst, e);
+        if (e > 1e-4) framesOff++;
+        if (a !== b) argmaxOff++;
+      }
+      if (m.spiking) assert.ok(framesOff <= 0.02 * T && argmaxOff <= 0.02 * T, `${framesOff} of ${T} frames off by more than 1e-4, ${argmaxOff} with another argmax (spike ties allow rare flips)`);
+      else assert.ok(worst <= 1e-4, `max abs error ${worst}`);
+    });
   }
 
   it('fixture clips are named <label>__<id>.wav with known labels', () => {
