@@ -21,6 +21,16 @@ export interface KeywordEvent {
   frame: number;
 }
 
+/**
+ * A fired label re-arms once its smoothed score drops below this: threshold − hysteresis, but never
+ * more than half the threshold below it, so that a low threshold (0.1 with the default hysteresis
+ * 0.1) still re-arms instead of waiting for a score below zero. At threshold 0 every frame passes and
+ * only the refractory period spaces the events.
+ */
+export function rearmLevel(threshold: number, hysteresis: number): number {
+  return threshold - Math.min(hysteresis, threshold / 2);
+}
+
 export class KeywordDetector {
   private readonly history: Float32Array; // ring [smoothFrames, labels]
   private readonly sums: Float64Array;
@@ -68,7 +78,7 @@ export class KeywordDetector {
     for (let c = 0; c < K; c++) {
       const smooth = this.sums[c]! / S; // frames before the stream began count as 0: no start-up blips
       const th = this.thresholds[c]!;
-      if (!this.armed[c] && smooth < th - this.options.hysteresis) this.armed[c] = true;
+      if (!this.armed[c] && (smooth < rearmLevel(th, this.options.hysteresis) || th <= 0)) this.armed[c] = true;
       if (this.eligible[c] && this.armed[c] && smooth >= th && smooth > bestScore) {
         best = c;
         bestScore = smooth;

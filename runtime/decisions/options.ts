@@ -16,7 +16,7 @@ export const DecisionOptionsSchema = z.object({
   ignore: z.array(z.string()).default(['_unknown_', '_silence_', '_background_noise_']),
   /** Moving-average length applied to each label's score before thresholding (1 = none). */
   smoothFrames: z.number().int().min(1).max(100).default(3),
-  /** A fired label re-arms only after its smoothed score drops below threshold − hysteresis. */
+  /** A fired label re-arms only after its smoothed score drops below threshold − hysteresis (at most threshold/2 below it). */
   hysteresis: z.number().min(0).max(1).default(0.1),
   /** After any event, no new event for this long. */
   refractoryMs: z.number().min(0).max(60_000).default(1000),

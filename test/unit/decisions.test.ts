@@ -27,6 +27,16 @@ describe('KeywordDetector', () => {
     assert.deepEqual(events, [{ frame: 1, label: 'yes' }, { frame: 6, label: 'yes' }]);
   });
 
+  it('a threshold below the hysteresis still re-arms (half the threshold below it); threshold 0 fires at the refractory rate', () => {
+    const low = new KeywordDetector(LABELS, resolveDecisionOptions({ threshold: 0.1, smoothFrames: 1, hysteresis: 0.1, refractoryMs: 0 }));
+    const yes = [0.2, 0.06, 0.2, 0.04, 0.2];
+    // 0.06 is not below 0.1 − min(0.1, 0.05) = 0.05; 0.04 is. (Without the cap the label would wait for a score below 0.)
+    assert.deepEqual(run(low, yes.map((v) => [v, 0, 0])), [{ frame: 0, label: 'yes' }, { frame: 4, label: 'yes' }]);
+    const zero = new KeywordDetector(LABELS, resolveDecisionOptions({ threshold: 0, smoothFrames: 1, refractoryMs: 100 }), { shift: 10, length: 25 });
+    const events = run(zero, Array.from({ length: 100 }, () => [0.3, 0.2, 0]));
+    assert.deepEqual(events.map((e) => e.frame), [0, 10, 20, 30, 40, 50, 60, 70, 80, 90]);
+  });
+
   it('the refractory period suppresses any label right after an event', () => {
     const d = new KeywordDetector(LABELS, resolveDecisionOptions({ threshold: 0.5, smoothFrames: 1, hysteresis: 0, refractoryMs: 100 }));
     const series = Array.from({ length: 30 }, (_, t) => (t === 2 ? [0.9, 0, 0] : t === 8 ? [0, 0.9, 0] : t === 20 ? [0, 0.9, 0] : [0, 0, 0]));
