@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
+import { MOSQUITTO_MISSING, mosquittoBinary } from '../helpers/mosquitto.js';
 
 // Smoke only: the bench runs with tiny settings and its JSON is well formed. No timing assertions.
 describe('edgestream bench (smoke)', () => {
@@ -70,5 +71,22 @@ describe('edgestream bench (smoke)', () => {
     const s = runCli(['bench', '--arch', 'lmu_rnn_conv1d', '--streams', '0']);
     assert.equal(s.status, 2);
     assert.match(s.stderr, /--streams/);
+  });
+});
+
+describe('edgestream bench-mqtt (smoke)', { skip: mosquittoBinary() ? false : MOSQUITTO_MISSING }, () => {
+  it('streams a few devices through mosquitto and a real `edgestream serve`; every chunk is accounted for', () => {
+    const r = runCli(['bench-mqtt', '--devices', '3', '--seconds', '4', '--threshold', '0.05', '--no-engine', '--json']);
+    const report = JSON.parse(r.stdout);
+    assert.equal(r.status, report.ok ? 0 : 1, r.stderr);
+    assert.equal(report.devices, 3);
+    assert.equal(report.chunks.sent, 3 * 200);
+    assert.equal(report.chunks.received + report.chunks.lost, report.chunks.sent);
+    for (const k of ['latencyMs', 'steadyLatencyMs']) {
+      if (report[k] === null) continue; // no detection in that span: nothing to time
+      assert.ok(report[k].p50 <= report[k].p99 && report[k].p99 <= report[k].max, k);
+    }
+    assert.ok(report.steadyLatencyMs === null || report.steadyLatencyMs.samples <= report.latencyMs.samples);
+    assert.ok(report.serviceCpuSeconds > 0 && report.serviceRssBytes > 0);
   });
 });
