@@ -21,7 +21,7 @@ interface BenchMqttOptions {
   dim: string;
   audio?: string;
   threshold?: string;
-  engine: boolean;
+  engine?: boolean;
   workers: string;
   backend: string;
   broker?: string;
@@ -53,8 +53,8 @@ export function registerBenchMqtt(program: Command): void {
     .option('--dim <n>', 'random model dim', '64')
     .option('--audio <wav>', 'audio the devices stream (looped; default: the bundled spoken sample)')
     .option('--threshold <x>', 'detection threshold (default: the model\'s; 0 with a random model, so that detections happen and latency is measured)')
-    .option('--no-engine', 'step each device\'s model in the service thread instead of the batched engine')
-    .option('--workers <n>', 'engine worker threads', '1')
+    .option('--engine', 'step the devices\' models in the batched engine (worker threads); default: in the service thread, as `serve` does')
+    .option('--workers <n>', 'engine worker threads (with --engine)', '1')
     .option('--backend <name>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
     .option('--broker <url>', 'use this broker instead of starting mosquitto')
     .option('--json', 'print the result as JSON')
@@ -88,7 +88,7 @@ export function registerBenchMqtt(program: Command): void {
           audio: pcm16k(audioPath),
           service: {
             model: { path: modelPath, backend: parseBackend(opts.backend) },
-            engine: { enabled: opts.engine, workers: parseNumber(opts.workers, '--workers') },
+            engine: { enabled: opts.engine === true, workers: parseNumber(opts.workers, '--workers') },
             decision: {
               ...(threshold !== undefined && { threshold }),
             },

@@ -76,7 +76,7 @@ describe('edgestream bench (smoke)', () => {
 
 describe('edgestream bench-mqtt (smoke)', { skip: mosquittoBinary() ? false : MOSQUITTO_MISSING }, () => {
   it('streams a few devices through mosquitto and a real `edgestream serve`; every chunk is accounted for', () => {
-    const r = runCli(['bench-mqtt', '--devices', '3', '--seconds', '4', '--threshold', '0.05', '--no-engine', '--json']);
+    const r = runCli(['bench-mqtt', '--devices', '3', '--seconds', '4', '--threshold', '0.05', '--json']);
     const report = JSON.parse(r.stdout);
     assert.equal(r.status, report.ok ? 0 : 1, r.stderr);
     assert.equal(report.devices, 3);
