@@ -2,7 +2,7 @@ import FFT from 'fft.js';
 import { EdgestreamError } from '../errors.js';
 import { FrontendSettingsSchema, type FrontendSettings } from '../model/frontend_settings.js';
 import { featureWindow } from './feature_window.js';
-import { kaldiMelBanks, type MelBanks } from './mel_banks.js';
+import { sharedKaldiMelBanks, type MelBanks } from './mel_banks.js';
 
 /** float32 machine epsilon: torchaudio's floor before the log. */
 export const FLOAT32_EPS = 1.1920928955078125e-7;
@@ -61,7 +61,7 @@ export class KaldiFbank {
   /** Whether frames come out normalised. */
   readonly normalized: boolean;
   private readonly window: Float64Array;
-  private readonly mel: MelBanks;
+  private readonly mel: Readonly<MelBanks>;
   private readonly fft: FFT;
   private readonly frameBuf: Float64Array;
   private readonly spectrum: Float64Array;
@@ -84,7 +84,7 @@ export class KaldiFbank {
     this.settings = settings;
     const { windowSize, fftSize, numFeatures } = this.geometry;
     this.window = featureWindow(settings.window, windowSize);
-    this.mel = kaldiMelBanks(settings.melBins, fftSize, settings.sampleRate, settings.lowFreq, settings.highFreq);
+    this.mel = sharedKaldiMelBanks(settings.melBins, fftSize, settings.sampleRate, settings.lowFreq, settings.highFreq);
     this.fft = new FFT(fftSize);
     this.frameBuf = new Float64Array(fftSize);
     this.spectrum = new Float64Array(2 * fftSize);
