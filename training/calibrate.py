@@ -5,13 +5,12 @@ whose scores stay low (the spiking one) gets the threshold its scores need. Prin
 from __future__ import annotations
 
 import argparse
-import math
 import os
 
 import numpy as np
 import torch
 
-from train import predict
+from train import pick_threshold, predict
 from verify import load_checkpoint
 
 
@@ -27,10 +26,7 @@ def main() -> None:
     x, y = d['x'], d['y'].astype(np.int64)
     with torch.no_grad():
         scores = predict(load_checkpoint(args.checkpoint, args.variant), x)
-    neg = np.sort(scores[y < 0].max(1))[::-1]
-    k = int(math.floor(args.val_fa * len(neg)))
-    t = float(neg[k]) + 1e-6 if k < len(neg) else 0.0
-    print(f'{t:.3f}')
+    print(f'{pick_threshold(scores, y, args.val_fa, lo=0.0, hi=1.0):.3f}')
 
 
 if __name__ == '__main__':

@@ -208,12 +208,13 @@ def summarize_sequences(scores: np.ndarray, y: np.ndarray, threshold: float) -> 
             'keyword_sequences': int(has_kw.sum()), 'negative_sequences': int(neg_seq.sum())}
 
 
-def pick_threshold(scores: np.ndarray, y: np.ndarray, max_fa: float) -> float:
-    """Lowest threshold whose false-accept rate on these non-keyword clips is ≤ max_fa."""
+def pick_threshold(scores: np.ndarray, y: np.ndarray, max_fa: float, lo: float = 0.3, hi: float = 0.95) -> float:
+    """Lowest threshold whose false-accept rate on these non-keyword clips is ≤ max_fa, kept within
+    [lo, hi] (model selection uses the defaults; calibrate.py the unclamped value)."""
     neg = np.sort(scores[y < 0].max(1))[::-1]
     k = int(math.floor(max_fa * len(neg)))
     t = float(neg[k]) + 1e-6 if k < len(neg) else 0.0
-    return min(max(t, 0.3), 0.95)
+    return min(max(t, lo), hi)
 
 
 def load_sequences(paths: list[str]) -> tuple[np.ndarray, np.ndarray]:

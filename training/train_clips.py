@@ -19,6 +19,8 @@ from torch import nn
 
 import vocab
 from model import LmuFormer
+# shared with the round-2 trainer (identical there)
+from train import pick_threshold, predict, summarize, transfer_from_lmu
 
 PAD_VALUE = (0.0 - (-6.845978)) / (5.5654526 * 2)  # a zero fbank frame after normalisation
 
@@ -61,55 +63,11 @@ def combined_loss(out: torch.Tensor, t: torch.Tensor, bce: nn.Module, bce_weight
     return loss
 
 
-def transfer_from_lmu(model: LmuFormer, lmu_sd: dict) -> None:
-    """ANN-to-SNN warm start: copy the tensors whose role and shape match between lmu_rnn_conv1d and
-    slmu_rnn_ms_conv1d (the architecture stays the official spiking one; only the start point changes)."""
-    src = {k[len('module.'):]: v for k, v in lmu_sd.items()}
-    pairs = {f'patch_embed.conv_layers.{i}.0.weight': f'patch_embed.proj_conv{s}.weight' for i, s in enumerate(['', '1', '2', '3'])}
-    pairs['patch_embed.rpe_conv.weight'] = 'patch_embed.rpe_conv.weight'
-    for k in ('attn.lmu.W_u.weight', 'attn.lmu.W_u.bias', 'attn.proj_conv.weight', 'attn.proj_conv.bias',
-              'mlp.fc1_conv.weight', 'mlp.fc1_conv.bias', 'mlp.fc2_conv.weight', 'mlp.fc2_conv.bias'):
-        pairs[f'block.0.{k}'] = f'block.0.{k}'
-    pairs['head.weight'], pairs['head.bias'] = 'head.weight', 'head.bias'
-    dst = model.state_dict()
-    for a, b in pairs.items():
-        if a in src and b in dst and src[a].shape == dst[b].shape:
-            dst[b] = src[a].clone()
-    model.load_state_dict(dst)
-
-
 def targets(labels: torch.Tensor, classes: int) -> torch.Tensor:
     t = torch.zeros(len(labels), classes)
     pos = labels >= 0
     t[pos, labels[pos].long()] = 1.0
     return t
-
-
-@torch.no_grad()
-def predict(model: LmuFormer, x: np.ndarray, batch: int = 256) -> np.ndarray:
-    """Sigmoid scores of the whole-clip logits (the final all_seq frame) [n, classes]."""
-    model.eval()
-    out = []
-    for i in range(0, len(x), batch):
-        out.append(torch.sigmoid(model(torch.from_numpy(x[i:i + batch].astype(np.float32)))))
-    return torch.cat(out).numpy()
-
-
-def summarize(scores: np.ndarray, y: np.ndarray, threshold: float) -> dict:
-    pos, neg = y >= 0, y < 0
-    top1 = float((scores[pos].argmax(1) == y[pos]).mean()) if pos.any() else float('nan')
-    detected = float(((scores[pos].argmax(1) == y[pos]) & (scores[pos].max(1) >= threshold)).mean()) if pos.any() else float('nan')
-    fa = float((scores[neg].max(1) >= threshold).mean()) if neg.any() else float('nan')
-    return {'keyword_top1': top1, 'keyword_detected_at_threshold': detected, 'false_accept': fa,
-            'threshold': threshold, 'keywords': int(pos.sum()), 'non_keywords': int(neg.sum())}
-
-
-def pick_threshold(scores: np.ndarray, y: np.ndarray, max_fa: float) -> float:
-    """Lowest threshold whose false-accept rate on these non-keyword clips is ≤ max_fa."""
-    neg = np.sort(scores[y < 0].max(1))[::-1]
-    k = int(math.floor(max_fa * len(neg)))
-    t = float(neg[k]) + 1e-6 if k < len(neg) else 0.0
-    return min(max(t, 0.3), 0.95)
 
 
 def main() -> None:
