@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import wavefile from 'wavefile';
-import { createAudioDecoder } from '../../runtime/audio/audio_decoder.js';
+import { readWavSamples } from '../../runtime/audio/wav_samples.js';
 import { Resampler } from '../../runtime/audio/resampler.js';
 import { ROOT } from './paths.js';
 
@@ -20,13 +20,7 @@ export interface Clip {
 
 /** Decode a WAV file's first channel. */
 export function readWav(path: string): Clip {
-  const dec = createAudioDecoder({ container: 'wav', what: path });
-  const head = dec.push(readFileSync(path));
-  const tail = dec.end();
-  const samples = new Float32Array(head.length + tail.length);
-  samples.set(head);
-  samples.set(tail, head.length);
-  return { samples, rate: dec.info!.sampleRate, source: path };
+  return { ...readWavSamples(path), source: path };
 }
 
 /** Write mono 16-bit PCM. */
