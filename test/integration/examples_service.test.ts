@@ -14,6 +14,7 @@ import type { Model } from '../../runtime/model/model.js';
 import { keywordSpotting } from '../../runtime/operators/keyword_spotting.js';
 import type { AudioChunk, DeviceKeywordEvent } from '../../runtime/operators/types.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../transports/mqtt/embedded_broker.js';
+import { loadServiceConfig } from '../../transports/service/config.js';
 import { createService } from '../../transports/service/service.js';
 import { s16le, testSignal } from '../helpers/audio_signal.js';
 import { MqttLog, sleep, until } from '../helpers/mqtt_log.js';
@@ -41,6 +42,13 @@ describe('examples', () => {
   });
   after(async () => {
     await broker.close();
+  });
+
+  it('raspberry-pi/edgestream.yaml is a valid service configuration (the one the systemd unit loads)', () => {
+    const c = loadServiceConfig(join(ROOT, 'examples/raspberry-pi/edgestream.yaml'), {});
+    assert.equal(c.model.path, undefined, 'the shipped demo model by default');
+    assert.equal(c.decision.threshold, undefined, 'the threshold stored in the model applies');
+    assert.ok(c.devices.kitchen && c.homeassistant.enabled);
   });
 
   it('raspberry-pi/publish_mic.ts: PCM on stdin (a recording instead of arecord) → the service detects as offline', async () => {
