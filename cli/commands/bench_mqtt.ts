@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { encodeS16le, readWavSamples } from '../../runtime/audio/wav_samples.js';
-import { Resampler } from '../../runtime/audio/resampler.js';
+import { resampleBuffer } from '../../runtime/audio/resampler.js';
 import { EdgestreamError } from '../../runtime/errors.js';
 import { loadModel } from '../../runtime/model/load_model.js';
 import { randomLmuformerModel } from '../../models/lmuformer/random_model.js';
@@ -30,16 +30,8 @@ interface BenchMqttOptions {
 
 /** The sample as 16 kHz s16le PCM (what the simulated devices send). */
 function pcm16k(path: string): Uint8Array {
-  let { samples: x, rate } = readWavSamples(path);
-  if (rate !== 16000) {
-    const r = new Resampler(rate, 16000);
-    const head = r.push(x);
-    const tail = r.flush();
-    x = new Float32Array(head.length + tail.length);
-    x.set(head);
-    x.set(tail, head.length);
-  }
-  return encodeS16le(x);
+  const { samples, rate } = readWavSamples(path);
+  return encodeS16le(resampleBuffer(samples, rate, 16000));
 }
 
 export function registerBenchMqtt(program: Command): void {

@@ -232,3 +232,15 @@ export class Resampler {
     this.bufLength -= keepFrom;
   }
 }
+
+/** A whole recording from `inputRate` to `outputRate` in one call (push everything, then flush). */
+export function resampleBuffer(samples: Float32Array, inputRate: number, outputRate: number, options: ResamplerOptions = {}): Float32Array {
+  if (inputRate === outputRate) return samples;
+  const r = new Resampler(inputRate, outputRate, options);
+  const head = r.push(samples);
+  const tail = r.flush();
+  const out = new Float32Array(head.length + tail.length);
+  out.set(head);
+  out.set(tail, head.length);
+  return out;
+}

@@ -13,7 +13,7 @@ export function readWavSamples(path: string): { samples: Float32Array; rate: num
 }
 
 /** Float samples → 16-bit little-endian PCM bytes (what a microphone device publishes), clipped. */
-export function encodeS16le(samples: Float32Array): Uint8Array {
+export function encodeS16le(samples: ArrayLike<number>): Uint8Array {
   const bytes = new Uint8Array(samples.length * 2);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, Math.max(-32768, Math.min(32767, Math.round(samples[i]! * 32768))), true);

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import wavefile from 'wavefile';
 import { readWavSamples } from '../../runtime/audio/wav_samples.js';
-import { Resampler } from '../../runtime/audio/resampler.js';
+import { resampleBuffer } from '../../runtime/audio/resampler.js';
 import { ROOT } from './paths.js';
 
 /** Spoken-keyword clips for end-to-end tests: the shipped fixtures, else espeak-ng. */
@@ -55,12 +55,5 @@ export function padded(clip: Clip, leadMs: number, tailMs: number): Clip {
 }
 
 function to16k(clip: Clip): Clip {
-  if (clip.rate === 16000) return clip;
-  const r = new Resampler(clip.rate, 16000);
-  const a = r.push(clip.samples);
-  const b = r.flush();
-  const samples = new Float32Array(a.length + b.length);
-  samples.set(a);
-  samples.set(b, a.length);
-  return { samples, rate: 16000, source: clip.source };
+  return { samples: resampleBuffer(clip.samples, clip.rate, 16000), rate: 16000, source: clip.source };
 }

@@ -78,13 +78,8 @@ export function wavBytes(data: Uint8Array, f: WavHeaderFields = {}): Uint8Array 
   return concatBytes(head, body);
 }
 
-/** Encode samples in [-1, 1] as 16-bit little-endian PCM. */
-export function s16le(samples: ArrayLike<number>): Uint8Array {
-  const out = new Uint8Array(samples.length * 2);
-  const v = new DataView(out.buffer);
-  for (let i = 0; i < samples.length; i++) v.setInt16(i * 2, Math.max(-32768, Math.min(32767, Math.round(samples[i]! * 32768))), true);
-  return out;
-}
+/** Encode samples in [-1, 1] as 16-bit little-endian PCM (the runtime's encoder). */
+export { encodeS16le as s16le } from '../../runtime/audio/wav_samples.js';
 
 /** Split bytes at random points (seeded) into chunks of 0…max bytes. */
 export function randomChunks<T extends { length: number; subarray(a: number, b: number): T }>(data: T, seed: number, max: number): T[] {

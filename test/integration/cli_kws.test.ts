@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createAudioDecoder } from '../../runtime/audio/audio_decoder.js';
+import { encodeS16le, readWavSamples } from '../../runtime/audio/wav_samples.js';
 import { runCli } from '../helpers/cli.js';
 import { goldenModelBytes } from '../helpers/golden_model.js';
 import { ROOT } from '../helpers/paths.js';
@@ -35,13 +35,7 @@ function asArecordStream(wav: Uint8Array): Uint8Array {
 }
 
 function pcm16(path: string): Uint8Array {
-  const d = createAudioDecoder({ container: 'wav' });
-  const a = d.push(new Uint8Array(readFileSync(path)));
-  const x = Float32Array.from([...a, ...d.end()]);
-  const out = new Uint8Array(x.length * 2);
-  const v = new DataView(out.buffer);
-  x.forEach((s, i) => v.setInt16(i * 2, Math.round(s * 32768), true));
-  return out;
+  return encodeS16le(readWavSamples(path).samples);
 }
 
 describe('classify', () => {

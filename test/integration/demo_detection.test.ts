@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createAudioDecoder } from '../../runtime/audio/audio_decoder.js';
+import { encodeS16le, readWavSamples } from '../../runtime/audio/wav_samples.js';
 import { createAudioFrontend } from '../../runtime/audio/audio_frontend.js';
 import type { KeywordEvent } from '../../runtime/decisions/keyword_detector.js';
 import { KeywordSpotter } from '../../runtime/decisions/keyword_spotter.js';
@@ -42,16 +42,8 @@ function offlineEvents(model: Model, pcm: Uint8Array, rate: number): { label: st
 }
 
 function wavPcm(path: string): { bytes: Uint8Array; rate: number } {
-  const dec = createAudioDecoder({ container: 'wav', what: path });
-  const a = dec.push(new Uint8Array(readFileSync(path)));
-  const b = dec.end();
-  const x = new Float32Array(a.length + b.length);
-  x.set(a);
-  x.set(b, a.length);
-  const bytes = new Uint8Array(x.length * 2);
-  const v = new DataView(bytes.buffer);
-  for (let i = 0; i < x.length; i++) v.setInt16(i * 2, Math.max(-32768, Math.min(32767, Math.round(x[i]! * 32768))), true);
-  return { bytes, rate: dec.info!.sampleRate };
+  const { samples, rate } = readWavSamples(path);
+  return { bytes: encodeS16le(samples), rate };
 }
 
 /** The recording followed by a second of digital silence. */
