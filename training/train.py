@@ -157,6 +157,20 @@ def transfer_from_lmu(model: LmuFormer, lmu_sd: dict) -> None:
     model.load_state_dict(dst)
 
 
+def make_model(variant: str, dim: int, classes: int, init_from_lmu: str | None, init: str | None) -> LmuFormer:
+    """A fresh model, optionally warm-started (--init-from-lmu) or continued (--init) from an
+    official-format checkpoint."""
+    model = LmuFormer(variant, dim, classes=classes)
+    if init_from_lmu:
+        transfer_from_lmu(model, torch.load(init_from_lmu, map_location='cpu'))
+        print(f'[train] conv/MLP/head weights copied from {init_from_lmu}', flush=True)
+    if init:
+        sd = torch.load(init, map_location='cpu')
+        model.load_state_dict({k[len('module.'):]: v for k, v in sd.items()})
+        print(f'[train] continuing from {init}', flush=True)
+    return model
+
+
 @torch.no_grad()
 def predict(model: LmuFormer, x: np.ndarray, batch: int = 256) -> np.ndarray:
     """Sigmoid scores of the whole-clip logits (the final all_seq frame) [n, classes]."""
@@ -272,14 +286,7 @@ def main() -> None:
     vc = np.load(os.path.join(args.data, args.val_clips))
     x_vc, y_vc = vc['x'], vc['y'].astype(np.int64)
     classes = len(vocab.LABELS)
-    model = LmuFormer(args.variant, args.dim, classes=classes)
-    if args.init_from_lmu:
-        transfer_from_lmu(model, torch.load(args.init_from_lmu, map_location='cpu'))
-        print(f'[train] conv/MLP/head weights copied from {args.init_from_lmu}', flush=True)
-    if args.init:
-        sd = torch.load(args.init, map_location='cpu')
-        model.load_state_dict({k[len('module.'):]: v for k, v in sd.items()})
-        print(f'[train] continuing from {args.init}', flush=True)
+    model = make_model(args.variant, args.dim, classes, args.init_from_lmu, args.init)
     n_params = sum(p.numel() for p in model.parameters())
     print(f'[train] {args.variant} dim {args.dim}: {n_params} parameters; {len(y_tr)} training sequences of {x_tr.shape[1]} frames; '
           f'validation: {len(y_vs)} sequences, {len(y_vc)} clips', flush=True)

@@ -20,7 +20,7 @@ from torch import nn
 import vocab
 from model import LmuFormer
 # shared with the round-2 trainer (identical there)
-from train import pick_threshold, predict, summarize, transfer_from_lmu
+from train import make_model, pick_threshold, predict, summarize
 
 PAD_VALUE = (0.0 - (-6.845978)) / (5.5654526 * 2)  # a zero fbank frame after normalisation
 
@@ -104,14 +104,7 @@ def main() -> None:
     x_tr_t = torch.from_numpy(x_tr)  # float16, converted per batch
     y_tr_t = torch.from_numpy(y_tr)
     classes = len(vocab.LABELS)
-    model = LmuFormer(args.variant, args.dim, classes=classes)
-    if args.init_from_lmu:
-        transfer_from_lmu(model, torch.load(args.init_from_lmu, map_location='cpu'))
-        print(f'[train] conv/MLP/head weights copied from {args.init_from_lmu}', flush=True)
-    if args.init:
-        sd = torch.load(args.init, map_location='cpu')
-        model.load_state_dict({k[len('module.'):]: v for k, v in sd.items()})
-        print(f'[train] continuing from {args.init}', flush=True)
+    model = make_model(args.variant, args.dim, classes, args.init_from_lmu, args.init)
     n_params = sum(p.numel() for p in model.parameters())
     print(f'[train] {args.variant} dim {args.dim}: {n_params} parameters; {len(y_tr)} training clips, {n_val} validation', flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.95, 0.999))
