@@ -8,8 +8,8 @@ import { sharedKaldiMelBanks, type MelBanks } from './mel_banks.js';
 export const FLOAT32_EPS = 1.1920928955078125e-7;
 /** torchaudio `fbank`'s default `energy_floor` (Kaldi's own default is 0, no floor). */
 export const ENERGY_FLOOR = 1.0;
-/** Input processed per round (bounds the sample buffer). */
-const BLOCK = 4096;
+/** Input processed per round (bounds the sample buffer; a 20 ms chunk at 16 kHz is 320 samples). */
+const BLOCK = 1024;
 
 /** Frame geometry derived from the settings, computed as torchaudio does (truncating). */
 export interface FbankGeometry {
@@ -40,6 +40,38 @@ export function fbankGeometry(settings: FrontendSettings): FbankGeometry {
   let fftSize = 1;
   while (fftSize < windowSize) fftSize *= 2;
   return { windowSize, windowShift, fftSize, numFeatures: s.melBins + (s.useEnergy ? 1 : 0) };
+}
+
+/** What every filterbank with the same settings shares (read-only; the FFT is used synchronously). */
+interface FbankTables {
+  geometry: FbankGeometry;
+  window: Float64Array;
+  mel: Readonly<MelBanks>;
+  fft: FFT;
+}
+
+/**
+ * Tables per distinct settings: a service creates one filterbank per device from the model's
+ * settings, and a hundred devices appearing at once should not validate the settings and build
+ * the same window, FFT and mel tables a hundred times.
+ */
+const tablesBySettings = new Map<string, FbankTables>();
+
+function fbankTables(settings: FrontendSettings): FbankTables {
+  const key = JSON.stringify(settings);
+  let t = tablesBySettings.get(key);
+  if (!t) {
+    const geometry = fbankGeometry(settings);
+    t = {
+      geometry,
+      window: featureWindow(settings.window, geometry.windowSize),
+      mel: sharedKaldiMelBanks(settings.melBins, geometry.fftSize, settings.sampleRate, settings.lowFreq, settings.highFreq),
+      fft: new FFT(geometry.fftSize),
+    };
+    if (tablesBySettings.size >= 16) tablesBySettings.delete(tablesBySettings.keys().next().value!);
+    tablesBySettings.set(key, t);
+  }
+  return t;
 }
 
 /** Receives each finished frame; the array is reused for the next frame, so copy it to keep it. */
@@ -80,12 +112,13 @@ export class KaldiFbank {
   private rng: () => number;
 
   constructor(settings: FrontendSettings, options: { normalize?: boolean; ditherSeed?: number } = {}) {
-    this.geometry = fbankGeometry(settings);
+    const tables = fbankTables(settings);
+    this.geometry = tables.geometry;
     this.settings = settings;
     const { windowSize, fftSize, numFeatures } = this.geometry;
-    this.window = featureWindow(settings.window, windowSize);
-    this.mel = sharedKaldiMelBanks(settings.melBins, fftSize, settings.sampleRate, settings.lowFreq, settings.highFreq);
-    this.fft = new FFT(fftSize);
+    this.window = tables.window;
+    this.mel = tables.mel;
+    this.fft = tables.fft;
     this.frameBuf = new Float64Array(fftSize);
     this.spectrum = new Float64Array(2 * fftSize);
     this.power = new Float64Array(fftSize / 2 + 1);

@@ -2,7 +2,23 @@ import type { MqttClient } from 'mqtt';
 import { EdgestreamError } from '../../runtime/errors.js';
 import { bytesPerFrame } from '../../runtime/operators/pcm_layout.js';
 import type { PcmFormat } from '../../runtime/operators/types.js';
+import { setTcpNoDelay } from './tcp_no_delay.js';
 import { isValidDeviceId, TopicSchema } from './topics.js';
+
+/** The MQTT 5 properties an audio message carries: its format, and for chunks `seq` and stream `timestamp` (ms). */
+export function audioMessageProperties(format: PcmFormat, type: 'chunk' | 'start' | 'stop', seq: number, timestampMs: number): { contentType: string; userProperties: Record<string, string> } {
+  return {
+    contentType: `audio/pcm;rate=${format.rate};channels=${format.channels};format=${format.encoding}`,
+    userProperties: {
+      rate: String(format.rate),
+      width: format.encoding === 's16le' ? '2' : '4',
+      channels: String(format.channels),
+      ...(type === 'chunk' && { seq: String(seq) }),
+      timestamp: String(Math.round(timestampMs)),
+      type,
+    },
+  };
+}
 
 export interface AudioPublisherOptions {
   /** Base topic of the service. Default `edgestream`. */
@@ -42,6 +58,7 @@ export class MqttAudioPublisher {
     if (frames < 1) throw new EdgestreamError('E_CONFIG', `chunkMs ${chunkMs} is shorter than one sample`);
     this.chunkBytes = frames * bytesPerFrame(this.format);
     this.pending = new Uint8Array(this.chunkBytes);
+    setTcpNoDelay(client);
   }
 
   /** Chunks published so far. */
@@ -53,23 +70,8 @@ export class MqttAudioPublisher {
     return this.client.options.protocolVersion === 5;
   }
 
-  private properties(type: 'chunk' | 'start' | 'stop'): { contentType: string; userProperties: Record<string, string> } {
-    const f = this.format;
-    return {
-      contentType: `audio/pcm;rate=${f.rate};channels=${f.channels};format=${f.encoding}`,
-      userProperties: {
-        rate: String(f.rate),
-        width: f.encoding === 's16le' ? '2' : '4',
-        channels: String(f.channels),
-        ...(type === 'chunk' && { seq: String(this.seq) }),
-        timestamp: String(Math.round(this.sentMs)),
-        type,
-      },
-    };
-  }
-
   private send(payload: Uint8Array, type: 'chunk' | 'start' | 'stop'): Promise<unknown> {
-    const opts = this.mqtt5 ? { qos: 0 as const, properties: this.properties(type) } : { qos: 0 as const };
+    const opts = this.mqtt5 ? { qos: 0 as const, properties: audioMessageProperties(this.format, type, this.seq, this.sentMs) } : { qos: 0 as const };
     const p = this.client.publishAsync(this.topic, Buffer.from(payload), opts);
     if (type === 'chunk') {
       this.seq++;

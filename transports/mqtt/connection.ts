@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { EdgestreamError } from '../../runtime/errors.js';
+import { setTcpNoDelay } from './tcp_no_delay.js';
 
 /** How to reach the broker. Every field has a default except `url`. */
 export interface MqttConnectionOptions {
@@ -115,6 +116,7 @@ export class MqttConnection {
         },
       }),
     });
+    setTcpNoDelay(client);
     // Runs before mqtt.js's own 'close' listener sets up the reconnect timer: a new random delay per outage.
     client.prependListener('close', () => {
       client.options.reconnectPeriod = this.jitteredPeriod();
