@@ -14,6 +14,7 @@ import type { Model } from '../../runtime/model/model.js';
 import { boundedBuffer } from '../../runtime/operators/bounded_buffer.js';
 import { decodeSensorFrames } from '../../runtime/operators/decode_sensor_frames.js';
 import { keywordSpotting } from '../../runtime/operators/keyword_spotting.js';
+import { warmUpKeywordSpotting } from '../../runtime/operators/warm_up.js';
 import { perDevice } from '../../runtime/operators/per_device.js';
 import { predictStream } from '../../runtime/operators/predict_stream.js';
 import { sequenceGuard } from '../../runtime/operators/sequence_guard.js';
@@ -24,6 +25,7 @@ import { MqttConnection, redact } from '../mqtt/connection.js';
 import { bridgeDiscovery, bridgeDiscoveryTopic, deviceDiscovery, deviceDiscoveryTopic, type DiscoveryOptions } from '../mqtt/discovery.js';
 import { hermesPayload, keywordPayload, predictionPayload, scoresPayload, statePayload } from '../mqtt/payloads.js';
 import { isValidDeviceId, TopicSchema } from '../mqtt/topics.js';
+import { warmUpAudioReceive } from '../mqtt/warm_up_receive.js';
 import { webrtcPluginFromConfig } from '../webrtc/plugin.js';
 import { parseServiceConfig, type ServiceConfig, type ServiceConfigInput } from './config.js';
 import { DeviceRegistry, type DeviceEntry } from './device_registry.js';
@@ -145,6 +147,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     this.state = 'starting';
     try {
       await this.loadModels();
+      this.warmUp();
       this.buildPipelines();
       if (this.config.http.enabled) {
         this.http.route('GET', '/healthz', (_req, res) => {
@@ -265,6 +268,18 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       this.log.info({ workers: ec.workers, maxBatch: ec.maxBatch, backend: this.engine.backend }, 'engine started');
     }
     await this.loadSensorModel();
+  }
+
+  /**
+   * Run the audio receive path and the audio pipeline on synthetic input, so that V8 has compiled
+   * them when devices arrive: a hundred devices starting at once otherwise meet cold code.
+   */
+  private warmUp(): void {
+    const model = this.keywordModel;
+    if (!model) return;
+    const receiveMs = warmUpAudioReceive(this.topics, this.config.audio.format, { maxPayloadBytes: this.config.mqtt.maxPacketBytes, maxChunkMs: this.config.audio.maxChunkMs });
+    const pipelineMs = this.engine ? 0 : warmUpKeywordSpotting(model, 5);
+    this.log.debug({ receiveMs: Math.round(receiveMs), pipelineMs: Math.round(pipelineMs) }, 'warmed up');
   }
 
   private async loadSensorModel(): Promise<void> {
