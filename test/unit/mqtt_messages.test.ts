@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import { isEdgestreamError } from '../../runtime/errors.js';
 import { parseSensorPayload } from '../../runtime/operators/sensor_payload.js';
 import { AudioMessageError, parseAudioMessage, type AudioMessageProperties } from '../../transports/mqtt/audio_message.js';
+import { audioMessageProperties } from '../../transports/mqtt/audio_publisher.js';
+import { warmUpAudioReceive } from '../../transports/mqtt/warm_up_receive.js';
 import { bridgeDiscovery, deviceDiscovery, deviceDiscoveryTopic } from '../../transports/mqtt/discovery.js';
 import { scoresPayload } from '../../transports/mqtt/payloads.js';
 import { TopicSchema, checkBaseTopic } from '../../transports/mqtt/topics.js';
@@ -79,6 +81,21 @@ describe('audio messages', () => {
     rejects(() => parse(new Uint8Array(640), { userProperties: { seq: '-1' } }), 'bad_metadata', /seq/);
     rejects(() => parse(new Uint8Array(640), { userProperties: { timestamp: 'noon' } }), 'bad_metadata', /timestamp/);
     rejects(() => parse(new Uint8Array(640), { userProperties: { type: 'pause' } }), 'bad_metadata', /chunk, start, stop/);
+  });
+
+  it('reads back what MqttAudioPublisher sends (format, seq, stream time, start/stop markers)', () => {
+    const f32 = { encoding: 'f32le' as const, rate: 48000, channels: 2 };
+    const c = parse(new Uint8Array(48 * 20 * 8), audioMessageProperties(f32, 'chunk', 41, 820.4));
+    assert.deepEqual({ format: c.format, seq: c.seq, timestampMs: c.timestampMs, kind: c.kind }, { format: f32, seq: 41, timestampMs: 820, kind: 'chunk' });
+    const stop = parse(new Uint8Array(0), audioMessageProperties(S16, 'stop', 42, 840));
+    assert.equal(stop.kind, 'stop');
+    assert.equal(stop.seq, undefined);
+  });
+
+  it('the start-up warm-up of the receive path runs on any configured format, even one its limits refuse', () => {
+    assert.ok(warmUpAudioReceive(new TopicSchema('warm'), S16, LIMITS, 200) > 0);
+    // 20 ms of 48 kHz stereo f32le is 7,680 bytes: over a 1 KiB packet limit, refused and skipped.
+    assert.ok(warmUpAudioReceive(new TopicSchema('warm'), { encoding: 'f32le', rate: 48000, channels: 2 }, { maxPayloadBytes: 1024, maxChunkMs: 1000 }, 200) > 0);
   });
 });
 
