@@ -190,27 +190,38 @@ export class KaldiFbank {
     const s = this.settings;
     const { windowSize, fftSize } = this.geometry;
     const x = this.frameBuf;
-    for (let i = 0; i < windowSize; i++) x[i] = this.buf[offset + i]!;
-    if (s.dither > 0) for (let i = 0; i < windowSize; i++) x[i]! += s.dither * this.rng();
+    const buf = this.buf;
+    const w = this.window;
+    // Passes fused where the per-sample arithmetic stays the same (results are bit-identical to
+    // doing each step over the whole frame): copy + dither + sum, DC removal + energy, pre-emphasis + window.
+    const dither = s.dither;
+    let sum = 0;
+    for (let i = 0; i < windowSize; i++) {
+      let v = buf[offset + i]!;
+      if (dither > 0) v += dither * this.rng();
+      x[i] = v;
+      sum += v;
+    }
+    let e = 0;
     if (s.removeDcOffset) {
-      let sum = 0;
-      for (let i = 0; i < windowSize; i++) sum += x[i]!;
       const mean = sum / windowSize;
-      for (let i = 0; i < windowSize; i++) x[i]! -= mean;
-    }
-    let logEnergy = 0;
-    if (s.useEnergy) {
-      let e = 0;
+      for (let i = 0; i < windowSize; i++) {
+        const v = x[i]! - mean;
+        x[i] = v;
+        e += v * v;
+      }
+    } else {
       for (let i = 0; i < windowSize; i++) e += x[i]! * x[i]!;
-      // torchaudio's fbank defaults to energy_floor = 1.0: log-energy is floored at log(1) = 0.
-      logEnergy = Math.max(Math.log(Math.max(e, FLOAT32_EPS)), Math.log(ENERGY_FLOOR));
     }
+    // torchaudio's fbank defaults to energy_floor = 1.0: log-energy is floored at log(1) = 0.
+    const logEnergy = s.useEnergy ? Math.max(Math.log(Math.max(e, FLOAT32_EPS)), Math.log(ENERGY_FLOOR)) : 0;
     const p = s.preemphasis;
     if (p !== 0) {
-      for (let i = windowSize - 1; i > 0; i--) x[i]! -= p * x[i - 1]!;
-      x[0]! -= p * x[0]!;
+      for (let i = windowSize - 1; i > 0; i--) x[i] = (x[i]! - p * x[i - 1]!) * w[i]!;
+      x[0] = (x[0]! - p * x[0]!) * w[0]!;
+    } else {
+      for (let i = 0; i < windowSize; i++) x[i]! *= w[i]!;
     }
-    for (let i = 0; i < windowSize; i++) x[i]! *= this.window[i]!;
     x.fill(0, windowSize);
     this.fft.realTransform(this.spectrum, x);
     const spec = this.spectrum;
