@@ -106,6 +106,25 @@ describe('stream service on aedes (in-process broker)', () => {
     assert.equal(late.on('edgestream/kitchen/keyword').length, 0, 'keyword events are not retained');
   });
 
+  it('the start-up warm-up (throwaway devices through the pipelines) leaves no trace: no devices, events, series or counts', async () => {
+    const service = createService({ baseTopic: 'warm', mqtt: { url: broker.url }, http: { port: 0, host: '127.0.0.1' }, decision: DECISION }, { model });
+    services.push(service);
+    const emitted: string[] = [];
+    for (const name of ['keyword', 'scores', 'availability', 'rejected'] as const) service.on(name, () => emitted.push(name));
+    const log = await listen(['warm/#']);
+    await service.start();
+    await sleep(300);
+    assert.deepEqual(emitted, []);
+    const h = service.health();
+    assert.deepEqual(Object.keys(h.devices), []);
+    assert.equal(h.chunks_received, 0);
+    assert.equal(h.keyword_events, 0);
+    const metrics = await (await fetch(`http://127.0.0.1:${service.httpPort}/metrics`)).text();
+    assert.doesNotMatch(metrics, /warmup/);
+    assert.doesNotMatch(metrics, /edgestream_(inference|chunk_latency)_seconds_count [1-9]/);
+    assert.deepEqual(log.messages.map((m) => m.topic).filter((t) => t.includes('warmup')), []);
+  });
+
   it('re-publishes discovery when homeassistant/status says online; goes offline after the idle time', async () => {
     const log = await listen(['ha2/#', 'homeassistant/device/#']);
     await start({ baseTopic: 'ha2', audio: { idleMs: 400 } });

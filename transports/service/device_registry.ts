@@ -67,6 +67,12 @@ export class DeviceRegistry {
     return evicted ? { entry, evicted } : { entry };
   }
 
+  /** Forget a device (its threshold stream completes). */
+  remove(id: string): void {
+    this.entries.get(id)?.threshold$.complete();
+    this.entries.delete(id);
+  }
+
   private make(id: string): DeviceEntry {
     const config = this.configured[id];
     return {

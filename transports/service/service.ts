@@ -14,7 +14,6 @@ import type { Model } from '../../runtime/model/model.js';
 import { boundedBuffer } from '../../runtime/operators/bounded_buffer.js';
 import { decodeSensorFrames } from '../../runtime/operators/decode_sensor_frames.js';
 import { keywordSpotting } from '../../runtime/operators/keyword_spotting.js';
-import { warmUpKeywordSpotting } from '../../runtime/operators/warm_up.js';
 import { perDevice } from '../../runtime/operators/per_device.js';
 import { predictStream } from '../../runtime/operators/predict_stream.js';
 import { sequenceGuard } from '../../runtime/operators/sequence_guard.js';
@@ -26,6 +25,7 @@ import { bridgeDiscovery, bridgeDiscoveryTopic, deviceDiscovery, deviceDiscovery
 import { hermesPayload, keywordPayload, predictionPayload, scoresPayload, statePayload } from '../mqtt/payloads.js';
 import { isValidDeviceId, TopicSchema } from '../mqtt/topics.js';
 import { warmUpAudioReceive } from '../mqtt/warm_up_receive.js';
+import { syntheticPcm } from './synthetic_audio.js';
 import { webrtcPluginFromConfig } from '../webrtc/plugin.js';
 import { parseServiceConfig, type ServiceConfig, type ServiceConfigInput } from './config.js';
 import { DeviceRegistry, type DeviceEntry } from './device_registry.js';
@@ -72,6 +72,9 @@ export interface CreateServiceOptions {
 
 type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
+/** Start-up warm-up: throwaway devices × 20 ms chunks through the pipelines, then a pause for V8's background compiler. */
+const WARM_UP = { devices: 4, chunks: 250, settleMs: 100 };
+
 /**
  * The stream service: MQTT (and plugin) inputs → per-device pipelines → predictions published
  * back to MQTT, with Home Assistant discovery, health and metrics. Create with `createService`,
@@ -99,6 +102,8 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   private totals = { chunks: 0, drops: 0, gaps: 0, rejected: 0, events: 0 };
   /** Set while stopping: device availability goes out once, from `teardown`. */
   private quiet = false;
+  /** Set while throwaway devices warm the pipelines up at start (`warmUp`): no availability changes. */
+  private warming = false;
   /** The shared batched engine (config `engine.enabled`). */
   private engine: Engine | null = null;
   private router: EngineStreamRouter | null = null;
@@ -147,7 +152,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     this.state = 'starting';
     try {
       await this.loadModels();
-      this.warmUp();
+      if (this.keywordModel) await this.warmUp(this.keywordModel);
       this.buildPipelines();
       if (this.config.http.enabled) {
         this.http.route('GET', '/healthz', (_req, res) => {
@@ -271,15 +276,46 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   }
 
   /**
-   * Run the audio receive path and the audio pipeline on synthetic input, so that V8 has compiled
-   * them when devices arrive: a hundred devices starting at once otherwise meet cold code.
+   * Compile the hot paths before devices arrive: a hundred devices starting at once otherwise meet
+   * cold code, and the first half second costs two to three times the steady CPU, which delays
+   * their first detections by up to a few hundred milliseconds. Synthetic audio messages go through
+   * the MQTT packet parser and `parseAudioMessage`, and synthetic chunks from a few throwaway
+   * devices through the service's own per-device pipelines (admission, queues, front end, model,
+   * decisions). Nothing is published (there is no connection yet) and nothing is emitted; the
+   * throwaway devices, their metrics and the totals are removed afterwards.
    */
-  private warmUp(): void {
-    const model = this.keywordModel;
-    if (!model) return;
-    const receiveMs = warmUpAudioReceive(this.topics, this.config.audio.format, { maxPayloadBytes: this.config.mqtt.maxPacketBytes, maxChunkMs: this.config.audio.maxChunkMs });
-    const pipelineMs = this.engine ? 0 : warmUpKeywordSpotting(model, 5);
-    this.log.debug({ receiveMs: Math.round(receiveMs), pipelineMs: Math.round(pipelineMs) }, 'warmed up');
+  private async warmUp(model: Model): Promise<void> {
+    const t0 = performance.now();
+    const format = this.config.audio.format;
+    warmUpAudioReceive(this.topics, format, { maxPayloadBytes: this.config.mqtt.maxPacketBytes, maxChunkMs: this.config.audio.maxChunkMs });
+    const input = new Subject<AudioChunk>();
+    const done = this.buildAudioPipeline(model, input, () => undefined);
+    const ids = Array.from({ length: WARM_UP.devices }, (_, i) => `edgestream-warmup-${i}`).filter((id) => !this.devices.get(id));
+    this.warming = true;
+    try {
+      for (let k = 0; k < WARM_UP.chunks; k++) {
+        const data = syntheticPcm(format, 20, k);
+        for (const id of ids) {
+          const entry = this.devices.admit(id)?.entry;
+          if (entry) this.acceptAudio(entry, { device: id, kind: 'chunk', data, format, seq: k, timestampMs: k * 20, receivedAt: Date.now() }, input);
+        }
+        if (k % 10 === 9) await new Promise((r) => setImmediate(r)); // the device queues drain between turns, as in service
+      }
+      input.complete();
+      await done;
+      await new Promise((r) => setTimeout(r, WARM_UP.settleMs)); // V8 finishes the optimised code it compiles in the background
+    } finally {
+      for (const id of ids) {
+        this.devices.remove(id);
+        this.metrics.removeDevice(id);
+      }
+      this.metrics.inference.reset();
+      this.metrics.chunkLatency.reset();
+      this.metrics.devicesActive.set(0);
+      this.totals = { chunks: 0, drops: 0, gaps: 0, rejected: 0, events: 0 };
+      this.warming = false;
+    }
+    this.log.debug({ ms: Math.round(performance.now() - t0) }, 'warmed up');
   }
 
   private async loadSensorModel(): Promise<void> {
@@ -348,7 +384,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     return r.entry;
   }
 
-  private acceptAudio(entry: DeviceEntry, chunk: AudioChunk): void {
+  private acceptAudio(entry: DeviceEntry, chunk: AudioChunk, input: Subject<AudioChunk> = this.audioIn): void {
     if (!entry.listening) {
       entry.pendingGap = true; // the stream resumes with fresh state
       return;
@@ -365,7 +401,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       this.metrics.chunksReceived.inc({ device: entry.id });
     }
     entry.figures.lastChunkAt = c.receivedAt ?? Date.now();
-    this.audioIn.next(c);
+    input.next(c);
   }
 
   private acceptSensor(m: RawMessage): void {
@@ -393,14 +429,17 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
 
   private buildPipelines(): void {
     const model = this.keywordModel;
-    if (model) this.buildAudioPipeline(model);
+    if (model) {
+      this.audioDone = this.buildAudioPipeline(model, this.audioIn, (o) => (o.type === 'keyword' ? this.onKeyword(o.event, o.receivedAt) : this.onScores(o.scores)));
+    }
     const sensorModel = this.streamModel;
     if (sensorModel) this.buildSensorPipeline(sensorModel);
   }
 
-  private buildAudioPipeline(model: Model): void {
+  /** The per-device audio pipelines on `input`; resolves when they have all finished after `input` ends. */
+  private buildAudioPipeline(model: Model, input: Observable<AudioChunk>, output: (o: KeywordOutput) => void): Promise<void> {
     const cfg = this.config;
-    const audio$ = this.audioIn.pipe(
+    const audio$ = input.pipe(
       perDevice<AudioChunk, KeywordOutput>(
         (device, chunks) => {
           const entry = this.devices.get(device)!;
@@ -479,10 +518,10 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
         },
       ),
     );
-    this.audioDone = new Promise<void>((resolve) => {
+    return new Promise<void>((resolve) => {
       this.subscriptions.add(
         audio$.subscribe({
-          next: (o) => (o.type === 'keyword' ? this.onKeyword(o.event, o.receivedAt) : this.onScores(o.scores)),
+          next: output,
           error: (e: unknown) => {
             this.log.error({ err: describeError(e) }, 'audio pipeline failed');
             resolve();
@@ -596,7 +635,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     else entry.sensorActive = active;
     const online = entry.audioActive || entry.sensorActive;
     this.metrics.devicesActive.set([...this.devices.all()].filter((d) => d.audioActive || d.sensorActive).length);
-    if (online === wasOnline || this.quiet) return;
+    if (online === wasOnline || this.quiet || this.warming) return;
     if (online && !entry.announced) this.announce(entry);
     void this.publish('availability', this.topics.availability(entry.id), online ? 'online' : 'offline', 1, true);
     this.log.info({ device: entry.id, availability: online ? 'online' : 'offline' }, 'device availability');
