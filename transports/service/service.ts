@@ -25,7 +25,6 @@ import { bridgeDiscovery, bridgeDiscoveryTopic, deviceDiscovery, deviceDiscovery
 import { hermesPayload, keywordPayload, predictionPayload, scoresPayload, statePayload } from '../mqtt/payloads.js';
 import { isValidDeviceId, TopicSchema } from '../mqtt/topics.js';
 import { warmUpAudioReceive } from '../mqtt/warm_up_receive.js';
-import { syntheticPcm } from './synthetic_audio.js';
 import { webrtcPluginFromConfig } from '../webrtc/plugin.js';
 import { parseServiceConfig, type ServiceConfig, type ServiceConfigInput } from './config.js';
 import { DeviceRegistry, type DeviceEntry } from './device_registry.js';
@@ -33,6 +32,7 @@ import { healthSnapshot, type HealthSnapshot } from './health.js';
 import { sendJson, ServiceHttpServer, type HttpHandler } from './http_server.js';
 import { ServiceMetrics, type RejectReason } from './metrics.js';
 import { DEMO_MODEL, PACKAGE_VERSION } from './package_paths.js';
+import { syntheticPcm } from './synthetic_audio.js';
 
 /** Typed events of a running service (`service.on('keyword', e => …)`). */
 export interface ServiceEvents {
@@ -299,7 +299,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
           const entry = this.devices.admit(id)?.entry;
           if (entry) this.acceptAudio(entry, { device: id, kind: 'chunk', data, format, seq: k, timestampMs: k * 20, receivedAt: Date.now() }, input);
         }
-        if (k % 10 === 9) await new Promise((r) => setImmediate(r)); // the device queues drain between turns, as in service
+        if (k % 10 === 9) await new Promise((r) => setImmediate(r)); // the device queues drain between turns, as they do in operation
       }
       input.complete();
       await done;
