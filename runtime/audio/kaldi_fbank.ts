@@ -2,7 +2,7 @@ import FFT from 'fft.js';
 import { EdgestreamError } from '../errors.js';
 import { FrontendSettingsSchema, type FrontendSettings } from '../model/frontend_settings.js';
 import { featureWindow } from './feature_window.js';
-import { sharedKaldiMelBanks, type MelBanks } from './mel_banks.js';
+import { kaldiMelBanks, type MelBanks } from './mel_banks.js';
 
 /** float32 machine epsilon: torchaudio's floor before the log. */
 export const FLOAT32_EPS = 1.1920928955078125e-7;
@@ -65,7 +65,7 @@ function fbankTables(settings: FrontendSettings): FbankTables {
     t = {
       geometry,
       window: featureWindow(settings.window, geometry.windowSize),
-      mel: sharedKaldiMelBanks(settings.melBins, geometry.fftSize, settings.sampleRate, settings.lowFreq, settings.highFreq),
+      mel: kaldiMelBanks(settings.melBins, geometry.fftSize, settings.sampleRate, settings.lowFreq, settings.highFreq),
       fft: new FFT(geometry.fftSize),
     };
     if (tablesBySettings.size >= 16) tablesBySettings.delete(tablesBySettings.keys().next().value!);

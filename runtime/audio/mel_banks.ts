@@ -74,21 +74,3 @@ export function kaldiMelBanks(numBins: number, fftSize: number, sampleRate: numb
   }
   return { numBins, numFftBins: numFftBins + 1, weights, start, end };
 }
-
-const shared = new Map<string, MelBanks>();
-
-/**
- * `kaldiMelBanks`, built once per distinct setting and shared (read-only) by every filterbank: a
- * service creates one front end per device, and 100 devices appearing at once otherwise build the
- * same 128 × 257 table 100 times.
- */
-export function sharedKaldiMelBanks(numBins: number, fftSize: number, sampleRate: number, lowFreq: number, highFreq: number): Readonly<MelBanks> {
-  const key = `${numBins}/${fftSize}/${sampleRate}/${lowFreq}/${highFreq}`;
-  let banks = shared.get(key);
-  if (!banks) {
-    banks = kaldiMelBanks(numBins, fftSize, sampleRate, lowFreq, highFreq);
-    if (shared.size >= 16) shared.delete(shared.keys().next().value!);
-    shared.set(key, banks);
-  }
-  return banks;
-}

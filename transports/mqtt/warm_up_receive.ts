@@ -1,4 +1,5 @@
 import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
+import { bytesPerFrame } from '../../runtime/operators/pcm_layout.js';
 import type { PcmFormat } from '../../runtime/operators/types.js';
 import { audioMessageProperties } from './audio_publisher.js';
 import { AudioMessageError, parseAudioMessage, type AudioMessageLimits } from './audio_message.js';
@@ -11,7 +12,7 @@ import type { TopicSchema } from './topics.js';
  */
 export function warmUpAudioReceive(topics: TopicSchema, format: PcmFormat, limits: AudioMessageLimits, messages = 3000): number {
   const t0 = performance.now();
-  const payload = Buffer.alloc(Math.round(format.rate / 50) * format.channels * (format.encoding === 's16le' ? 2 : 4));
+  const payload = Buffer.alloc(Math.round(format.rate / 50) * bytesPerFrame(format));
   for (const protocolVersion of [5, 4] as const) {
     const parser = mqttPacket.parser({ protocolVersion });
     parser.on('packet', (p: Packet) => {

@@ -99,7 +99,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   private healthTimer: NodeJS.Timeout | null = null;
   private intervalStartedAt = Date.now();
   private readonly rejectLog = new Map<RejectReason, { windowStart: number; logged: number; suppressed: number }>();
-  private totals = { chunks: 0, drops: 0, gaps: 0, rejected: 0, events: 0 };
+  private totals = emptyTotals();
   /** Set while stopping: device availability goes out once, from `teardown`. */
   private quiet = false;
   /** Set while throwaway devices warm the pipelines up at start (`warmUp`): no availability changes. */
@@ -312,7 +312,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       this.metrics.inference.reset();
       this.metrics.chunkLatency.reset();
       this.metrics.devicesActive.set(0);
-      this.totals = { chunks: 0, drops: 0, gaps: 0, rejected: 0, events: 0 };
+      this.totals = emptyTotals();
       this.warming = false;
     }
     this.log.debug({ ms: Math.round(performance.now() - t0) }, 'warmed up');
@@ -868,6 +868,11 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     this.metrics.resetLoopDelay();
     return h;
   }
+}
+
+/** Service-wide counts for /healthz (chunks, drops, gaps, rejected messages, events). */
+function emptyTotals(): { chunks: number; drops: number; gaps: number; rejected: number; events: number } {
+  return { chunks: 0, drops: 0, gaps: 0, rejected: 0, events: 0 };
 }
 
 function delay(ms: number): Promise<void> {

@@ -1,3 +1,4 @@
+import { bytesPerSample } from '../../runtime/operators/pcm_layout.js';
 import type { PcmFormat } from '../../runtime/operators/types.js';
 
 /**
@@ -6,8 +7,8 @@ import type { PcmFormat } from '../../runtime/operators/types.js';
  */
 export function syntheticPcm(format: PcmFormat, chunkMs: number, index: number): Uint8Array {
   const frames = Math.round((format.rate * chunkMs) / 1000);
-  const bytesPerSample = format.encoding === 's16le' ? 2 : 4;
-  const out = new Uint8Array(frames * format.channels * bytesPerSample);
+  const sampleBytes = bytesPerSample(format.encoding);
+  const out = new Uint8Array(frames * format.channels * sampleBytes);
   const view = new DataView(out.buffer);
   let seed = (index * 2654435761) >>> 0;
   for (let i = 0; i < frames; i++) {
@@ -15,8 +16,8 @@ export function syntheticPcm(format: PcmFormat, chunkMs: number, index: number):
     const t = index * frames + i;
     const v = 0.05 * (seed / 2 ** 32 - 0.5) + 0.2 * Math.sin((2 * Math.PI * 440 * t) / format.rate);
     for (let c = 0; c < format.channels; c++) {
-      const at = (i * format.channels + c) * bytesPerSample;
-      if (bytesPerSample === 2) view.setInt16(at, Math.round(v * 32767), true);
+      const at = (i * format.channels + c) * sampleBytes;
+      if (sampleBytes === 2) view.setInt16(at, Math.round(v * 32767), true);
       else view.setFloat32(at, v, true);
     }
   }
