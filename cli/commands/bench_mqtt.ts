@@ -11,7 +11,7 @@ import { randomLmuformerModel } from '../../models/lmuformer/random_model.js';
 import { isVariant } from '../../models/lmuformer/variants.js';
 import { runMqttLoadBench, STEADY_AFTER_MS } from '../../transports/service/mqtt_load_bench.js';
 import { DEMO_MODEL, DEMO_SAMPLE } from '../../transports/service/package_paths.js';
-import { parseBackend, parseNumber } from '../options.js';
+import { BACKEND_HELP, parseBackend, parseNumber } from '../options.js';
 
 interface BenchMqttOptions {
   devices: string;
@@ -47,7 +47,7 @@ export function registerBenchMqtt(program: Command): void {
     .option('--threshold <x>', 'detection threshold (default: the model\'s; 0 with a random model, so that detections happen and latency is measured)')
     .option('--engine', 'step the devices\' models in the batched engine (worker threads); default: in the service thread, as `serve` does')
     .option('--workers <n>', 'engine worker threads (with --engine)', '1')
-    .option('--backend <name>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
+    .option('--backend <name>', BACKEND_HELP, 'auto')
     .option('--broker <url>', 'use this broker instead of starting mosquitto')
     .option('--json', 'print the result as JSON')
     .action(async (opts: BenchMqttOptions) => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { classifyFrames } from '../../runtime/decisions/clip_classifier.js';
 import { describeError, EdgestreamError } from '../../runtime/errors.js';
 import { audioFileFrames, loadAudioModel } from '../audio_model.js';
-import { parseNumber } from '../options.js';
+import { BACKEND_HELP, INT8_HELP, parseNumber, THRESHOLD_HELP } from '../options.js';
 
 export function registerClassify(program: Command): void {
   program
@@ -11,10 +11,10 @@ export function registerClassify(program: Command): void {
     .argument('<model>', 'model file (.safetensors) with an audio front end')
     .argument('<wav...>', 'audio clips')
     .option('--json', 'one JSON object per line: {file, label, score, detected}')
-    .option('--threshold <p>', 'score a keyword must reach (default: the threshold stored in the model, else 0.5)')
+    .option('--threshold <p>', THRESHOLD_HELP)
     .option('--scores', 'with --json, include every label\'s score')
-    .option('--backend <backend>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
-    .option('--int8', 'int8 weights (per-row scales; README "Kernels")')
+    .option('--backend <backend>', BACKEND_HELP, 'auto')
+    .option('--int8', INT8_HELP)
     .action(async (modelPath: string, files: string[], opts: { json?: boolean; threshold?: string; scores?: boolean; backend: string; int8?: boolean }) => {
       const { model, frontend } = await loadAudioModel(modelPath, opts.backend, opts.int8);
       const decision = opts.threshold !== undefined ? { threshold: parseNumber(opts.threshold, '--threshold') } : {};

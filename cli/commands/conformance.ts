@@ -6,7 +6,7 @@ import { EdgestreamError } from '../../runtime/errors.js';
 import { lmuformerGoldenRunner } from '../../models/lmuformer/conformance.js';
 import { frontendGoldenRunner } from '../../runtime/audio/conformance.js';
 import { tttGoldenRunner } from '../../models/ttt/conformance.js';
-import { parseBackend, parseNumber } from '../options.js';
+import { BACKEND_HELP, parseBackend, parseNumber } from '../options.js';
 
 /** Golden formats this build understands. */
 export const CONFORMANCE_RUNNERS: ConformanceRunner[] = [lmuformerGoldenRunner, tttGoldenRunner, frontendGoldenRunner];
@@ -38,7 +38,7 @@ export function registerConformance(program: Command): void {
     .description('run golden vectors (../shared/golden format) through the public API token by token; exit 1 if any exceeds its tolerance')
     .argument('<golden...>', 'golden files or directories (searched recursively)')
     .option('--tol <x>', 'override every tolerance')
-    .option('--backend <backend>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
+    .option('--backend <backend>', BACKEND_HELP, 'auto')
     .option('--json', 'print one JSON object per golden')
     .action(async (paths: string[], opts: { tol?: string; backend: string; json?: boolean }) => {
       const goldens = collectGoldens(paths);

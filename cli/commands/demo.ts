@@ -10,7 +10,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../../transports/mqtt/
 import { parseServiceConfig } from '../../transports/service/config.js';
 import { DEMO_SAMPLE } from '../../transports/service/package_paths.js';
 import { createService } from '../../transports/service/service.js';
-import { parseBackend, parseNumber } from '../options.js';
+import { BACKEND_HELP, parseBackend, parseNumber } from '../options.js';
 import { runUntilSignal } from './serve.js';
 
 interface DemoOptions {
@@ -57,7 +57,7 @@ export function registerDemo(program: Command): void {
     .description('run the service on an embedded MQTT broker, stream the bundled spoken sample through it as a device would, print the detections (npm start)')
     .option('--broker <url>', 'use this MQTT broker instead of the embedded one')
     .option('--model <file>', 'keyword model (default: the shipped demo model)')
-    .option('--backend <name>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
+    .option('--backend <name>', BACKEND_HELP, 'auto')
     .option('--audio <wav>', 'audio to stream', DEMO_SAMPLE)
     .option('--device <id>', 'device id of the simulated microphone', 'demo')
     .option('--base-topic <topic>', 'MQTT base topic', 'edgestream')

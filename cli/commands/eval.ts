@@ -6,7 +6,7 @@ import { EdgestreamError } from '../../runtime/errors.js';
 import { writeFileAtomic } from '../../runtime/io/files.js';
 import { lineChartSvg } from '../../runtime/report/line_chart_svg.js';
 import { audioFileFrames, loadAudioModel } from '../audio_model.js';
-import { parseNumber } from '../options.js';
+import { BACKEND_HELP, INT8_HELP, parseNumber, THRESHOLD_HELP } from '../options.js';
 
 /**
  * The label of a clip: the file-name prefix before `__` (`yes__voice3.wav`, `_unknown___x.wav`),
@@ -53,9 +53,9 @@ export function registerEval(program: Command): void {
     .argument('<dir>', 'labelled clips: <label>__<id>.wav or <label>/<file>.wav; labels the model lacks count as negatives')
     .option('--out <report.json>', 'write the full report as JSON', 'eval-report.json')
     .option('--svg <chart.svg>', 'write the accuracy-over-the-clip chart', 'eval-accuracy.svg')
-    .option('--threshold <p>', 'score a keyword must reach (default: the threshold stored in the model, else 0.5)')
-    .option('--backend <backend>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
-    .option('--int8', 'int8 weights (per-row scales; README "Kernels")')
+    .option('--threshold <p>', THRESHOLD_HELP)
+    .option('--backend <backend>', BACKEND_HELP, 'auto')
+    .option('--int8', INT8_HELP)
     .action(async (modelPath: string, dir: string, opts: { out: string; svg: string; threshold?: string; backend: string; int8?: boolean }) => {
       const { model, frontend } = await loadAudioModel(modelPath, opts.backend, opts.int8);
       const files = findWavs(dir);

@@ -8,7 +8,7 @@ import { EdgestreamError } from '../../runtime/errors.js';
 import { keywordSpotting } from '../../runtime/operators/keyword_spotting.js';
 import type { AudioChunk } from '../../runtime/operators/types.js';
 import { loadAudioModel } from '../audio_model.js';
-import { parseNumber } from '../options.js';
+import { BACKEND_HELP, INT8_HELP, parseNumber, THRESHOLD_HELP } from '../options.js';
 
 interface ListenOptions {
   json?: boolean;
@@ -68,10 +68,10 @@ export function registerListen(program: Command): void {
     .option('--format <pcm>', 'raw PCM input without a WAV header: s16le | f32le (default: detect a WAV header)')
     .option('--rate <hz>', 'sample rate of raw PCM input', '16000')
     .option('--channels <n>', 'interleaved channels of raw PCM input (the first is used)', '1')
-    .option('--threshold <p>', 'score a keyword must reach (default: the threshold stored in the model, else 0.5)')
+    .option('--threshold <p>', THRESHOLD_HELP)
     .option('--device <id>', 'device id the events carry', 'cli')
-    .option('--backend <backend>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
-    .option('--int8', 'int8 weights (per-row scales; README "Kernels")')
+    .option('--backend <backend>', BACKEND_HELP, 'auto')
+    .option('--int8', INT8_HELP)
     .action(async (modelPath: string, audio: string, opts: ListenOptions) => {
       if (!/^[A-Za-z0-9_-]+$/.test(opts.device)) throw new EdgestreamError('E_USAGE', `--device must match [A-Za-z0-9_-]+, got "${opts.device}"`);
       if (opts.format !== undefined && opts.format !== 's16le' && opts.format !== 'f32le') {

@@ -4,7 +4,7 @@ import { readFileBytes, writeFileAtomic } from '../../runtime/io/files.js';
 import { readNpy, writeNpy } from '../../runtime/io/npy.js';
 import { loadModel } from '../../runtime/model/load_model.js';
 import { streamFrames } from '../../runtime/stream/stream_frames.js';
-import { parseBackend } from '../options.js';
+import { BACKEND_HELP, parseBackend } from '../options.js';
 
 export function registerPredict(program: Command): void {
   program
@@ -13,7 +13,7 @@ export function registerPredict(program: Command): void {
     .argument('<model>', 'model file (.safetensors)')
     .requiredOption('--features <in.npy>', 'float32 [batch, frames, mels] or [frames, mels]; each batch row is one stream')
     .requiredOption('--out <out.npy>', 'output logits [frames, batch, classes] (the official all_seq layout)')
-    .option('--backend <backend>', 'auto | js | wasm | wasm-relaxed | onnx', 'auto')
+    .option('--backend <backend>', BACKEND_HELP, 'auto')
     .action(async (modelPath: string, opts: { features: string; out: string; backend: string }) => {
       const model = await loadModel(modelPath, { backend: parseBackend(opts.backend) });
       const arr = readNpy(readFileBytes(opts.features), opts.features);

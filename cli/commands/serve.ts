@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { EdgestreamError } from '../../runtime/errors.js';
 import { loadServiceConfig, parseServiceConfig, type ServiceConfig } from '../../transports/service/config.js';
 import { createService, type ServicePlugin } from '../../transports/service/service.js';
-import { parseBackend, parseNumber } from '../options.js';
+import { BACKEND_HELP, parseBackend, parseNumber } from '../options.js';
 
 interface ServeOptions {
   config?: string;
@@ -50,7 +50,7 @@ export function registerServe(program: Command): void {
     .option('-c, --config <file>', 'YAML or JSON config file (secrets from EDGESTREAM_MQTT_* environment variables)')
     .option('--broker <url>', 'MQTT broker URL (overrides mqtt.url)')
     .option('--model <file>', 'keyword model (overrides model.path; default the shipped demo model)')
-    .option('--backend <name>', 'auto | js | wasm | wasm-relaxed | onnx')
+    .option('--backend <name>', BACKEND_HELP)
     .option('--http-port <port>', 'port of /healthz and /metrics (overrides http.port)')
     .action(async (opts: ServeOptions) => {
       const config = serveConfig(opts);
