@@ -275,6 +275,17 @@ class Augmenter:
         return [self.pool.wav(self.rng.choice(self.pool.entries)) for _ in range(n)]
 
 
+def write_example(folder: str, name: str, wave: np.ndarray) -> None:
+    """A built example as 16-bit WAV, for listening to what training sees."""
+    os.makedirs(folder, exist_ok=True)
+    wavfile.write(os.path.join(folder, name), RATE, (wave * 32767).astype(np.int16))
+
+
+def report_progress(prefix: str, j: int, total: int, what: str, t0: float) -> None:
+    el = time.time() - t0
+    print(f'[build] {prefix}{j + 1}/{total} {what}, {el:.0f}s elapsed, ~{el / (j + 1) * (total - j - 1):.0f}s left', flush=True)
+
+
 def build(pool: Pool, seed: int, per_keyword: int, n_neg: int, strength: float, examples: str | None,
           snr: tuple[float, float] = (0.0, 30.0)):
     aug = Augmenter(pool, seed, strength, snr)
@@ -302,12 +313,9 @@ def build(pool: Pool, seed: int, per_keyword: int, n_neg: int, strength: float, 
         ys[j] = li
         kinds.append(mode)
         if examples and j < 40:
-            os.makedirs(examples, exist_ok=True)
-            name = f'{j:03d}_{mode}_{vocab.LABELS[li] if li >= 0 else "none"}.wav'
-            wavfile.write(os.path.join(examples, name), RATE, (wave * 32767).astype(np.int16))
+            write_example(examples, f'{j:03d}_{mode}_{vocab.LABELS[li] if li >= 0 else "none"}.wav', wave)
         if j % 5000 == 0 or j == len(jobs) - 1:
-            el = time.time() - t0
-            print(f'[build] {j + 1}/{len(jobs)} clips, {el:.0f}s elapsed, ~{el / (j + 1) * (len(jobs) - j - 1):.0f}s left', flush=True)
+            report_progress('', j, len(jobs), 'clips', t0)
     return xs, ys, np.array(kinds), np.array(groups)
 
 
@@ -368,12 +376,9 @@ def build_sequences(pool: Pool, seed: int, per_keyword: int, n_neg: int, strengt
         kinds.append(mode)
         groups.append(vocab.voice_group(e) if e else 'noise')
         if examples and j < 30:
-            os.makedirs(examples, exist_ok=True)
-            name = f'{shard}-{j:03d}_{mode}_{vocab.LABELS[li] if li >= 0 else "none"}.wav'
-            wavfile.write(os.path.join(examples, name), RATE, (wave * 32767).astype(np.int16))
+            write_example(examples, f'{shard}-{j:03d}_{mode}_{vocab.LABELS[li] if li >= 0 else "none"}.wav', wave)
         if j % 2000 == 0 or j == len(jobs) - 1:
-            el = time.time() - t0
-            print(f'[build] shard {shard}: {j + 1}/{len(jobs)} sequences, {el:.0f}s elapsed, ~{el / (j + 1) * (len(jobs) - j - 1):.0f}s left', flush=True)
+            report_progress(f'shard {shard}: ', j, len(jobs), 'sequences', t0)
     return xs, ys, np.array(kinds), np.array(groups)
 
 

@@ -157,6 +157,12 @@ def transfer_from_lmu(model: LmuFormer, lmu_sd: dict) -> None:
     model.load_state_dict(dst)
 
 
+def write_log(out: str, log: dict) -> None:
+    """The run's log.json (rewritten after every evaluation, so a stopped run keeps its figures)."""
+    with open(os.path.join(out, 'log.json'), 'w') as f:
+        json.dump(log, f, indent=1)
+
+
 def make_model(variant: str, dim: int, classes: int, init_from_lmu: str | None, init: str | None) -> LmuFormer:
     """A fresh model, optionally warm-started (--init-from-lmu) or continued (--init) from an
     official-format checkpoint."""
@@ -351,8 +357,7 @@ def main() -> None:
                 torch.save(nn.DataParallel(model).state_dict(), os.path.join(args.out, 'best_model.pth'))
             else:
                 since_best += 1
-            with open(os.path.join(args.out, 'log.json'), 'w') as f:
-                json.dump(log, f, indent=1)
+            write_log(args.out, log)
             if since_best >= args.patience:
                 print(f'[train] no improvement in {args.patience} evaluations: early stop', flush=True)
                 break
@@ -360,8 +365,7 @@ def main() -> None:
                 print(f'[train] time limit of {args.max_minutes} min reached', flush=True)
                 break
     log['train_seconds'] = time.time() - t0
-    with open(os.path.join(args.out, 'log.json'), 'w') as f:
-        json.dump(log, f, indent=1)
+    write_log(args.out, log)
     print(f"[train] done in {log['train_seconds']:.0f}s; best validation {log.get('best')}", flush=True)
 
 

@@ -8,7 +8,6 @@ Deterministic for a given --seed on one thread.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import time
@@ -20,7 +19,7 @@ from torch import nn
 import vocab
 from model import LmuFormer
 # shared with the round-2 trainer (identical there)
-from train import make_model, pick_threshold, predict, summarize
+from train import make_model, pick_threshold, predict, summarize, write_log
 
 PAD_VALUE = (0.0 - (-6.845978)) / (5.5654526 * 2)  # a zero fbank frame after normalisation
 
@@ -154,11 +153,9 @@ def main() -> None:
             best = score
             log['best'] = s
             torch.save(nn.DataParallel(model).state_dict(), os.path.join(args.out, 'best_model.pth'))
-        with open(os.path.join(args.out, 'log.json'), 'w') as f:
-            json.dump(log, f, indent=1)
+        write_log(args.out, log)
     log['train_seconds'] = time.time() - t0
-    with open(os.path.join(args.out, 'log.json'), 'w') as f:
-        json.dump(log, f, indent=1)
+    write_log(args.out, log)
     print(f"[train] done in {log['train_seconds']:.0f}s; best validation {log['best']}", flush=True)
 
 
