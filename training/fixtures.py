@@ -125,13 +125,12 @@ def main() -> None:
     args = ap.parse_args()
     rng = np.random.default_rng(7)
 
-    # 1. the bundled sample: keywords inside longer phrases, with pauses
+    # 1. the bundled sample's last part: keywords inside longer phrases, with pauses (the two
+    #    phrases of section 3 go before it; the sample is written there)
     parts = [('pause', 0.6), ('ked', 'well I think the answer is', 'yes', 'of course'), ('pause', 1.2),
              ('rms', 'please', 'stop', 'the music'), ('pause', 1.2),
              ('caribbean-f', 'okay let us', 'go', 'home now'), ('pause', 0.8)]
-    y, ev = compose(parts, -60.0, 1)
-    write(os.path.join(args.root, 'models', 'lmuformer', 'demo', 'sample.wav'), y)
-    meta = {'sample.wav': {'seconds': round(len(y) / RATE, 2), 'keywords': ev}}
+    tail, tail_ev = compose(parts, -60.0, 1)
 
     # 2. one clip per keyword, alternating held-out voices; non-keywords; silence and noise
     kdir = os.path.join(args.root, 'test', 'fixtures', 'kws')
@@ -180,10 +179,24 @@ def main() -> None:
         'phrase-none.wav': [('pause', 0.5), ('ked', 'this sentence has nothing in it', '', ''), ('pause', 0.5)],
     }
     pmeta = {}
+    paudio = {}
     for name, parts in phrases.items():
         y, ev = compose(parts, -55.0, 2)
         write(os.path.join(pdir, name), y)
         pmeta[name] = {'seconds': round(len(y) / RATE, 2), 'keywords': ev}
+        paudio[name] = y
+
+    # The bundled sample (what `npm start` streams): "left" and "seven" phrases, then yes/stop/go.
+    # A stream's first second is held back by the detector's warm-up, so nothing is said in it.
+    pieces = [(paudio['phrase-left.wav'], pmeta['phrase-left.wav']['keywords']),
+              (paudio['phrase-seven.wav'], pmeta['phrase-seven.wav']['keywords']), (tail, tail_ev)]
+    y = np.concatenate([a for a, _ in pieces])
+    ev, offset = [], 0.0
+    for a, events in pieces:
+        ev += [{**e, 'start_s': round(e['start_s'] + offset, 2), 'end_s': round(e['end_s'] + offset, 2)} for e in events]
+        offset += len(a) / RATE
+    write(os.path.join(args.root, 'models', 'lmuformer', 'demo', 'sample.wav'), y)
+    meta = {'sample.wav': {'seconds': round(len(y) / RATE, 2), 'keywords': ev}}
     with open(os.path.join(pdir, 'phrases.json'), 'w') as f:
         json.dump({'about': 'Keyword times are estimates (±0.1 s); held-out voices; see training/README.md', **pmeta}, f, indent=1)
     meta.update(pmeta)

@@ -16,6 +16,7 @@ interface ListenOptions {
   rate?: string;
   channels?: string;
   threshold?: string;
+  warmupMs: string;
   device: string;
   backend: string;
   int8?: boolean;
@@ -69,6 +70,7 @@ export function registerListen(program: Command): void {
     .option('--rate <hz>', 'sample rate of raw PCM input', '16000')
     .option('--channels <n>', 'interleaved channels of raw PCM input (the first is used)', '1')
     .option('--threshold <p>', THRESHOLD_HELP)
+    .option('--warmup-ms <ms>', 'no events in the first <ms> of the stream, while the model has heard less than its window (0 for short clips)', '1000')
     .option('--device <id>', 'device id the events carry', 'cli')
     .option('--backend <backend>', BACKEND_HELP, 'auto')
     .option('--int8', INT8_HELP)
@@ -77,6 +79,8 @@ export function registerListen(program: Command): void {
       if (opts.format !== undefined && opts.format !== 's16le' && opts.format !== 'f32le') {
         throw new EdgestreamError('E_USAGE', `--format must be s16le or f32le, got "${opts.format}"`);
       }
+      const warmupMs = parseNumber(opts.warmupMs, '--warmup-ms');
+      if (warmupMs < 0) throw new EdgestreamError('E_USAGE', `--warmup-ms must be 0 or more, got ${opts.warmupMs}`);
       const { model } = await loadAudioModel(modelPath, opts.backend, opts.int8);
       const input = audio === '-' ? process.stdin : createReadStream(audio);
       const what = audio === '-' ? 'stdin' : audio;
@@ -84,7 +88,7 @@ export function registerListen(program: Command): void {
       let events = 0;
       await lastValueFrom(
         audioChunks(input, what, opts.device, opts).pipe(
-          keywordSpotting(model, { decision }),
+          keywordSpotting(model, { decision, warmupMs }),
           tap((out) => {
             if (out.type !== 'keyword') return;
             events++;

@@ -123,6 +123,18 @@ describe('listen', () => {
     assert.deepEqual(events(raw.stdout), ev);
   });
 
+  it('--warmup-ms: the first second is held back by default; 0 keeps it, and the rest is the same', () => {
+    const whole = runCli(['listen', model, PHRASE, ...common, '--warmup-ms', '0']);
+    assert.equal(whole.status, 0, whole.stderr);
+    const all = whole.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { end_ms: number });
+    assert.ok(all.some((e) => e.end_ms < 1000), 'a zero threshold fires in the first second');
+    const byDefault = runCli(['listen', model, PHRASE, ...common]);
+    assert.deepEqual(events(byDefault.stdout), events(all.filter((e) => e.end_ms >= 1000).map((e) => JSON.stringify(e)).join('\n')));
+    const bad = runCli(['listen', model, PHRASE, '--warmup-ms', '-5']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /E_USAGE: --warmup-ms/);
+  });
+
   it('events carry the MQTT keyword-event fields', () => {
     const r = runCli(['listen', model, PHRASE, ...common, '--device', 'porch']);
     const e = JSON.parse(r.stdout.trim().split('\n')[0]!);

@@ -13,6 +13,7 @@ import type { DeviceKeywordEvent } from '../../runtime/operators/types.js';
 import { MqttAudioPublisher } from '../../transports/mqtt/audio_publisher.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../transports/mqtt/embedded_broker.js';
 import { DEMO_MODEL, DEMO_SAMPLE } from '../../transports/service/package_paths.js';
+import { parseServiceConfig } from '../../transports/service/config.js';
 import { createService, type EdgestreamService } from '../../transports/service/service.js';
 import { Mosquitto, MOSQUITTO_MISSING, mosquittoBinary } from '../helpers/mosquitto.js';
 import { MqttLog, sleep } from '../helpers/mqtt_log.js';
@@ -28,7 +29,10 @@ import { CLI, ROOT } from '../helpers/paths.js';
 const PHRASES = join(ROOT, 'test/fixtures/kws-phrases');
 const missing = !existsSync(DEMO_MODEL) ? `the demo model ${DEMO_MODEL} is not built (training/ recipe)` : !existsSync(DEMO_SAMPLE) ? 'the bundled sample is missing' : false;
 
-/** The events the model decides offline on 16-bit PCM (the bytes a device publishes). */
+/** The service's (and `listen`'s) default: no events in a stream's first second. */
+const WARMUP_MS = parseServiceConfig({}).audio.warmupMs;
+
+/** The events the model decides offline on 16-bit PCM (the bytes a device publishes), after the warm-up. */
 function offlineEvents(model: Model, pcm: Uint8Array, rate: number): { label: string; end_ms: number }[] {
   const fe = createAudioFrontend(model.frontend!, { format: 's16le', inputRate: rate });
   const spotter = new KeywordSpotter(model);
@@ -38,7 +42,7 @@ function offlineEvents(model: Model, pcm: Uint8Array, rate: number): { label: st
     if (e) events.push(e);
   }
   events.push(...spotter.flush());
-  return events.map((e) => ({ label: e.label, end_ms: e.end_ms }));
+  return events.filter((e) => e.end_ms >= WARMUP_MS).map((e) => ({ label: e.label, end_ms: e.end_ms }));
 }
 
 function wavPcm(path: string): { bytes: Uint8Array; rate: number } {
