@@ -103,12 +103,14 @@ export function registerBenchMqtt(program: Command): void {
         } else {
           const l = result.latencyMs;
           const s = result.steadyLatencyMs;
+          const st = result.startLatencyMs;
           process.stdout.write(
             [
               `${devices} devices × 20 ms chunks, ${seconds} s, ${result.broker}; model ${model.name}${random ? ' (random weights)' : ''}, ${opts.engine ? `engine ${opts.workers} worker(s)` : 'no engine'}`,
               `chunks: ${result.chunks.sent} sent, ${result.chunks.received} received, ${result.chunks.dropped} dropped, ${result.chunks.seqGaps} seq gaps`,
               `detections: ${result.events}; latency beyond the model delay: ${l ? `p50 ${l.p50} ms, p90 ${l.p90} ms, p99 ${l.p99} ms, max ${l.max} ms (${l.samples} samples)` : 'no samples'}`,
               `  after the first ${STEADY_AFTER_MS / 1000} s (all devices appearing at once): ${s ? `p50 ${s.p50} ms, p90 ${s.p90} ms, p99 ${s.p99} ms, max ${s.max} ms (${s.samples} samples)` : 'no samples'}`,
+              `  in the first ${STEADY_AFTER_MS / 1000} s: ${st ? `p50 ${st.p50} ms, p90 ${st.p90} ms, p99 ${st.p99} ms, max ${st.max} ms (${st.samples} samples)` : 'no samples'}`,
               `service: chunk latency p50 ${result.serviceChunkLatencyMs.p50} ms / p99 ${result.serviceChunkLatencyMs.p99} ms (worst device), ${result.serviceCpuSeconds ?? '?'} CPU s, RSS ${(result.serviceRssBytes / 2 ** 20).toFixed(0)} MiB; device simulator ${result.simulatorCpuSeconds} CPU s (publish lag p99 ${result.publishLagMs.p99} ms), broker ${result.brokerCpuSeconds ?? '?'} CPU s`,
               `load average ${result.machine.loadAverageBefore.join(' ')} → ${result.machine.loadAverageAfter.join(' ')}: ${result.ok ? 'PASS' : 'FAIL'} (no loss, p99 ≤ 50 ms)`,
             ].join('\n') + '\n',

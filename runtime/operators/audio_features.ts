@@ -28,14 +28,10 @@ export function audioFeatures(settings: FrontendSettings): OperatorFunction<Samp
           originMs ??= chunk.timestampMs ?? 0;
           const origin = originMs;
           fbank.process(chunk.samples, (f) => {
-            subscriber.next({
-              device: chunk.device,
-              index: index++,
-              values: f.slice(),
-              originMs: origin,
-              ...(chunk.seq !== undefined && { seq: chunk.seq }),
-              ...(chunk.receivedAt !== undefined && { receivedAt: chunk.receivedAt }),
-            });
+            const frame: FeatureFrame = { device: chunk.device, index: index++, values: f.slice(), originMs: origin };
+            if (chunk.seq !== undefined) frame.seq = chunk.seq;
+            if (chunk.receivedAt !== undefined) frame.receivedAt = chunk.receivedAt;
+            subscriber.next(frame);
           });
         },
         error: (e: unknown) => subscriber.error(e),

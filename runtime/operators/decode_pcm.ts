@@ -16,7 +16,6 @@ export function decodePcm(): OperatorFunction<AudioChunk, SampleChunk> {
   return (source) =>
     new Observable<SampleChunk>((subscriber) => {
       let decoder: PcmChunkDecoder | null = null;
-      let key = '';
       return source.subscribe({
         next: (chunk) => {
           const { format } = chunk;
@@ -24,22 +23,19 @@ export function decodePcm(): OperatorFunction<AudioChunk, SampleChunk> {
           if (chunk.data instanceof Float32Array) {
             samples = format.channels === 1 ? chunk.data : firstChannel(chunk.data, format.channels);
           } else {
-            const k = `${format.encoding}/${format.channels}`;
-            if (!decoder || k !== key) {
-              decoder = new PcmChunkDecoder({ encoding: PCM_FORMATS[format.encoding], channels: format.channels });
-              key = k;
+            const encoding = PCM_FORMATS[format.encoding];
+            if (!decoder || decoder.encoding !== encoding || decoder.channels !== format.channels) {
+              decoder = new PcmChunkDecoder({ encoding, channels: format.channels });
             }
             samples = decoder.push(chunk.data);
           }
           if (samples.length === 0) return;
-          subscriber.next({
-            device: chunk.device,
-            samples,
-            rate: format.rate,
-            ...(chunk.timestampMs !== undefined && { timestampMs: chunk.timestampMs }),
-            ...(chunk.seq !== undefined && { seq: chunk.seq }),
-            ...(chunk.receivedAt !== undefined && { receivedAt: chunk.receivedAt }),
-          });
+          // Optional fields assigned one by one (per chunk, cheaper than spreading objects).
+          const out: SampleChunk = { device: chunk.device, samples, rate: format.rate };
+          if (chunk.timestampMs !== undefined) out.timestampMs = chunk.timestampMs;
+          if (chunk.seq !== undefined) out.seq = chunk.seq;
+          if (chunk.receivedAt !== undefined) out.receivedAt = chunk.receivedAt;
+          subscriber.next(out);
         },
         error: (e: unknown) => subscriber.error(e),
         complete: () => subscriber.complete(),

@@ -64,6 +64,8 @@ export interface MqttLoadBenchResult {
    * state, and V8 compiles the hot paths), which the whole-run figure includes.
    */
   steadyLatencyMs: LatencyStats | null;
+  /** …and for the events in the first `STEADY_AFTER_MS` (the start-up the whole-run figure includes). */
+  startLatencyMs: LatencyStats | null;
   /** How late the device simulator published vs its 20 ms schedule (its own load), ms. */
   publishLagMs: { p50: number; p99: number; max: number };
   /** From the service: chunk arrival → processed (queueing + front end + inference), ms, worst device. */
@@ -155,6 +157,7 @@ export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoa
     clients.push(sub);
     const latencies: number[] = [];
     const steadyLatencies: number[] = [];
+    const startLatencies: number[] = [];
     let streamingSince = Infinity; // wall time (ms since the epoch) the devices started streaming
     let events = 0;
     const sentAt: Float64Array[] = [];
@@ -176,7 +179,7 @@ export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoa
       const t = sentAt[device]?.[idx];
       if (t) {
         latencies.push(now - t);
-        if (t - streamingSince >= STEADY_AFTER_MS) steadyLatencies.push(now - t);
+        (t - streamingSince >= STEADY_AFTER_MS ? steadyLatencies : startLatencies).push(now - t);
       }
     });
     await sub.subscribeAsync(`${base}/+/keyword`, { qos: 1 });
@@ -259,6 +262,7 @@ export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoa
       events,
       latencyMs: lat,
       steadyLatencyMs: latencyStats(steadyLatencies),
+      startLatencyMs: latencyStats(startLatencies),
       publishLagMs: { p50: r1(percentile(lags, 0.5)), p99: r1(percentile(lags, 0.99)), max: r1(lags.at(-1) ?? 0) },
       serviceChunkLatencyMs: { p50, p99 },
       serviceRssBytes: health.rss_bytes,
