@@ -95,11 +95,24 @@ export class KaldiFbank {
   private readonly window: Float64Array;
   private readonly mel: Readonly<MelBanks>;
   private readonly fft: FFT;
+  /** The windowed frame, zero-padded to the FFT size (the padding is never written). */
   private readonly frameBuf: Float64Array;
   private readonly spectrum: Float64Array;
   private readonly power: Float64Array;
   private readonly out: Float32Array;
-  private readonly norm: { mean: number; scale: number } | null;
+  /** Settings and layout read by every frame, resolved once. */
+  private readonly windowSize: number;
+  private readonly fftHalf: number;
+  private readonly dither: number;
+  private readonly removeDcOffset: boolean;
+  private readonly preemphasis: number;
+  private readonly numBins: number;
+  /** Where the mel bins and the log-energy (−1: none) go in a frame. */
+  private readonly melAt: number;
+  private readonly energyAt: number;
+  /** Normalisation (x − normMean) · normScale, used when `normalized`. */
+  private readonly normMean: number;
+  private readonly normScale: number;
   /** Samples not yet consumed: buf[i] is absolute sample bufBase + i. */
   private readonly buf: Float64Array;
   private bufBase = 0;
@@ -129,7 +142,18 @@ export class KaldiFbank {
       throw new EdgestreamError('E_CONFIG', 'normalisation requested but the front-end settings have no normalize {mean, std}');
     }
     this.normalized = normalize;
-    this.norm = normalize && settings.normalize ? { mean: settings.normalize.mean, scale: 1 / (2 * settings.normalize.std) } : null;
+    this.normMean = normalize && settings.normalize ? settings.normalize.mean : 0;
+    this.normScale = normalize && settings.normalize ? 1 / (2 * settings.normalize.std) : 1;
+    this.windowSize = windowSize;
+    this.fftHalf = fftSize / 2;
+    this.dither = settings.dither;
+    this.removeDcOffset = settings.removeDcOffset;
+    this.preemphasis = settings.preemphasis;
+    this.numBins = settings.melBins;
+    // Kaldi puts the log-energy first, HTK last.
+    const energyFirst = settings.useEnergy && !settings.htkCompat;
+    this.melAt = energyFirst ? 1 : 0;
+    this.energyAt = !settings.useEnergy ? -1 : energyFirst ? 0 : this.numBins;
     this.ditherSeed = options.ditherSeed ?? 0x9e3779b9;
     this.rng = gaussian(this.ditherSeed);
   }
@@ -185,66 +209,80 @@ export class KaldiFbank {
     this.bufLength -= drop;
   }
 
-  /** One frame from buf[offset …], into `this.out`. Allocates nothing. */
+  /**
+   * One frame from buf[offset …], into `this.out`. Allocates nothing.
+   *
+   * The arithmetic is torchaudio's steps in order (dither, DC removal, raw energy, pre-emphasis,
+   * window, FFT, power, mel, log), each value computed by the same operations as doing every step
+   * over the whole frame, so results are bit-identical to that; the steps are only fused into as
+   * few passes as that allows.
+   */
   private computeFrame(offset: number): void {
-    const s = this.settings;
-    const { windowSize, fftSize } = this.geometry;
+    const n = this.windowSize;
     const x = this.frameBuf;
-    const buf = this.buf;
     const w = this.window;
-    // Passes fused where the per-sample arithmetic stays the same (results are bit-identical to
-    // doing each step over the whole frame): copy + dither + sum, DC removal + energy, pre-emphasis + window.
-    const dither = s.dither;
+    // Pass 1: the frame's sum (for the DC offset). Dither is fresh noise per frame (overlapping
+    // frames get different noise), so a dithered frame is copied out first; otherwise read in place.
+    let src = this.buf;
+    let at = offset;
     let sum = 0;
-    for (let i = 0; i < windowSize; i++) {
-      let v = buf[offset + i]!;
-      if (dither > 0) v += dither * this.rng();
-      x[i] = v;
-      sum += v;
-    }
-    let e = 0;
-    if (s.removeDcOffset) {
-      const mean = sum / windowSize;
-      for (let i = 0; i < windowSize; i++) {
-        const v = x[i]! - mean;
+    if (this.dither > 0) {
+      for (let i = 0; i < n; i++) {
+        const v = src[at + i]! + this.dither * this.rng();
         x[i] = v;
+        sum += v;
+      }
+      src = x;
+      at = 0;
+    } else {
+      for (let i = 0; i < n; i++) sum += src[at + i]!;
+    }
+    // Pass 2: DC removal, raw energy, pre-emphasis and window. Pre-emphasis uses the previous
+    // DC-removed sample (kept in `prev`), so x can be written in place. v − 0 is exactly v, so
+    // no DC removal is the same loop with mean 0.
+    const mean = this.removeDcOffset ? sum / n : 0;
+    const p = this.preemphasis;
+    let e = 0;
+    if (p !== 0) {
+      let prev = src[at]! - mean; // sample 0 is pre-emphasised against itself (Kaldi's edge rule)
+      for (let i = 0; i < n; i++) {
+        const v = src[at + i]! - mean;
         e += v * v;
+        x[i] = (v - p * prev) * w[i]!;
+        prev = v;
       }
     } else {
-      for (let i = 0; i < windowSize; i++) e += x[i]! * x[i]!;
+      for (let i = 0; i < n; i++) {
+        const v = src[at + i]! - mean;
+        e += v * v;
+        x[i] = v * w[i]!;
+      }
     }
-    // torchaudio's fbank defaults to energy_floor = 1.0: log-energy is floored at log(1) = 0.
-    const logEnergy = s.useEnergy ? Math.max(Math.log(Math.max(e, FLOAT32_EPS)), Math.log(ENERGY_FLOOR)) : 0;
-    const p = s.preemphasis;
-    if (p !== 0) {
-      for (let i = windowSize - 1; i > 0; i--) x[i] = (x[i]! - p * x[i - 1]!) * w[i]!;
-      x[0] = (x[0]! - p * x[0]!) * w[0]!;
-    } else {
-      for (let i = 0; i < windowSize; i++) x[i]! *= w[i]!;
-    }
-    x.fill(0, windowSize);
+    // x[n …] stays zero from the constructor: the FFT only reads x.
     this.fft.realTransform(this.spectrum, x);
     const spec = this.spectrum;
     const power = this.power;
-    for (let k = 0; k <= fftSize / 2; k++) {
+    for (let k = 0; k <= this.fftHalf; k++) {
       const re = spec[2 * k]!;
       const im = spec[2 * k + 1]!;
       power[k] = re * re + im * im;
     }
-    const { weights, start, end, numBins, numFftBins } = this.mel;
-    const energyFirst = s.useEnergy && !s.htkCompat;
-    const first = energyFirst ? 1 : 0;
-    const norm = this.norm;
-    for (let b = 0; b < numBins; b++) {
+    const { weights, start, end, numFftBins } = this.mel;
+    const out = this.out;
+    const first = this.melAt;
+    const scale = this.normScale;
+    const shift = this.normMean;
+    for (let b = 0; b < this.numBins; b++) {
       const row = b * numFftBins;
-      let e = 0;
-      for (let k = start[b]!; k < end[b]!; k++) e += weights[row + k]! * power[k]!;
-      const v = Math.log(Math.max(e, FLOAT32_EPS));
-      this.out[first + b] = norm ? (v - norm.mean) * norm.scale : v;
+      let m = 0;
+      for (let k = start[b]!; k < end[b]!; k++) m += weights[row + k]! * power[k]!;
+      const v = Math.log(Math.max(m, FLOAT32_EPS));
+      out[first + b] = this.normalized ? (v - shift) * scale : v;
     }
-    if (s.useEnergy) {
-      const at = energyFirst ? 0 : numBins;
-      this.out[at] = norm ? (logEnergy - norm.mean) * norm.scale : logEnergy;
+    if (this.energyAt >= 0) {
+      // torchaudio's fbank defaults to energy_floor = 1.0: log-energy is floored at log(1) = 0.
+      const logEnergy = Math.max(Math.log(Math.max(e, FLOAT32_EPS)), Math.log(ENERGY_FLOOR));
+      out[this.energyAt] = this.normalized ? (logEnergy - shift) * scale : logEnergy;
     }
   }
 }
