@@ -2,7 +2,8 @@ import FFT from 'fft.js';
 import { EdgestreamError } from '../errors.js';
 import { FrontendSettingsSchema, type FrontendSettings } from '../model/frontend_settings.js';
 import { featureWindow } from './feature_window.js';
-import { kaldiMelBanks, type MelBanks } from './mel_banks.js';
+import { kaldiMelBanks } from './mel_banks.js';
+import { melByBin, type MelByBin } from './mel_by_bin.js';
 
 /** float32 machine epsilon: torchaudio's floor before the log. */
 export const FLOAT32_EPS = 1.1920928955078125e-7;
@@ -46,7 +47,7 @@ export function fbankGeometry(settings: FrontendSettings): FbankGeometry {
 interface FbankTables {
   geometry: FbankGeometry;
   window: Float64Array;
-  mel: Readonly<MelBanks>;
+  melByBin: Readonly<MelByBin>;
   fft: FFT;
 }
 
@@ -65,7 +66,7 @@ function fbankTables(settings: FrontendSettings): FbankTables {
     t = {
       geometry,
       window: featureWindow(settings.window, geometry.windowSize),
-      mel: kaldiMelBanks(settings.melBins, geometry.fftSize, settings.sampleRate, settings.lowFreq, settings.highFreq),
+      melByBin: melByBin(kaldiMelBanks(settings.melBins, geometry.fftSize, settings.sampleRate, settings.lowFreq, settings.highFreq)),
       fft: new FFT(geometry.fftSize),
     };
     if (tablesBySettings.size >= 16) tablesBySettings.delete(tablesBySettings.keys().next().value!);
@@ -93,16 +94,16 @@ export class KaldiFbank {
   /** Whether frames come out normalised. */
   readonly normalized: boolean;
   private readonly window: Float64Array;
-  private readonly mel: Readonly<MelBanks>;
+  private readonly melByBin: Readonly<MelByBin>;
   private readonly fft: FFT;
   /** The windowed frame, zero-padded to the FFT size (the padding is never written). */
   private readonly frameBuf: Float64Array;
   private readonly spectrum: Float64Array;
-  private readonly power: Float64Array;
+  /** Mel filter energies of the current frame, plus the spare "no filter" slot of `melByBin`. */
+  private readonly melEnergy: Float64Array;
   private readonly out: Float32Array;
   /** Settings and layout read by every frame, resolved once. */
   private readonly windowSize: number;
-  private readonly fftHalf: number;
   private readonly dither: number;
   private readonly removeDcOffset: boolean;
   private readonly preemphasis: number;
@@ -130,11 +131,11 @@ export class KaldiFbank {
     this.settings = settings;
     const { windowSize, fftSize, numFeatures } = this.geometry;
     this.window = tables.window;
-    this.mel = tables.mel;
+    this.melByBin = tables.melByBin;
     this.fft = tables.fft;
     this.frameBuf = new Float64Array(fftSize);
     this.spectrum = new Float64Array(2 * fftSize);
-    this.power = new Float64Array(fftSize / 2 + 1);
+    this.melEnergy = new Float64Array(settings.melBins + 1);
     this.out = new Float32Array(numFeatures);
     this.buf = new Float64Array(windowSize + BLOCK);
     const normalize = options.normalize ?? false;
@@ -145,7 +146,6 @@ export class KaldiFbank {
     this.normMean = normalize && settings.normalize ? settings.normalize.mean : 0;
     this.normScale = normalize && settings.normalize ? 1 / (2 * settings.normalize.std) : 1;
     this.windowSize = windowSize;
-    this.fftHalf = fftSize / 2;
     this.dither = settings.dither;
     this.removeDcOffset = settings.removeDcOffset;
     this.preemphasis = settings.preemphasis;
@@ -260,23 +260,26 @@ export class KaldiFbank {
     }
     // x[n …] stays zero from the constructor: the FFT only reads x.
     this.fft.realTransform(this.spectrum, x);
+    // Power spectrum straight into the mel filters, bin by bin: each FFT bin feeds at most two
+    // filters, so one pass over the bins replaces a short loop per filter. Each filter still adds
+    // its terms in ascending bin order starting from 0, so its sum is the same as per filter.
     const spec = this.spectrum;
-    const power = this.power;
-    for (let k = 0; k <= this.fftHalf; k++) {
+    const { lower, lowerWeight, upper, upperWeight, binStart, binEnd } = this.melByBin;
+    const acc = this.melEnergy;
+    acc.fill(0);
+    for (let k = binStart; k < binEnd; k++) {
       const re = spec[2 * k]!;
       const im = spec[2 * k + 1]!;
-      power[k] = re * re + im * im;
+      const p = re * re + im * im;
+      acc[lower[k]!] += lowerWeight[k]! * p;
+      acc[upper[k]!] += upperWeight[k]! * p;
     }
-    const { weights, start, end, numFftBins } = this.mel;
     const out = this.out;
     const first = this.melAt;
     const scale = this.normScale;
     const shift = this.normMean;
     for (let b = 0; b < this.numBins; b++) {
-      const row = b * numFftBins;
-      let m = 0;
-      for (let k = start[b]!; k < end[b]!; k++) m += weights[row + k]! * power[k]!;
-      const v = Math.log(Math.max(m, FLOAT32_EPS));
+      const v = Math.log(Math.max(acc[b]!, FLOAT32_EPS));
       out[first + b] = this.normalized ? (v - shift) * scale : v;
     }
     if (this.energyAt >= 0) {

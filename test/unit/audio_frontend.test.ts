@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { createAudioFrontend, type AudioInput, type AudioFrontend } from '../../runtime/audio/audio_frontend.js';
 import { computeFeatures } from '../../runtime/audio/compute_features.js';
 import { FLOAT32_EPS, KaldiFbank } from '../../runtime/audio/kaldi_fbank.js';
+import { kaldiMelBanks } from '../../runtime/audio/mel_banks.js';
+import { melByBin } from '../../runtime/audio/mel_by_bin.js';
 import { isEdgestreamError } from '../../runtime/errors.js';
 import { LMUFORMER_FRONTEND, type FrontendSettings } from '../../runtime/model/frontend_settings.js';
 import { makeWav, seededNoise, tone } from '../helpers/wav.js';
@@ -79,6 +81,30 @@ describe('Kaldi fbank, incremental', () => {
     ];
     for (const b of bad) assert.throws(() => new KaldiFbank({ ...L, ...b }), (e: unknown) => isEdgestreamError(e, 'E_CONFIG'), JSON.stringify(b));
     assert.throws(() => new KaldiFbank({ ...L, normalize: null }, { normalize: true }), (e: unknown) => isEdgestreamError(e, 'E_CONFIG'));
+  });
+});
+
+describe('mel filters laid out by FFT bin', () => {
+  it('give every filter the same sum as a loop over its row, bit for bit', () => {
+    // Narrow low filters (some catching no bin), wide ones, a band-limited bank, one filter.
+    const banks: [number, number, number, number, number][] = [
+      [128, 512, 16000, 20, 0], [200, 512, 16000, 20, 0], [40, 256, 8000, 0, 0], [80, 1024, 22050, 60, -400], [1, 512, 16000, 300, 3000],
+    ];
+    for (const [bins, fftSize, rate, low, high] of banks) {
+      const mel = kaldiMelBanks(bins, fftSize, rate, low, high);
+      const byBin = melByBin(mel);
+      const power = Float64Array.from(seededNoise(mel.numFftBins, bins), (v) => (v * 1e3) ** 2);
+      const acc = new Float64Array(bins + 1);
+      for (let k = byBin.binStart; k < byBin.binEnd; k++) {
+        acc[byBin.lower[k]!] += byBin.lowerWeight[k]! * power[k]!;
+        acc[byBin.upper[k]!] += byBin.upperWeight[k]! * power[k]!;
+      }
+      for (let b = 0; b < bins; b++) {
+        let e = 0;
+        for (let k = mel.start[b]!; k < mel.end[b]!; k++) e += mel.weights[b * mel.numFftBins + k]! * power[k]!;
+        assert.equal(acc[b], e, `${bins} mels, ${fftSize}-point FFT at ${rate} Hz: filter ${b}`);
+      }
+    }
   });
 });
 
