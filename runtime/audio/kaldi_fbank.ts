@@ -43,12 +43,21 @@ export function fbankGeometry(settings: FrontendSettings): FbankGeometry {
   return { windowSize, windowShift, fftSize, numFeatures: s.melBins + (s.useEnergy ? 1 : 0) };
 }
 
-/** What every filterbank with the same settings shares (read-only; the FFT is used synchronously). */
+/**
+ * What every filterbank with the same settings shares: read-only tables, and the scratch space of
+ * one frame (only used inside a synchronous `computeFrame`, which calls nothing that could start
+ * another frame), so that a filterbank's own memory is its sample buffer and its output.
+ */
 interface FbankTables {
   geometry: FbankGeometry;
   window: Float64Array;
   melByBin: Readonly<MelByBin>;
   fft: FFT;
+  /** The windowed frame, zero-padded to the FFT size (the padding is never written). */
+  frame: Float64Array;
+  spectrum: Float64Array;
+  /** Mel filter energies of the current frame, plus the spare "no filter" slot of `melByBin`. */
+  melEnergy: Float64Array;
 }
 
 /**
@@ -68,6 +77,9 @@ function fbankTables(settings: FrontendSettings): FbankTables {
       window: featureWindow(settings.window, geometry.windowSize),
       melByBin: melByBin(kaldiMelBanks(settings.melBins, geometry.fftSize, settings.sampleRate, settings.lowFreq, settings.highFreq)),
       fft: new FFT(geometry.fftSize),
+      frame: new Float64Array(geometry.fftSize),
+      spectrum: new Float64Array(2 * geometry.fftSize),
+      melEnergy: new Float64Array(settings.melBins + 1),
     };
     if (tablesBySettings.size >= 16) tablesBySettings.delete(tablesBySettings.keys().next().value!);
     tablesBySettings.set(key, t);
@@ -96,10 +108,9 @@ export class KaldiFbank {
   private readonly window: Float64Array;
   private readonly melByBin: Readonly<MelByBin>;
   private readonly fft: FFT;
-  /** The windowed frame, zero-padded to the FFT size (the padding is never written). */
+  /** One frame's scratch space, shared with every filterbank of the same settings (`FbankTables`). */
   private readonly frameBuf: Float64Array;
   private readonly spectrum: Float64Array;
-  /** Mel filter energies of the current frame, plus the spare "no filter" slot of `melByBin`. */
   private readonly melEnergy: Float64Array;
   private readonly out: Float32Array;
   /** Settings and layout read by every frame, resolved once. */
@@ -129,13 +140,13 @@ export class KaldiFbank {
     const tables = fbankTables(settings);
     this.geometry = tables.geometry;
     this.settings = settings;
-    const { windowSize, fftSize, numFeatures } = this.geometry;
+    const { windowSize, numFeatures } = this.geometry;
     this.window = tables.window;
     this.melByBin = tables.melByBin;
     this.fft = tables.fft;
-    this.frameBuf = new Float64Array(fftSize);
-    this.spectrum = new Float64Array(2 * fftSize);
-    this.melEnergy = new Float64Array(settings.melBins + 1);
+    this.frameBuf = tables.frame;
+    this.spectrum = tables.spectrum;
+    this.melEnergy = tables.melEnergy;
     this.out = new Float32Array(numFeatures);
     this.buf = new Float64Array(windowSize + BLOCK);
     const normalize = options.normalize ?? false;

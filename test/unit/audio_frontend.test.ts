@@ -44,6 +44,19 @@ describe('Kaldi fbank, incremental', () => {
     }
   });
 
+  it('filterbanks of the same settings (which share their scratch space) do not disturb each other', () => {
+    const other = Float32Array.from(tone(24000, 16000, 440, 0.3));
+    const alone = [new KaldiFbank(L).push(speechish), new KaldiFbank(L).push(other)];
+    const a = new KaldiFbank(L);
+    const b = new KaldiFbank(L);
+    const got: Float32Array[][] = [[], []];
+    for (let o = 0; o < Math.max(speechish.length, other.length); o += 320) {
+      got[0]!.push(...a.push(speechish.subarray(o, o + 320)));
+      got[1]!.push(...b.push(other.subarray(o, o + 320)));
+    }
+    assert.deepEqual(got, alone);
+  });
+
   it('normalises as (x − mean) / (2·std)', () => {
     const raw = new KaldiFbank(L).push(speechish);
     const norm = new KaldiFbank(L, { normalize: true }).push(speechish);
