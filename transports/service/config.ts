@@ -103,7 +103,7 @@ export const ServiceConfigSchema = z.strictObject({
       bufferChunks: z.number().int().min(1).max(10_000).default(100),
       /** A device without audio for this long goes `offline` and its stream state is freed (ms). */
       idleMs: z.number().int().min(100).max(86_400_000).default(30_000),
-      /** After lost audio (seq gap, timestamp jump, dropped chunk): no detections for this long (ms). */
+      /** After a device's stream starts, or restarts after lost audio (seq gap, timestamp jump, dropped chunk): no detections for this long (ms). */
       warmupMs: z.number().int().min(0).max(60_000).default(1000),
     })
     .default({ enabled: true, format: { encoding: 's16le', rate: 16000, channels: 1 }, maxChunkMs: 1000, bufferChunks: 100, idleMs: 30_000, warmupMs: 1000 }),
