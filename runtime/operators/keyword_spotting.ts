@@ -23,8 +23,9 @@ export interface KeywordSpottingOptions extends Omit<SpotKeywordsOptions, 'warmu
  * marker, a `seq` gap or timestamp jump, a chunk marked `gap` e.g. by `boundedBuffer`) and ended
  * by a `stop` marker. After every (re)start, detections are held back for `warmupMs` while the
  * model hears enough audio: in the first second its head averages over a fraction of the window it
- * was trained on, and most of what crosses a threshold there is false (on the bundled sample, 36 of
- * the 47 detections in 100 looped 30 s streams at the stored threshold fell in the first second).
+ * was trained on, and most of what crosses a threshold there is false (on speech where the demo
+ * model finds no keyword, 36 of the 47 detections in 100 looped 30 s streams at its stored
+ * threshold fell in the first second: README, "Start of a stream").
  *
  * ```ts
  * chunks$.pipe(keywordSpotting(model, { decision: { threshold: 0.7 } }))
