@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   E_AUDIO_FORMAT: 'audio cannot be decoded',
   /** A golden conformance file is malformed. */
   E_GOLDEN_FORMAT: 'golden file is not valid',
+  /** A stream evaluation's truth file (what was said when) is malformed. */
+  E_TRUTH_FORMAT: 'truth file is not valid',
   /** A configuration file or option failed validation. */
   E_CONFIG: 'configuration is not valid',
   /** A backend (wasm, onnx) is unavailable or failed to initialise. */

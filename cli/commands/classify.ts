@@ -21,7 +21,7 @@ export function registerClassify(program: Command): void {
       let failed = 0;
       for (const file of files) {
         try {
-          const { frames, warning } = audioFileFrames(file, frontend);
+          const { frames, warning } = await audioFileFrames(file, frontend);
           if (warning) process.stderr.write(`classify: warning: ${warning}\n`);
           const r = classifyFrames(model, frames, decision);
           if (opts.json) {

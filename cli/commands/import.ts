@@ -4,7 +4,46 @@ import { readFileBytes, writeFileAtomic } from '../../runtime/io/files.js';
 import { importLmuformerCheckpoint } from '../../models/lmuformer/import_checkpoint.js';
 import { VARIANTS, type Variant } from '../../models/lmuformer/variants.js';
 import { parseLabels } from '../labels_file.js';
-import { parseProbability } from '../options.js';
+import { parseNumber, parseProbability } from '../options.js';
+import { SCORE_ACTIVATIONS, type ScoreActivation } from '../../runtime/decisions/scores.js';
+import type { DecisionDefaults } from '../../runtime/model/model_file.js';
+
+interface ImportOptions {
+  arch: string;
+  labels?: string;
+  name?: string;
+  modelVersion?: string;
+  threshold?: string;
+  activation?: string;
+  smoothFrames?: string;
+  hysteresis?: string;
+  refractoryMs?: string;
+  out: string;
+}
+
+/** The decision defaults given on the command line (validated again when the model file is read). */
+function decisionDefaults(opts: ImportOptions): DecisionDefaults | undefined {
+  const d: DecisionDefaults = {};
+  if (opts.activation !== undefined) {
+    if (!(SCORE_ACTIVATIONS as readonly string[]).includes(opts.activation)) {
+      throw new EdgestreamError('E_USAGE', `--activation must be one of ${SCORE_ACTIVATIONS.join(', ')}, got "${opts.activation}"`);
+    }
+    d.activation = opts.activation as ScoreActivation;
+  }
+  if (opts.threshold !== undefined) d.threshold = parseProbability(opts.threshold, '--threshold');
+  if (opts.hysteresis !== undefined) d.hysteresis = parseProbability(opts.hysteresis, '--hysteresis');
+  if (opts.smoothFrames !== undefined) {
+    const n = parseNumber(opts.smoothFrames, '--smooth-frames');
+    if (!Number.isInteger(n) || n < 1 || n > 100) throw new EdgestreamError('E_USAGE', `--smooth-frames must be an integer from 1 to 100, got ${opts.smoothFrames}`);
+    d.smoothFrames = n;
+  }
+  if (opts.refractoryMs !== undefined) {
+    const n = parseNumber(opts.refractoryMs, '--refractory-ms');
+    if (n < 0 || n > 60_000) throw new EdgestreamError('E_USAGE', `--refractory-ms must be from 0 to 60000, got ${opts.refractoryMs}`);
+    d.refractoryMs = n;
+  }
+  return Object.keys(d).length > 0 ? d : undefined;
+}
 
 export function registerImport(program: Command): void {
   program
@@ -16,8 +55,12 @@ export function registerImport(program: Command): void {
     .option('--name <name>', 'model name published with predictions')
     .option('--model-version <v>', 'model version published with predictions')
     .option('--threshold <p>', 'default keyword threshold stored with the model (e.g. calibrated on validation data)')
+    .option('--activation <sigmoid|softmax>', 'how the logits become scores: sigmoid (one-vs-rest training, the official recipe) or softmax (one decision over all labels, e.g. with _unknown_ and _silence_ classes)')
+    .option('--smooth-frames <n>', 'stream detector default: frames of score smoothing')
+    .option('--hysteresis <p>', 'stream detector default: how far a score must fall before its label fires again')
+    .option('--refractory-ms <ms>', 'stream detector default: no event for this long after an event')
     .requiredOption('-o, --out <model.safetensors>', 'output model file (written atomically)')
-    .action((checkpoint: string, opts: { arch: string; labels?: string; name?: string; modelVersion?: string; threshold?: string; out: string }) => {
+    .action((checkpoint: string, opts: ImportOptions) => {
       if (opts.arch !== 'auto' && !(VARIANTS as readonly string[]).includes(opts.arch)) {
         throw new EdgestreamError('E_UNKNOWN_ARCH', `unknown --arch "${opts.arch}". Expected one of: ${VARIANTS.join(', ')}, auto`);
       }
@@ -27,7 +70,7 @@ export function registerImport(program: Command): void {
         ...(opts.labels !== undefined && { labels: parseLabels(opts.labels) }),
         ...(opts.name !== undefined && { name: opts.name }),
         ...(opts.modelVersion !== undefined && { modelVersion: opts.modelVersion }),
-        ...(opts.threshold !== undefined && { decision: { threshold: parseProbability(opts.threshold, '--threshold') } }),
+        ...(decisionDefaults(opts) !== undefined && { decision: decisionDefaults(opts)! }),
       });
       writeFileAtomic(opts.out, result.bytes);
       const c = result.config;

@@ -1,8 +1,10 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { Observable, lastValueFrom, defaultIfEmpty, tap } from 'rxjs';
 import { createAudioDecoder } from '../../runtime/audio/audio_decoder.js';
+import { decodeFlac, isFlac } from '../../runtime/audio/flac_file.js';
+import { readFileBytes } from '../../runtime/io/files.js';
 import type { PcmFormatName } from '../../runtime/audio/pcm_format.js';
 import { EdgestreamError } from '../../runtime/errors.js';
 import { keywordSpotting } from '../../runtime/operators/keyword_spotting.js';
@@ -59,12 +61,38 @@ function audioChunks(input: Readable, what: string, device: string, opts: Listen
   });
 }
 
+/** A FLAC file, decoded whole (FLAC needs its own decoder), as chunks of 20 ms. */
+function flacChunks(path: string, device: string): Observable<AudioChunk> {
+  return new Observable<AudioChunk>((subscriber) => {
+    decodeFlac(readFileBytes(path), path).then((audio) => {
+      const step = Math.max(1, Math.round(audio.sampleRate / 50));
+      for (let i = 0; i < audio.samples.length && !subscriber.closed; i += step) {
+        subscriber.next({ device, kind: 'chunk', data: audio.samples.subarray(i, i + step), format: { encoding: 'f32le', rate: audio.sampleRate, channels: 1 } });
+      }
+      subscriber.complete();
+    }, (e: unknown) => subscriber.error(e));
+  });
+}
+
+/** Whether a file starts with the FLAC marker (stdin and raw PCM never do). */
+function looksLikeFlac(path: string): boolean {
+  try {
+    const fd = openSync(path, 'r');
+    const head = new Uint8Array(4);
+    readSync(fd, head, 0, 4, 0);
+    closeSync(fd);
+    return isFlac(head);
+  } catch {
+    return false; // the read stream reports the error
+  }
+}
+
 export function registerListen(program: Command): void {
   program
     .command('listen')
     .description('continuous keyword detection on a long recording or live PCM on stdin; one event per line')
     .argument('<model>', 'model file (.safetensors) with an audio front end')
-    .argument('<audio>', 'a WAV file, a raw PCM file (with --format), or - for stdin (e.g. arecord … | edgestream listen model -)')
+    .argument('<audio>', 'a WAV or FLAC file, a raw PCM file (with --format), or - for stdin (e.g. arecord … | edgestream listen model -)')
     .option('--json', 'print each event as the MQTT keyword event JSON')
     .option('--format <pcm>', 'raw PCM input without a WAV header: s16le | f32le (default: detect a WAV header)')
     .option('--rate <hz>', 'sample rate of raw PCM input', '16000')
@@ -82,12 +110,12 @@ export function registerListen(program: Command): void {
       const warmupMs = parseNumber(opts.warmupMs, '--warmup-ms');
       if (warmupMs < 0) throw new EdgestreamError('E_USAGE', `--warmup-ms must be 0 or more, got ${opts.warmupMs}`);
       const { model } = await loadAudioModel(modelPath, opts.backend, opts.int8);
-      const input = audio === '-' ? process.stdin : createReadStream(audio);
+      const flac = audio !== '-' && opts.format === undefined && looksLikeFlac(audio);
       const what = audio === '-' ? 'stdin' : audio;
       const decision = opts.threshold !== undefined ? { threshold: parseNumber(opts.threshold, '--threshold') } : {};
       let events = 0;
       await lastValueFrom(
-        audioChunks(input, what, opts.device, opts).pipe(
+        (flac ? flacChunks(audio, opts.device) : audioChunks(audio === '-' ? process.stdin : createReadStream(audio), what, opts.device, opts)).pipe(
           keywordSpotting(model, { decision, warmupMs }),
           tap((out) => {
             if (out.type !== 'keyword') return;

@@ -1,13 +1,18 @@
-import { sigmoid } from '../layers/activations.js';
 import type { Model } from '../model/model.js';
-import { resolveDecisionOptions, thresholdFor, type DecisionOptions } from './options.js';
+import { resolveDecisionOptions, thresholdFor, type DecisionOptions, type ResolvedDecisionOptions } from './options.js';
+import { logitsToScores } from './scores.js';
 import { WindowedScorer } from './windowed_scorer.js';
 
 export interface ClipResult {
-  /** Best eligible label, or `_unknown_` when none reaches its threshold. */
+  /**
+   * The model's answer. Softmax models (one decision over all labels, e.g. the 12-class task):
+   * the top label, which may be `_unknown_` or `_silence_`. One-vs-rest (sigmoid) models: the best
+   * eligible label when it reaches its threshold, else `_unknown_`.
+   */
   label: string;
-  /** Score of the best eligible label (even when below threshold). */
+  /** Score of that label (for one-vs-rest models below threshold: of the best eligible label). */
   score: number;
+  /** The label is one that produces events (not in `ignore`) and its score reaches its threshold. */
   detected: boolean;
   /** Per-label scores. */
   scores: Record<string, number>;
@@ -19,6 +24,16 @@ export function padValue(model: Model): number {
   return n ? (0 - n.mean) / (2 * n.std) : 0;
 }
 
+/** Logits of a clip's whole-clip output: the clip padded to the training length, as the official loader does. */
+export function paddedClipLogits(model: Model, frames: readonly Float32Array[], clipFrames: number): Float32Array {
+  const s = model.createSession();
+  const pad = new Float32Array(model.inputDim).fill(padValue(model));
+  let last: Float32Array | null = null;
+  for (let t = 0; t < clipFrames; t++) for (const o of s.push(t < frames.length ? frames[t]! : pad)) last = o;
+  for (const o of s.flush()) last = o;
+  return last!;
+}
+
 /**
  * Classify one clip of feature frames the way the model was trained: clips up to the training length
  * are padded (as the official loader does) and scored by the whole-clip logits; longer clips are
@@ -28,15 +43,11 @@ export function classifyFrames(model: Model, frames: readonly Float32Array[], op
   const opts = resolveDecisionOptions(options, model);
   const clip = opts.windowFrames ?? model.frontend?.clipFrames ?? 128;
   const K = model.outputDim;
-  const scores = new Float32Array(K);
+  let scores: Float32Array;
   if (frames.length <= clip) {
-    const s = model.createSession();
-    const pad = new Float32Array(model.inputDim).fill(padValue(model));
-    let last: Float32Array | null = null;
-    for (let t = 0; t < clip; t++) for (const o of s.push(t < frames.length ? frames[t]! : pad)) last = o;
-    for (const o of s.flush()) last = o;
-    for (let c = 0; c < K; c++) scores[c] = sigmoid(last![c]!);
+    scores = logitsToScores(paddedClipLogits(model, frames, clip), opts.activation);
   } else {
+    scores = new Float32Array(K);
     const scorer = new WindowedScorer(model, { windowFrames: clip, minFrames: Math.min(opts.minFrames, clip) });
     const take = (r: { scores: Float32Array } | null): void => {
       if (r) for (let c = 0; c < K; c++) scores[c] = Math.max(scores[c]!, r.scores[c]!);
@@ -45,18 +56,32 @@ export function classifyFrames(model: Model, frames: readonly Float32Array[], op
     for (const r of scorer.flush()) take(r);
   }
   const labels = model.labels.length === K ? model.labels : Array.from({ length: K }, (_, i) => `class_${i}`);
-  let best = -1;
-  for (let c = 0; c < K; c++) {
-    if (opts.ignore.includes(labels[c]!)) continue;
-    if (best < 0 || scores[c]! > scores[best]!) best = c;
+  const round = (x: number) => Math.round(x * 1e4) / 1e4;
+  const { label, score, detected } = decide(labels, scores, opts, frames.length <= clip);
+  return { label, score: round(score), detected, scores: Object.fromEntries(labels.map((l, c) => [l, round(scores[c]!)])) };
+}
+
+/**
+ * One clip's decision from its label scores. With softmax scores of a whole clip the answer is the
+ * top label; otherwise (one-vs-rest scores, or the per-label best of a long clip's windows) the
+ * best event label if it reaches its threshold, else the best of the others (`_unknown_` if none).
+ */
+export function decide(labels: readonly string[], scores: Float32Array, opts: ResolvedDecisionOptions, wholeClip = true): { label: string; score: number; detected: boolean } {
+  const eligible = (c: number) => !opts.ignore.includes(labels[c]!);
+  let top = 0;
+  for (let c = 1; c < scores.length; c++) if (scores[c]! > scores[top]!) top = c;
+  if (opts.activation === 'softmax' && wholeClip) {
+    const label = labels[top]!;
+    return { label, score: scores[top]!, detected: eligible(top) && scores[top]! >= thresholdFor(opts, label) };
   }
-  const bestLabel = best >= 0 ? labels[best]! : '_unknown_';
-  const score = best >= 0 ? scores[best]! : 0;
-  const detected = best >= 0 && score >= thresholdFor(opts, bestLabel);
-  return {
-    label: detected ? bestLabel : '_unknown_',
-    score: Math.round(score * 1e4) / 1e4,
-    detected,
-    scores: Object.fromEntries(labels.map((l, c) => [l, Math.round(scores[c]! * 1e4) / 1e4])),
-  };
+  let best = -1;
+  let other = -1;
+  for (let c = 0; c < scores.length; c++) {
+    if (eligible(c)) {
+      if (best < 0 || scores[c]! > scores[best]!) best = c;
+    } else if (other < 0 || scores[c]! > scores[other]!) other = c;
+  }
+  if (best >= 0 && scores[best]! >= thresholdFor(opts, labels[best]!)) return { label: labels[best]!, score: scores[best]!, detected: true };
+  if (opts.activation === 'softmax' && other >= 0) return { label: labels[other]!, score: scores[other]!, detected: false };
+  return { label: '_unknown_', score: best >= 0 ? scores[best]! : 0, detected: false };
 }

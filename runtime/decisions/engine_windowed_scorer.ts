@@ -1,5 +1,6 @@
 import type { EngineStreamRouter } from '../engine/stream_router.js';
 import { EdgestreamError } from '../errors.js';
+import type { ScoreActivation } from './scores.js';
 import { scoreFrame, type ScoredFrame } from './windowed_scorer.js';
 
 export interface EngineWindowedScorerOptions {
@@ -7,6 +8,8 @@ export interface EngineWindowedScorerOptions {
   windowFrames: number;
   /** No scores before the window holds this many frames. */
   minFrames: number;
+  /** How logits become scores (the model's `decision.activation`). */
+  activation: ScoreActivation;
   /** The model's look-ahead in frames. */
   delay: number;
   /**

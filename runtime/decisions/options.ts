@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { DecisionDefaults } from '../model/model_file.js';
+import type { ScoreActivation } from './scores.js';
 
 /**
  * Decision settings: how per-frame scores become keyword events. Everything in frames is at the
@@ -7,19 +8,23 @@ import type { DecisionDefaults } from '../model/model_file.js';
  */
 export const DecisionOptionsSchema = z.object({
   /**
-   * Score a label must reach (sigmoid of its logit). Default: the threshold stored with the model
+   * Score a label must reach (its sigmoid or softmax probability, as the model was trained: see
+   * `activation` in the model's decision defaults). Default: the threshold stored with the model
    * (calibrated when it was trained), else 0.5. Per-label overrides in `thresholds`.
    */
   threshold: z.number().min(0).max(1).optional(),
   thresholds: z.record(z.string(), z.number().min(0).max(1)).default({}),
   /** Labels that never produce events (e.g. `_unknown_`, `_silence_` if the model has them). */
   ignore: z.array(z.string()).default(['_unknown_', '_silence_', '_background_noise_']),
-  /** Moving-average length applied to each label's score before thresholding (1 = none). */
-  smoothFrames: z.number().int().min(1).max(100).default(3),
-  /** A fired label re-arms only after its smoothed score drops below threshold − hysteresis (at most threshold/2 below it). */
-  hysteresis: z.number().min(0).max(1).default(0.1),
-  /** After any event, no new event for this long. */
-  refractoryMs: z.number().min(0).max(60_000).default(1000),
+  /** Moving-average length applied to each label's score before thresholding (1 = none). Default: the model's, else 3. */
+  smoothFrames: z.number().int().min(1).max(100).optional(),
+  /**
+   * A fired label re-arms only after its smoothed score drops below threshold − hysteresis (at most
+   * threshold/2 below it). Default: the model's, else 0.1.
+   */
+  hysteresis: z.number().min(0).max(1).optional(),
+  /** After any event, no new event for this long. Default: the model's, else 1000. */
+  refractoryMs: z.number().min(0).max(60_000).optional(),
   /**
    * Continuous streams: frames the classifier head averages over (default: the model's training
    * clip length, 128 frames = 1.28 s). Clips: the length clips are padded to.
@@ -30,19 +35,36 @@ export const DecisionOptionsSchema = z.object({
 });
 
 export type DecisionOptions = z.input<typeof DecisionOptionsSchema>;
-export type ResolvedDecisionOptions = Omit<z.output<typeof DecisionOptionsSchema>, 'threshold'> & { threshold: number };
+type Parsed = z.output<typeof DecisionOptionsSchema>;
+export type ResolvedDecisionOptions = Omit<Parsed, 'threshold' | 'smoothFrames' | 'hysteresis' | 'refractoryMs'> & {
+  threshold: number;
+  smoothFrames: number;
+  hysteresis: number;
+  refractoryMs: number;
+  /** How the model's logits become scores (from the model file; sigmoid when it says nothing). */
+  activation: ScoreActivation;
+};
 
-/** The threshold when neither the options nor the model give one. */
+/** The library's defaults, used when neither the options nor the model give a value. */
 export const DEFAULT_THRESHOLD = 0.5;
+export const DEFAULT_DETECTOR = { smoothFrames: 3, hysteresis: 0.1, refractoryMs: 1000 } as const;
 
 /**
- * Fill in defaults. With a model, its stored decision defaults (the thresholds it was calibrated
- * for at training time) come before the library defaults; explicit options win over both.
+ * Fill in defaults. With a model, its stored decision defaults (what it was calibrated for at
+ * training time) come before the library defaults; explicit options win over both.
  */
 export function resolveDecisionOptions(options: DecisionOptions = {}, model?: { decision: Readonly<DecisionDefaults> }): ResolvedDecisionOptions {
   const d = model?.decision ?? {};
   const o = DecisionOptionsSchema.parse(options);
-  return { ...o, threshold: o.threshold ?? d.threshold ?? DEFAULT_THRESHOLD, thresholds: { ...d.thresholds, ...o.thresholds } };
+  return {
+    ...o,
+    threshold: o.threshold ?? d.threshold ?? DEFAULT_THRESHOLD,
+    thresholds: { ...d.thresholds, ...o.thresholds },
+    smoothFrames: o.smoothFrames ?? d.smoothFrames ?? DEFAULT_DETECTOR.smoothFrames,
+    hysteresis: o.hysteresis ?? d.hysteresis ?? DEFAULT_DETECTOR.hysteresis,
+    refractoryMs: o.refractoryMs ?? d.refractoryMs ?? DEFAULT_DETECTOR.refractoryMs,
+    activation: d.activation ?? 'sigmoid',
+  };
 }
 
 export function thresholdFor(options: ResolvedDecisionOptions, label: string): number {

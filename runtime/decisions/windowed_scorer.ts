@@ -1,7 +1,7 @@
 import { EdgestreamError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import type { Session } from '../stream/session.js';
-import { sigmoid } from '../layers/activations.js';
+import { logitsToScores, type ScoreActivation } from './scores.js';
 
 /**
  * Scores for an unbounded stream from a model trained on fixed-length clips with a mean head.
@@ -20,7 +20,7 @@ import { sigmoid } from '../layers/activations.js';
 export interface ScoredFrame {
   /** Index of the input frame this score belongs to (outputs lag the input by the model's delay). */
   frame: number;
-  /** Sigmoid scores per label. */
+  /** Scores per label (sigmoid or softmax of the logits, as the model was trained). */
   scores: Float32Array;
   /** Frames the head averaged over for this score (≤ windowFrames). */
   span: number;
@@ -33,29 +33,34 @@ export interface WindowOptions {
   minFrames?: number;
 }
 
+/** How a stream's frames are scored: the head's window, when scores start, and the activation. */
+export interface WindowSettings {
+  windowFrames: number;
+  minFrames: number;
+  activation: ScoreActivation;
+}
+
 /** Validated window settings for a model. */
-export function windowSettings(model: Model, options: WindowOptions = {}): { windowFrames: number; minFrames: number } {
+export function windowSettings(model: Model, options: WindowOptions = {}): WindowSettings {
   const windowFrames = options.windowFrames ?? model.frontend?.clipFrames ?? 128;
   const minFrames = options.minFrames ?? 30;
   if (!(Number.isInteger(windowFrames) && windowFrames >= 1)) throw new EdgestreamError('E_CONFIG', `windowFrames must be a positive integer, got ${windowFrames}`);
   if (!(Number.isInteger(minFrames) && minFrames >= 1 && minFrames <= windowFrames)) {
     throw new EdgestreamError('E_CONFIG', `minFrames must be an integer from 1 to windowFrames (${windowFrames}), got ${minFrames}`);
   }
-  return { windowFrames, minFrames };
+  return { windowFrames, minFrames, activation: model.decision.activation ?? 'sigmoid' };
 }
 
 /** Logits of frame `index` → a scored frame (null while the window is still too short). */
-export function scoreFrame(index: number, logits: Float32Array, window: { windowFrames: number; minFrames: number }): ScoredFrame | null {
+export function scoreFrame(index: number, logits: Float32Array, window: WindowSettings): ScoredFrame | null {
   const span = Math.min(index + 1, window.windowFrames);
   if (span < window.minFrames) return null;
-  const scores = new Float32Array(logits.length);
-  for (let c = 0; c < logits.length; c++) scores[c] = sigmoid(logits[c]!);
-  return { frame: index, scores, span };
+  return { frame: index, scores: logitsToScores(logits, window.activation), span };
 }
 
 export class WindowedScorer {
   private readonly session: Session;
-  private readonly window: { windowFrames: number; minFrames: number };
+  private readonly window: WindowSettings;
   private next = 0; // index of the next output
 
   constructor(model: Model, options: WindowOptions = {}) {
@@ -86,5 +91,10 @@ export class WindowedScorer {
   reset(): void {
     this.session.reset();
     this.next = 0;
+  }
+
+  /** Release the session's state (kernel memory). */
+  close(): void {
+    this.session.close();
   }
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EdgestreamError } from '../errors.js';
 import { readSafetensors, writeSafetensors, type SafeTensor, type TensorToWrite } from '../io/safetensors.js';
 import { FrontendSettingsSchema, type FrontendSettings } from './frontend_settings.js';
+import { SCORE_ACTIVATIONS, type ScoreActivation } from '../decisions/scores.js';
 
 /**
  * The edgestream model file: a `.safetensors` container whose tensors are the model's parameters
@@ -33,15 +34,28 @@ export interface ModelMetadata {
   decision?: DecisionDefaults;
 }
 
-/** Per-model keyword decision defaults, chosen when the model was trained (e.g. on validation data). */
+/**
+ * Per-model keyword decision defaults, chosen when the model was trained (thresholds and the
+ * stream detector's settings calibrated on validation data). Callers may override all but
+ * `activation`, which is how the model was trained to be read.
+ */
 export interface DecisionDefaults {
+  /** How logits become scores: `sigmoid` (one-vs-rest, the default) or `softmax` (one decision over all labels). */
+  activation?: ScoreActivation;
   threshold?: number;
   thresholds?: Record<string, number>;
+  smoothFrames?: number;
+  hysteresis?: number;
+  refractoryMs?: number;
 }
 
 const DecisionDefaultsSchema = z.object({
+  activation: z.enum(SCORE_ACTIVATIONS).optional(),
   threshold: z.number().min(0).max(1).optional(),
   thresholds: z.record(z.string(), z.number().min(0).max(1)).optional(),
+  smoothFrames: z.number().int().min(1).max(100).optional(),
+  hysteresis: z.number().min(0).max(1).optional(),
+  refractoryMs: z.number().min(0).max(60_000).optional(),
 }).strict();
 
 export interface ModelFile {

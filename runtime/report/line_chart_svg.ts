@@ -16,6 +16,8 @@ export interface LineChartOptions {
   /** Fixed y range; default: the data's range with a margin. */
   yRange?: [number, number];
   xRange?: [number, number];
+  /** A logarithmic x axis (ticks at powers of ten; points at x ≤ 0 are left out). DET curves use it. */
+  xLog?: boolean;
   width?: number;
   height?: number;
   /** Format tick labels (default: up to 3 significant digits). */
@@ -40,10 +42,13 @@ export function lineChartSvg(o: LineChartOptions): string {
   const W = o.width ?? 720;
   const H = o.height ?? 400;
   const m = { l: 64, r: 150, t: 40, b: 52 };
-  const all = o.series.flatMap((s) => s.points);
-  const xs = all.map((p) => p[0]);
+  const lx = (x: number) => (o.xLog ? Math.log10(x) : x);
+  const keep = (p: readonly [number, number]) => Number.isFinite(p[1]) && Number.isFinite(lx(p[0]));
+  const all = o.series.flatMap((s) => s.points.filter(keep));
+  const xs = all.map((p) => lx(p[0]));
   const ys = all.map((p) => p[1]).filter(Number.isFinite);
-  const [x0, x1] = o.xRange ?? [Math.min(...xs), Math.max(...xs)];
+  let [x0, x1] = o.xRange ? [lx(o.xRange[0]), lx(o.xRange[1])] : [Math.min(...xs), Math.max(...xs)];
+  if (o.xLog) [x0, x1] = [Math.floor(x0), Math.ceil(x1)];
   let [y0, y1] = o.yRange ?? [Math.min(...ys), Math.max(...ys)];
   if (!o.yRange) {
     const pad = (y1 - y0) * 0.05 || Math.abs(y1) * 0.1 || 1;
@@ -61,16 +66,18 @@ export function lineChartSvg(o: LineChartOptions): string {
     parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${py(t)}" y2="${py(t)}" stroke="#ddd"/>`);
     parts.push(`<text x="${m.l - 6}" y="${py(t) + 4}" text-anchor="end">${esc(fmt(t))}</text>`);
   }
-  for (const t of niceTicks(x0, x1, 8)) {
+  const xTicks = o.xLog ? Array.from({ length: x1 - x0 + 1 }, (_, i) => x0 + i) : niceTicks(x0, x1, 8);
+  for (const t of xTicks) {
+    const label = o.xLog ? String(Number((10 ** t).toPrecision(4))) : String(Number(t.toPrecision(4)));
     parts.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${H - m.b}" y2="${H - m.b + 4}" stroke="#333"/>`);
-    parts.push(`<text x="${px(t)}" y="${H - m.b + 18}" text-anchor="middle">${esc(String(Number(t.toPrecision(4))))}</text>`);
+    parts.push(`<text x="${px(t)}" y="${H - m.b + 18}" text-anchor="middle">${esc(label)}</text>`);
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="none" stroke="#333"/>`);
   parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">${esc(o.xLabel)}</text>`);
   parts.push(`<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`);
   o.series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]!;
-    const pts = s.points.filter((p) => Number.isFinite(p[1])).map((p) => `${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`);
+    const pts = s.points.filter(keep).map((p) => `${px(lx(p[0])).toFixed(1)},${py(p[1]).toFixed(1)}`);
     if (pts.length > 0) parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(' ')}"/>`);
     const ly = m.t + 12 + i * 18;
     parts.push(`<line x1="${W - m.r + 10}" x2="${W - m.r + 30}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);

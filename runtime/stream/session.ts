@@ -19,6 +19,7 @@ export class Session {
   private readonly out: Float32Array;
   private readonly ready = new Uint8Array(1);
   private ended = false;
+  private closed = false;
   /** Frames pushed since the last reset. */
   framesIn = 0;
   /** Outputs returned since the last reset. */
@@ -46,6 +47,7 @@ export class Session {
 
   /** Push one frame; returns the outputs that became ready (copies owned by the caller). */
   push(frame: ArrayLike<number>): Float32Array[] {
+    if (this.closed) throw closedError();
     if (this.ended) throw new EdgestreamError('E_SESSION_STATE', 'this stream was flushed; call reset() to start a new one');
     const x = checkFrame(frame, this.program.inputDim, this.framesIn);
     this.program.step([this.state], 1, x, this.out, this.ready);
@@ -57,6 +59,7 @@ export class Session {
 
   /** End the stream: the outputs still held back by the model's look-ahead. */
   flush(): Float32Array[] {
+    if (this.closed) throw closedError();
     if (this.ended) throw new EdgestreamError('E_SESSION_STATE', 'this stream was already flushed; call reset() to start a new one');
     const outs = this.program.flush(this.state);
     this.ended = true;
@@ -66,6 +69,7 @@ export class Session {
 
   /** Forget everything: the next push starts a new stream. */
   reset(): void {
+    if (this.closed) throw closedError();
     this.state.f32.fill(0);
     this.state.f64.fill(0);
     this.ended = false;
@@ -73,13 +77,28 @@ export class Session {
     this.framesOut = 0;
   }
 
+  /**
+   * Release this stream's state (which may live in kernel memory) now rather than when it is
+   * garbage collected. The session cannot be used afterwards; closing twice is harmless.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.program.releaseState?.(this.state);
+  }
+
+  /** True after `close()`. */
+  get isClosed(): boolean { return this.closed; }
+
   /** Versioned, checksummed bytes that `restore` (here or in another process) continues from. */
   snapshot(): Uint8Array {
+    if (this.closed) throw closedError();
     return encodeSnapshot({ fingerprint: this.fingerprint, state: this.state, ended: this.ended, framesIn: this.framesIn, framesOut: this.framesOut });
   }
 
   /** Replace this session's state with a snapshot of a session of the same model. */
   restore(bytes: Uint8Array): void {
+    if (this.closed) throw closedError();
     const snap = decodeSnapshot(bytes, this.fingerprint, this.program.stateSizes);
     // Into this session's own state (which the program may keep in kernel memory).
     this.state.f32.set(snap.state.f32);
@@ -88,6 +107,10 @@ export class Session {
     this.framesIn = snap.framesIn;
     this.framesOut = snap.framesOut;
   }
+}
+
+function closedError(): EdgestreamError {
+  return new EdgestreamError('E_SESSION_STATE', 'this session was closed; create a new one');
 }
 
 /** Validate one input frame: right length, finite values. Returns it as a Float32Array. */

@@ -50,7 +50,7 @@ describe('EngineWindowedScorer', () => {
         : await Engine.create(bytes, { workers, backend: 'js', maxBatch: 16, queueFrames: 4096, headWindow: 60 });
       engines.push(engine);
       const router = new EngineStreamRouter(engine);
-      const opts = { windowFrames: 60, minFrames: 20 };
+      const opts = { windowFrames: 60, minFrames: 20, activation: 'sigmoid' as const };
       const streams = [features(model, 2.5, 1), features(model, 1.6, 2), features(model, 2.1, 3)];
       const got: ScoredFrame[][] = streams.map(() => []);
       const scorers = streams.map((_, i) => new EngineWindowedScorer<number>(router, `s${i}`, { ...opts, delay: model.delay, maxPending: 10_000 }, (r, tag) => {
@@ -83,7 +83,7 @@ describe('EngineWindowedScorer', () => {
     engines.push(engine);
     const router = new EngineStreamRouter(engine);
     const scored: number[] = [];
-    const s = new EngineWindowedScorer<number>(router, 'x', { windowFrames: 60, minFrames: 20, delay: model.delay, maxPending: 8 }, (r) => scored.push(r.frame));
+    const s = new EngineWindowedScorer<number>(router, 'x', { windowFrames: 60, minFrames: 20, activation: 'sigmoid', delay: model.delay, maxPending: 8 }, (r) => scored.push(r.frame));
     const frames = features(model, 1, 4);
     let refused = 0;
     // Synchronously, so the engine cannot step meanwhile: once 8 frames wait in its queue, the rest are refused.

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { classifyFrames } from '../../runtime/decisions/clip_classifier.js';
+import { evaluateClips } from '../../runtime/decisions/evaluate.js';
+import { logitsToScores } from '../../runtime/decisions/scores.js';
+import { WindowedScorer } from '../../runtime/decisions/windowed_scorer.js';
+import { loadModel } from '../../runtime/model/load_model.js';
+import { decodeModelFile } from '../../runtime/model/model_file.js';
+import { randomLmuformerModel } from '../../models/lmuformer/random_model.js';
+import { Random } from '../../runtime/util/random.js';
+import { withMetadata } from '../helpers/model_metadata.js';
+
+const LABELS12 = ['_silence_', '_unknown_', 'yes', 'no', 'up', 'down', 'left', 'right', 'on', 'off', 'stop', 'go'];
+
+function frames(n: number, seed: number): Float32Array[] {
+  const r = new Random(seed);
+  return Array.from({ length: n }, () => r.fill(128, (x) => 0.3 * x.normal()));
+}
+
+async function model12(activation: 'softmax' | 'sigmoid' = 'softmax', threshold = 0.3) {
+  const base = randomLmuformerModel({ variant: 'lmu_rnn_conv1d', dim: 16, classes: 12, seed: 3 }).bytes;
+  return loadModel(withMetadata(base, { labels: LABELS12, decision: { activation, threshold } }), { backend: 'js' });
+}
+
+describe('scores from logits', () => {
+  it('softmax: probabilities over all labels (sum 1, order kept, no overflow); sigmoid: each label alone', () => {
+    const logits = Float32Array.from([2, -1, 0.5, 800]);
+    const p = logitsToScores(logits, 'softmax');
+    assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-6);
+    assert.ok(p[3]! > 0.999 && p.every(Number.isFinite));
+    const q = logitsToScores(Float32Array.from([2, -1, 0.5]), 'softmax');
+    const e = [Math.exp(2), Math.exp(-1), Math.exp(0.5)];
+    const z = e[0]! + e[1]! + e[2]!;
+    q.forEach((v, i) => assert.ok(Math.abs(v - e[i]! / z) < 1e-6));
+    const s = logitsToScores(Float32Array.from([0, 2]), 'sigmoid');
+    assert.ok(Math.abs(s[0]! - 0.5) < 1e-7 && Math.abs(s[1]! - 1 / (1 + Math.exp(-2))) < 1e-7);
+  });
+});
+
+describe('softmax keyword models (12 classes with _unknown_ and _silence_)', () => {
+  it('the activation is stored in the model file and validated', async () => {
+    const m = await model12();
+    assert.equal(m.decision.activation, 'softmax');
+    const bad = withMetadata(randomLmuformerModel({ variant: 'lmu_rnn_conv1d', dim: 16, classes: 12 }).bytes, { labels: LABELS12 });
+    const meta = decodeModelFile(bad).metadata;
+    assert.equal(meta.decision, undefined);
+    assert.throws(() => decodeModelFile(withMetadata(bad, { decision: { activation: 'relu' as 'softmax' } })), /E_MODEL_FORMAT|metadata field decision/);
+  });
+
+  it('windowed scores are softmax probabilities of the same logits', async () => {
+    const m = await model12();
+    const scorer = new WindowedScorer(m, { windowFrames: 64, minFrames: 8 });
+    const session = m.createSession({ headWindow: 64 });
+    const input = frames(90, 1);
+    let k = 0;
+    for (const f of input) {
+      const r = scorer.push(f);
+      const outs = session.push(f);
+      if (!r) continue;
+      k++;
+      assert.ok(Math.abs(r.scores.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+      assert.deepEqual(r.scores, logitsToScores(outs[0]!, 'softmax'));
+    }
+    assert.ok(k > 50);
+  });
+
+  it('classify: the answer is the top label of all 12 (it may be _unknown_/_silence_); only keywords at threshold are detected', async () => {
+    const m = await model12('softmax', 0.3);
+    let sawNonEvent = false;
+    let sawKeyword = false;
+    for (let seed = 0; seed < 40; seed++) {
+      const r = classifyFrames(m, frames(100, seed));
+      const top = Object.entries(r.scores).reduce((a, b) => (b[1] > a[1] ? b : a));
+      assert.equal(r.label, top[0], 'the answer is the top-scoring label');
+      assert.equal(r.score, top[1]);
+      const keyword = !r.label.startsWith('_');
+      assert.equal(r.detected, keyword && r.score >= 0.3);
+      if (keyword) sawKeyword = true;
+      else sawNonEvent = true;
+      assert.ok(Math.abs(Object.values(r.scores).reduce((a, b) => a + b, 0) - 1) < 1e-3);
+    }
+    assert.ok(sawKeyword || sawNonEvent);
+  });
+
+  it('eval: 12-class accuracy, confusion rows for _unknown_ and _silence_, false accepts per hour, a monotone DET curve', async () => {
+    const m = await model12('softmax', 0.2);
+    const clips = Array.from({ length: 30 }, (_, i) => ({
+      label: ['yes', 'no', 'bed', '_silence_', 'go'][i % 5]!, frames: frames(98, 100 + i), name: `c${i}`,
+    }));
+    const r = evaluateClips(m, clips);
+    assert.equal(r.keywordClips, 18);
+    assert.equal(r.negativeClips, 12);
+    assert.notEqual(r.accuracy, null);
+    assert.ok(r.confusion._unknown_, 'bed counts as _unknown_');
+    assert.ok(r.confusion._silence_);
+    const rows = Object.values(r.confusion).reduce((a, row) => a + Object.values(row).reduce((x, y) => x + y, 0), 0);
+    assert.equal(rows, 30);
+    assert.ok(Math.abs(r.negativeHours - 12 * 0.98 / 3600) < 1e-4);
+    assert.equal(r.falseAcceptsPerHour, Math.round((r.falseAcceptRate * 12 / r.negativeHours) * 1e4) / 1e4);
+    for (let i = 1; i < r.det.length; i++) {
+      assert.ok(r.det[i]!.missRate >= r.det[i - 1]!.missRate, 'misses grow with the threshold');
+      assert.ok(r.det[i]!.falseAccepts <= r.det[i - 1]!.falseAccepts, 'false accepts fall with the threshold');
+    }
+    const at = r.det.find((p) => p.threshold === 0.2)!;
+    assert.equal(at.falseAccepts, Math.round(r.falseAcceptRate * 12));
+    assert.equal(at.missRate, Math.round((1 - r.detectionRate) * 1e4) / 1e4);
+  });
+});
