@@ -23,7 +23,15 @@ export { importLmuformerCheckpoint, type ImportOptions, type ImportResult } from
 export { randomLmuformerModel, type RandomModelOptions } from '../models/lmuformer/random_model.js';
 export { SPEECH_COMMANDS_LABELS } from '../models/lmuformer/labels.js';
 export { VARIANTS as LMUFORMER_VARIANTS, type Variant as LmuformerVariant, type LmuformerConfig } from '../models/lmuformer/variants.js';
-export { KeywordSpotter } from './decisions/keyword_spotter.js';
+// Task-level API: a stream of audio or sensor samples in, events or predictions out.
+export { createKeywordSpotter, KeywordSpotter, type KeywordSpotterOptions } from './tasks/keyword_spotter.js';
+export { createSensorPredictor, SensorPredictor } from './tasks/sensor_predictor.js';
+export { listShippedModels, resolveModelPath } from './model/shipped_models.js';
+export { KeywordStream, type KeywordStreamOptions, type KeywordStreamSink } from './decisions/keyword_stream.js';
+export { evaluateStream, parseStreamTruth, type StreamEvaluationReport, type StreamTruth } from './decisions/stream_evaluation.js';
+export { evaluateClips, type EvaluationReport, type LabelledClip } from './decisions/evaluate.js';
+export { logitsToScores, type ScoreActivation } from './decisions/scores.js';
+export { decodeFlac, isFlac } from './audio/flac_file.js';
 export { KeywordDetector, type KeywordEvent } from './decisions/keyword_detector.js';
 export { WindowedScorer, type ScoredFrame } from './decisions/windowed_scorer.js';
 export { classifyFrames, type ClipResult } from './decisions/clip_classifier.js';

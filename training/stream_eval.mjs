@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadModel } from '../dist/runtime/model/load_model.js';
 import { computeFeatures } from '../dist/runtime/audio/compute_features.js';
-import { KeywordSpotter } from '../dist/runtime/decisions/keyword_spotter.js';
+import { KeywordSpotter } from '../dist/runtime/tasks/keyword_spotter.js';
 
 const args = process.argv.slice(2);
 const opt = (name) => {

@@ -31,6 +31,7 @@ export function paddedClipLogits(model: Model, frames: readonly Float32Array[], 
   let last: Float32Array | null = null;
   for (let t = 0; t < clipFrames; t++) for (const o of s.push(t < frames.length ? frames[t]! : pad)) last = o;
   for (const o of s.flush()) last = o;
+  s.close();
   return last!;
 }
 
@@ -54,6 +55,7 @@ export function classifyFrames(model: Model, frames: readonly Float32Array[], op
     };
     for (const f of frames) take(scorer.push(f));
     for (const r of scorer.flush()) take(r);
+    scorer.close();
   }
   const labels = model.labels.length === K ? model.labels : Array.from({ length: K }, (_, i) => `class_${i}`);
   const round = (x: number) => Math.round(x * 1e4) / 1e4;

@@ -89,6 +89,7 @@ export function evaluateClips(model: Model, clips: readonly LabelledClip[], opti
     const outs: Float32Array[] = [];
     for (let t = 0; t < clipFrames; t++) outs.push(...s.push(t < clip.frames.length ? clip.frames[t]! : pad));
     outs.push(...s.flush());
+    s.close();
     const last = outs[clipFrames - 1]!;
     const final = answer(last);
     const top = topLabel(last);

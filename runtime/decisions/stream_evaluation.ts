@@ -91,6 +91,7 @@ export function evaluateStream(model: Model, frames: readonly Float32Array[], tr
     if (r) scored.push(r);
   }
   scored.push(...scorer.flush());
+  scorer.close();
 
   const detect = (threshold: number): KeywordEvent[] => {
     const d = new KeywordDetector(model.labels, { ...opts, threshold, thresholds: {} }, frameMs);

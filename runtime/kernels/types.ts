@@ -78,6 +78,12 @@ export interface Kernels {
   /** Release a prepared layer's storage (tiers with their own heap reclaim it). */
   free(layer: DenseLayer): void;
 
+  /**
+   * Free everything this kernel instance holds (every layer and buffer); using it afterwards is an
+   * error. Tiers without a heap of their own may leave it out.
+   */
+  dispose?(): void;
+
   // Per-frame element-wise ops, in place. Every buffer must come from `alloc` of this tier.
 
   /** `x[i] = x[i] > 0 ? x[i] : 0` for `i < count` (NaN → 0). */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { EdgestreamError } from '../errors.js';
 import type { Kernels } from '../kernels/types.js';
 import type { StreamProgram } from '../stream/program.js';
 import { Session } from '../stream/session.js';
@@ -47,6 +48,8 @@ export class Model {
     private readonly makeProgram: (options: ProgramOptions) => StreamProgram,
     /** The kernel tier in use (null for the ONNX backend). */
     readonly kernels: Kernels | null,
+    /** Frees what the backend holds for this model (kernel memory, an onnxruntime session). */
+    private readonly release: () => void = () => kernels?.dispose?.(),
   ) {
     this.arch = metadata.arch;
     this.variant = metadata.variant;
@@ -59,6 +62,27 @@ export class Model {
     this.fingerprintBytes = createHash('sha256').update(fileBytes).digest();
     this.fingerprint = Buffer.from(this.fingerprintBytes).toString('hex');
     this.program = makeProgram({ maxBatch: 1 });
+  }
+
+  private disposed = false;
+
+  /** True after `dispose()`. */
+  get isDisposed(): boolean { return this.disposed; }
+
+  /**
+   * Free the model's weights in kernel memory and its onnxruntime session now, rather than when
+   * it is garbage collected. Close its sessions first: after this, neither the model nor its
+   * sessions can be used. Disposing twice is harmless.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.windowed.clear();
+    this.release();
+  }
+
+  private check(): void {
+    if (this.disposed) throw new EdgestreamError('E_SESSION_STATE', `model ${this.name} was disposed; load it again`);
   }
 
   /** Values per input frame (mel bins for LMUFormer). */
@@ -75,6 +99,7 @@ export class Model {
    * only (continuous detection; see `ProgramOptions.headWindow`); such sessions share one program.
    */
   createSession(options: SessionOptions = {}): Session {
+    this.check();
     const w = options.headWindow ?? 0;
     if (w === 0) return new Session(this.program, this.fingerprintBytes);
     let program = this.windowed.get(w);
@@ -94,6 +119,7 @@ export class Model {
 
   /** A separate program instance (own workspace), e.g. batched for an engine. */
   createProgram(options: ProgramOptions = {}): StreamProgram {
+    this.check();
     return this.makeProgram(options);
   }
 

@@ -56,7 +56,7 @@ export async function loadOnnxModel(bytes: Uint8Array, options: OnnxLoadOptions 
   return new Model(metadata, bytes, prepared, 'onnx', (o: ProgramOptions) => {
     if (o.headWindow) throw new EdgestreamError('E_BACKEND', 'the onnx backend runs the exported step graph, whose head is the official cumulative mean; a windowed head needs a kernel tier (js, wasm)');
     return new OnnxStepProgram(session, info, o.maxBatch ?? 1);
-  }, null);
+  }, null, () => session.dispose());
 }
 
 function stepModelPrepared(info: StepModelInfo, variant: string, config: Record<string, unknown>, session: OrtSession): PreparedModel {

@@ -53,6 +53,9 @@ export function predictStream(model: Model, options: PredictStreamOptions = {}):
         error: (e: unknown) => subscriber.error(e),
         complete: () => subscriber.complete(),
       });
-      return () => sub.unsubscribe();
+      return () => {
+        sub.unsubscribe();
+        session.close();
+      };
     });
 }

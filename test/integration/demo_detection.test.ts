@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { encodeS16le, readWavSamples } from '../../runtime/audio/wav_samples.js';
 import { createAudioFrontend } from '../../runtime/audio/audio_frontend.js';
 import type { KeywordEvent } from '../../runtime/decisions/keyword_detector.js';
-import { KeywordSpotter } from '../../runtime/decisions/keyword_spotter.js';
+import { KeywordSpotter } from '../../runtime/tasks/keyword_spotter.js';
 import { loadModel } from '../../runtime/model/load_model.js';
 import type { Model } from '../../runtime/model/model.js';
 import type { DeviceKeywordEvent } from '../../runtime/operators/types.js';

@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import { BehaviorSubject, firstValueFrom, from, toArray } from 'rxjs';
 import { computeFeatures } from '../../runtime/audio/compute_features.js';
 import { KeywordDetector } from '../../runtime/decisions/keyword_detector.js';
-import type { KeywordSpotter } from '../../runtime/decisions/keyword_spotter.js';
+import type { KeywordSpotter } from '../../runtime/tasks/keyword_spotter.js';
 import { resolveDecisionOptions } from '../../runtime/decisions/options.js';
 import { WindowedScorer, type ScoredFrame } from '../../runtime/decisions/windowed_scorer.js';
 import type { Model } from '../../runtime/model/model.js';

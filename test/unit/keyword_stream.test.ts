@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { createKeywordSpotter, KeywordSpotter } from '../../runtime/decisions/keyword_spotter.js';
+import { createKeywordSpotter, KeywordSpotter } from '../../runtime/tasks/keyword_spotter.js';
 import { KeywordStream } from '../../runtime/decisions/keyword_stream.js';
 import type { KeywordEvent } from '../../runtime/decisions/keyword_detector.js';
 import { evaluateStream, parseStreamTruth } from '../../runtime/decisions/stream_evaluation.js';

@@ -53,6 +53,13 @@ export class WasmHeap {
     return this.top;
   }
 
+  /** Bytes in blocks handed out and not released. */
+  get liveBytes(): number {
+    let n = 0;
+    for (const size of this.live.values()) n += size;
+    return n;
+  }
+
   /** A zeroed block of at least `bytes` bytes; returns its address. */
   alloc(bytes: number): number {
     const size = align(Math.max(bytes, 1));

@@ -52,6 +52,7 @@ export class WasmKernels implements Kernels {
   private readonly layers = new Set<WasmDense>();
   /** State buffers whose object was garbage collected without `release`: their memory is reused. */
   private readonly collected = new FinalizationRegistry<number>((ptr) => this.heap.release(ptr));
+  private disposed = false;
 
   /** Outputs per float32 panel of this build (pack.ts packs for it). */
   private readonly panel: number;
@@ -75,7 +76,13 @@ export class WasmKernels implements Kernels {
     return this.heap.size;
   }
 
+  /** Bytes of kernel memory held right now (weights, workspace, open streams' state). */
+  get bytesInUse(): number {
+    return this.heap.liveBytes;
+  }
+
   alloc(length: number): Float32Array {
+    if (this.disposed) throw new EdgestreamError('E_SESSION_STATE', 'the model using these kernels was disposed');
     if (!(Number.isInteger(length) && length >= 0)) throw new EdgestreamError('E_BACKEND', `alloc: length must be a non-negative integer, got ${length}`);
     const ptr = this.heap.alloc(length * 4);
     const view = this.heap.f32(ptr, length);
@@ -159,6 +166,12 @@ export class WasmKernels implements Kernels {
       if (reset) Object.assign(st, { inputs: 0, active: 0, rows: 0, sparseRows: 0 });
     }
     return out;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    for (const l of [...this.layers]) this.free(l);
+    this.disposed = true;
   }
 
   free(layer: DenseLayer): void {
@@ -355,6 +368,7 @@ export class WasmKernels implements Kernels {
   }
 
   private own(layer: DenseLayer): WasmDense {
+    if (this.disposed) throw new EdgestreamError('E_SESSION_STATE', `${layer.name}: the model using these kernels was disposed`);
     const l = layer as WasmDense;
     if (l.owner !== this) throw new EdgestreamError('E_BACKEND', `${layer.name}: this layer was prepared by another kernel instance`);
     if (l.freed) throw new EdgestreamError('E_BACKEND', `${layer.name}: this layer was freed`);

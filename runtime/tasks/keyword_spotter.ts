@@ -3,9 +3,9 @@ import { EdgestreamError } from '../errors.js';
 import { loadModel, type LoadModelOptions } from '../model/load_model.js';
 import type { Model } from '../model/model.js';
 import { resolveModelPath } from '../model/shipped_models.js';
-import type { KeywordEvent } from './keyword_detector.js';
-import { KeywordStream } from './keyword_stream.js';
-import type { DecisionOptions, ResolvedDecisionOptions } from './options.js';
+import type { KeywordEvent } from '../decisions/keyword_detector.js';
+import { KeywordStream } from '../decisions/keyword_stream.js';
+import type { DecisionOptions, ResolvedDecisionOptions } from '../decisions/options.js';
 
 /**
  * Options of a keyword spotter: the decision settings (`threshold`, `smoothFrames`, … as in
