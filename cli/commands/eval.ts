@@ -56,9 +56,11 @@ function accuracyChart(r: EvaluationReport, title: string): string {
 export function detChart(det: readonly DetPoint[], threshold: number, title: string): string {
   const points = det.filter((p) => p.falseAcceptsPerHour > 0).map((p) => [p.falseAcceptsPerHour, p.missRate] as const);
   const op = det.reduce((a, b) => (Math.abs(b.threshold - threshold) < Math.abs(a.threshold - threshold) ? b : a));
-  const series = [{ name: 'DET (thresholds 0–1)', points }];
-  if (op.falseAcceptsPerHour > 0) series.push({ name: `threshold ${threshold}`, points: [[op.falseAcceptsPerHour, op.missRate], [op.falseAcceptsPerHour * 1.02, op.missRate]] as const });
-  return lineChartSvg({ title, xLabel: 'false accepts per hour (log scale)', yLabel: 'miss rate', yRange: [0, 1], xLog: true, series });
+  return lineChartSvg({
+    title, xLabel: 'false accepts per hour (log scale)', yLabel: 'miss rate', yRange: [0, 1], xLog: true,
+    series: [{ name: 'thresholds 0–1', points }],
+    markers: [{ x: op.falseAcceptsPerHour, y: op.missRate, label: `threshold ${threshold}` }],
+  });
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;

@@ -20,6 +20,8 @@ export interface LineChartOptions {
   xLog?: boolean;
   width?: number;
   height?: number;
+  /** Points to mark with a dot and a label (e.g. a DET curve's operating threshold). */
+  markers?: readonly { x: number; y: number; label: string }[];
   /** Format tick labels (default: up to 3 significant digits). */
   yFormat?: (v: number) => string;
 }
@@ -83,6 +85,13 @@ export function lineChartSvg(o: LineChartOptions): string {
     parts.push(`<line x1="${W - m.r + 10}" x2="${W - m.r + 30}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
     parts.push(`<text x="${W - m.r + 36}" y="${ly + 4}">${esc(s.name)}</text>`);
   });
+  for (const mk of o.markers ?? []) {
+    if (!Number.isFinite(lx(mk.x)) || !Number.isFinite(mk.y)) continue;
+    const x = px(lx(mk.x));
+    const y = py(mk.y);
+    parts.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5" fill="#d62728"/>`);
+    parts.push(`<text x="${(x + 8).toFixed(1)}" y="${(y - 8).toFixed(1)}" fill="#d62728">${esc(mk.label)}</text>`);
+  }
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

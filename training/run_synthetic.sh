@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Reproduce the shipped demo models end to end (see training/README.md). Run from the repository root
 # after `npm ci` (the `edgestream` CLI in dist/ imports and checks the models).
-#   bash training/run.sh            # everything (about 4 hours on a 2-core machine)
+#   bash training/run_synthetic.sh  # everything (about 4 hours on a 2-core machine)
+# This is the recipe of the synthetic-speech kws35 models (round 2). The shipped 12-class models
+# trained on real recordings come from training/run.sh, which starts from kws35.
 # Every step is deterministic for its seed; every step prints progress. Steps whose output exists are
 # skipped (delete training/data or training/runs to redo them).
 set -euo pipefail

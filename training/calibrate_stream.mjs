@@ -1,0 +1,57 @@
+// Decision defaults for a keyword model, calibrated on continuous speech of the validation speakers
+// (make_stream.py), through the runtime exactly as `listen` and the service run it: for every
+// smoothing length and refractory period tried, the threshold sweep of the stream evaluation; the
+// setting kept finds the most commands with at most --max-fa false alarms per minute, and its
+// threshold also keeps the validation clips' false accepts at most --max-clip-fa.
+//
+//   node training/calibrate_stream.mjs <model.safetensors> <val-stream.wav> [--clip-report eval.json] [--max-fa 0.5] [--json out.json]
+// Prints the chosen settings as JSON (threshold, smoothFrames, refractoryMs) on stdout.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadModel } from '../dist/runtime/model/load_model.js';
+import { computeFeatures } from '../dist/runtime/audio/compute_features.js';
+import { evaluateStream, parseStreamTruth } from '../dist/runtime/decisions/stream_evaluation.js';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args.splice(i, 2)[1] : dflt;
+};
+const maxFa = Number(opt('--max-fa', '0.5'));
+const jsonOut = opt('--json');
+const clipReport = opt('--clip-report'); // `edgestream eval` of the validation clips (its DET curve)
+const maxClipFa = Number(opt('--max-clip-fa', '0.04'));
+const [modelPath, wavPath] = args;
+if (!modelPath || !wavPath) {
+  process.stderr.write('usage: node training/calibrate_stream.mjs <model.safetensors> <stream.wav> [--max-fa 0.5] [--clip-report eval.json --max-clip-fa 0.04] [--json out.json]\n');
+  process.exit(2);
+}
+const model = await loadModel(modelPath, { backend: 'wasm' });
+const truth = parseStreamTruth(JSON.parse(readFileSync(wavPath.replace(/\.wav$/, '.json'), 'utf8')), wavPath);
+const feats = computeFeatures(new Uint8Array(readFileSync(wavPath)), model.frontend, { normalize: true });
+const frames = Array.from({ length: feats.frames }, (_, t) => feats.data.subarray(t * feats.featureSize, (t + 1) * feats.featureSize));
+// The lowest threshold the clips allow: accepting at most maxClipFa of the validation negatives.
+let clipFloor = 0;
+if (clipReport) {
+  const r = JSON.parse(readFileSync(clipReport, 'utf8'));
+  const ok = r.det.filter((p) => p.falseAccepts / r.negativeClips <= maxClipFa);
+  clipFloor = ok.length > 0 ? Math.min(...ok.map((p) => p.threshold)) : 1;
+}
+const tried = [];
+for (const smoothFrames of [1, 3, 5, 8, 12]) {
+  for (const refractoryMs of [500, 1000]) {
+    const r = evaluateStream(model, frames, truth, { decision: { smoothFrames, refractoryMs } });
+    const ok = r.det.filter((p) => p.threshold >= clipFloor && p.falseAccepts / (r.minutes) <= maxFa);
+    const best = ok.reduce((a, p) => (!a || p.missRate < a.missRate || (p.missRate === a.missRate && p.falseAccepts < a.falseAccepts) ? p : a), null);
+    if (!best) continue;
+    tried.push({ smoothFrames, refractoryMs, threshold: best.threshold, found: 1 - best.missRate, falseAlarmsPerMinute: best.falseAccepts / r.minutes });
+    process.stderr.write(`smooth ${smoothFrames} refractory ${refractoryMs}: threshold ${best.threshold} finds ${(100 * (1 - best.missRate)).toFixed(1)} % with ${(best.falseAccepts / r.minutes).toFixed(2)} false alarms/min\n`);
+  }
+}
+if (tried.length === 0) {
+  process.stderr.write('no setting meets the false-alarm limit\n');
+  process.exit(1);
+}
+const chosen = tried.reduce((a, b) => (b.found > a.found + 1e-9 || (Math.abs(b.found - a.found) < 1e-9 && b.falseAlarmsPerMinute < a.falseAlarmsPerMinute) ? b : a));
+const result = { threshold: chosen.threshold, smoothFrames: chosen.smoothFrames, refractoryMs: chosen.refractoryMs };
+if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ model: modelPath, stream: wavPath, maxFa, clipFloor, maxClipFa, chosen, tried }, null, 1)}\n`);
+process.stdout.write(`${JSON.stringify(result)}\n`);
