@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { DecisionDefaults } from '../model/model_file.js';
 import type { ScoreActivation } from './scores.js';
+import { validate } from '../util/validate.js';
 
 /**
  * Decision settings: how per-frame scores become keyword events. Everything in frames is at the
@@ -55,7 +56,7 @@ export const DEFAULT_DETECTOR = { smoothFrames: 3, hysteresis: 0.1, refractoryMs
  */
 export function resolveDecisionOptions(options: DecisionOptions = {}, model?: { decision: Readonly<DecisionDefaults> }): ResolvedDecisionOptions {
   const d = model?.decision ?? {};
-  const o = DecisionOptionsSchema.parse(options);
+  const o = validate(DecisionOptionsSchema, options, 'decision options');
   return {
     ...o,
     threshold: o.threshold ?? d.threshold ?? DEFAULT_THRESHOLD,

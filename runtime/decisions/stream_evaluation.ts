@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EdgestreamError } from '../errors.js';
+import { validate } from '../util/validate.js';
 import type { Model } from '../model/model.js';
 import { detSweep, type DetPoint } from './det_curve.js';
 import { KeywordDetector, type KeywordEvent } from './keyword_detector.js';
@@ -30,13 +30,9 @@ export const StreamTruthSchema = z.object({
 }).passthrough();
 export type StreamTruth = z.infer<typeof StreamTruthSchema>;
 
+/** A truth file's JSON, validated (`E_TRUTH_FORMAT` naming the field). */
 export function parseStreamTruth(json: unknown, what: string): StreamTruth {
-  const r = StreamTruthSchema.safeParse(json);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new EdgestreamError('E_TRUTH_FORMAT', `${what}: ${i.path.join('.') || '(root)'} ${i.message} (expected {"seconds": n, "events": [{"label", "start_ms", "end_ms"}, …]})`);
-  }
-  return r.data;
+  return validate(StreamTruthSchema, json, `${what} (expected {"seconds": n, "events": [{"label", "start_ms", "end_ms"}, …]})`, 'E_TRUTH_FORMAT');
 }
 
 export interface StreamEvaluationOptions {

@@ -58,6 +58,15 @@ describe('classify', () => {
   });
 });
 
+describe('options out of range', () => {
+  it('classify --threshold 2 is a clear E_CONFIG naming the option and its range, not a stack trace', () => {
+    const r = runCli(['classify', model, join(FIXTURES, 'yes__midlands-m.wav'), '--threshold', '2']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /E_CONFIG: decision options: threshold: .*<=1/);
+    assert.doesNotMatch(r.stderr, /ZodError|internal error|\n\s+at /);
+  });
+});
+
 describe('eval', () => {
   it('reports accuracy, confusion, false accepts and the accuracy-over-the-clip curve (JSON + SVG)', () => {
     const out = join(dir, 'report.json');
