@@ -21,8 +21,12 @@ export async function loadAudioModel(path: string, backend: string, int8 = false
 export async function audioFileFrames(path: string, frontend: FrontendSettings): Promise<{ frames: Float32Array[]; warning: string | null }> {
   const bytes = readFileBytes(path);
   let f;
+  let flacWarning: string | null = null;
   if (isFlac(bytes)) {
     const audio = await decodeFlac(bytes, path);
+    if (audio.declaredSamples > audio.samples.length) {
+      flacWarning = `${path}: truncated FLAC: the header declares ${audio.declaredSamples} samples, ${audio.samples.length} could be decoded; used those`;
+    }
     f = computeFeatures(audio.samples, frontend, { normalize: true, what: path, inputRate: audio.sampleRate });
   } else {
     f = computeFeatures(bytes, frontend, { normalize: true, what: path });
@@ -30,6 +34,6 @@ export async function audioFileFrames(path: string, frontend: FrontendSettings):
   const frames: Float32Array[] = [];
   for (let t = 0; t < f.frames; t++) frames.push(f.data.subarray(t * f.featureSize, (t + 1) * f.featureSize));
   const t = f.truncation;
-  const warning = t ? `${path}: truncated WAV: the header declares ${t.declaredBytes} data bytes, ${t.presentBytes} are present; used the ${t.framesDecoded} whole sample frames` : null;
+  const warning = flacWarning ?? (t ? `${path}: truncated WAV: the header declares ${t.declaredBytes} data bytes, ${t.presentBytes} are present; used the ${t.framesDecoded} whole sample frames` : null);
   return { frames, warning };
 }
