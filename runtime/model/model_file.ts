@@ -86,6 +86,7 @@ export function decodeModelFile(bytes: Uint8Array, what = 'model file'): ModelFi
   if (m.version > MODEL_FORMAT_VERSION) {
     throw new EdgestreamError('E_MODEL_FORMAT', `${what}: model format version ${m.version} is newer than this runtime reads (${MODEL_FORMAT_VERSION}); upgrade edgestream`);
   }
+  checkFinite(tensors, what);
   return {
     metadata: {
       format: MODEL_FORMAT, version: m.version, arch: m.arch, variant: m.variant, config: m.config, labels: m.labels,
@@ -94,6 +95,20 @@ export function decodeModelFile(bytes: Uint8Array, what = 'model file'): ModelFi
     },
     tensors,
   };
+}
+
+/** A NaN or ±Infinity weight makes every output NaN: refuse the file instead of answering NaN. */
+function checkFinite(tensors: ReadonlyMap<string, SafeTensor>, what: string): void {
+  for (const [name, t] of tensors) {
+    const values = t.f64 ?? t.data;
+    if (!(values instanceof Float32Array || values instanceof Float64Array)) continue;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v - v !== 0) { // false only for finite numbers
+        throw new EdgestreamError('E_MODEL_FORMAT', `${what}: tensor ${name} holds ${v} at index ${i}; a model with non-finite weights gives NaN results`, { tensor: name, index: i });
+      }
+    }
+  }
 }
 
 export function encodeModelFile(metadata: Omit<ModelMetadata, 'format' | 'version'>, tensors: ReadonlyMap<string, TensorToWrite>): Uint8Array {
