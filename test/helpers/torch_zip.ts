@@ -68,9 +68,11 @@ export function zipArchive(entries: ZipInput[], options: { declaredCount?: numbe
 
 /** A deflate stream of `mib` MiB of zeros, built without holding them: full-flush blocks repeat. */
 export function deflatedZeros(mib: number): Uint8Array {
-  const block = deflateRawSync(new Uint8Array(1 << 20), { finishFlush: constants.Z_FULL_FLUSH, level: 9 });
+  zeroBlock ??= deflateRawSync(new Uint8Array(1 << 20), { finishFlush: constants.Z_FULL_FLUSH, level: 9 });
+  const block = zeroBlock;
   return concat([...Array.from({ length: mib }, () => block), Uint8Array.of(0x03, 0x00)]);
 }
+let zeroBlock: Uint8Array | undefined;
 
 export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -150,3 +150,13 @@ describe('safetensors headers: bounded before they are parsed (issue 13 row 9)',
     assert.equal(m.inputDim, 128);
   });
 });
+
+describe('ONNX step models: declared sizes are bounded before anything is allocated', () => {
+  it('a state, frame or output of billions of values is refused with E_ONNX_MODEL, naming it', async () => {
+    const { identityStepModel } = await import('../helpers/step_models.js');
+    await assert.rejects(loadModel(identityStepModel(4, 2 ** 31), { backend: 'onnx' }), rejects('E_ONNX_MODEL', /"state" declares 2147483648 values per stream; at most 16777216/));
+    await assert.rejects(loadModel(identityStepModel(2 ** 30, 4), { backend: 'onnx' }), rejects('E_ONNX_MODEL', /"frame" declares 1073741824 values per stream; at most 1048576/));
+    const ok = await loadModel(identityStepModel(4, 8), { backend: 'onnx' });
+    assert.equal(ok.stateBytes, 32);
+  });
+});
