@@ -97,15 +97,19 @@ export function decodeModelFile(bytes: Uint8Array, what = 'model file'): ModelFi
   };
 }
 
-/** A NaN or ±Infinity weight makes every output NaN: refuse the file instead of answering NaN. */
+/**
+ * A NaN or ±Infinity weight makes every output NaN: refuse the file instead of answering NaN. The
+ * float32 values are checked (an F64 weight of 1e300 is finite but overflows them).
+ */
 function checkFinite(tensors: ReadonlyMap<string, SafeTensor>, what: string): void {
   for (const [name, t] of tensors) {
-    const values = t.f64 ?? t.data;
-    if (!(values instanceof Float32Array || values instanceof Float64Array)) continue;
+    if (!(t.data instanceof Float32Array)) continue;
+    const values = t.data;
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
       if (v - v !== 0) { // false only for finite numbers
-        throw new EdgestreamError('E_MODEL_FORMAT', `${what}: tensor ${name} holds ${v} at index ${i}; a model with non-finite weights gives NaN results`, { tensor: name, index: i });
+        const shown = t.f64 && Number.isFinite(t.f64[i]!) ? `${t.f64[i]} (beyond float32)` : String(v);
+        throw new EdgestreamError('E_MODEL_FORMAT', `${what}: tensor ${name} holds ${shown} at index ${i}; a model with non-finite weights gives NaN results`, { tensor: name, index: i });
       }
     }
   }

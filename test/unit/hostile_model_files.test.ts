@@ -77,6 +77,15 @@ describe('non-finite weights (issue 13 row 10)', () => {
     }
   });
 
+  it('an F64 weight beyond float32 (finite as a double) is refused too', async () => {
+    const { decodeModelFile, encodeModelFile } = await import('../../runtime/model/model_file.js');
+    const file = decodeModelFile(good);
+    const tensors = new Map([...file.tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array | Float64Array }]));
+    tensors.set('head.bias', { shape: [35], data: new Float64Array(35).fill(1e300) });
+    const { format: _f, version: _v, ...meta } = file.metadata;
+    await assert.rejects(loadModel(encodeModelFile(meta, tensors), { backend: 'js' }), rejects('E_MODEL_FORMAT', /tensor head\.bias holds 1e\+300 \(beyond float32\) at index 0/));
+  });
+
   it('predict / classify / listen refuse a NaN-weight model (exit 2) instead of printing NaN', () => {
     const model = join(dir, 'nan.safetensors');
     writeFileSync(model, withF32(good, 'head.weight', 0, NaN));
