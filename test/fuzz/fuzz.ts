@@ -29,6 +29,17 @@ export async function checkAsync<Ts extends [unknown, ...unknown[]]>(property: f
   await fc.assert(property, { seed, numRuns: runs(baseRuns), ...(path !== undefined && { path }), endOnFailure: true });
 }
 
+/**
+ * A hang guard, not a speed target: every fuzz input is at most tens of KB, so a parser that spends
+ * seconds on one has unbounded work in it (a loop driven by a declared count, a size it trusts).
+ */
+const MAX_MS_PER_INPUT = 10_000;
+
+function guard(started: number): void {
+  const ms = performance.now() - started;
+  if (ms > MAX_MS_PER_INPUT) throw new Error(`one input took ${Math.round(ms)} ms (more than ${MAX_MS_PER_INPUT}): unbounded work?`);
+}
+
 export type Outcome<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
 
 /**
@@ -36,18 +47,24 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; 
  * (TypeError, RangeError, a foreign error) fails the property: that is the bug fuzzing looks for.
  */
 export function outcome<T>(codes: readonly ErrorCode[], fn: () => T): Outcome<T> {
+  const started = performance.now();
   try {
     return { ok: true, value: fn() };
   } catch (e) {
     return refused(codes, e);
+  } finally {
+    guard(started);
   }
 }
 
 export async function outcomeAsync<T>(codes: readonly ErrorCode[], fn: () => Promise<T>): Promise<Outcome<T>> {
+  const started = performance.now();
   try {
     return { ok: true, value: await fn() };
   } catch (e) {
     return refused(codes, e);
+  } finally {
+    guard(started);
   }
 }
 
