@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   E_INPUT_SHAPE: 'input has the wrong shape',
   /** An input frame holds NaN or ±Infinity. */
   E_NONFINITE_INPUT: 'input holds NaN or Infinity',
+  /** A model produced NaN or ±Infinity from finite input (its weights overflow float32): no result is given. */
+  E_NONFINITE_OUTPUT: 'model output holds NaN or Infinity',
   /** A snapshot blob is malformed, from another model, or fails its checksum. */
   E_SNAPSHOT: 'snapshot cannot be restored',
   /** A session was used after `dispose()`, or flushed twice, or similar misuse. */

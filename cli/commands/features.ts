@@ -62,7 +62,7 @@ export function registerFeatures(program: Command): void {
       if (opts.format !== undefined && opts.rate === undefined) {
         throw new EdgestreamError('E_USAGE', `raw PCM input (--format ${opts.format}) needs --rate <hz>`);
       }
-      const result = input === '-' ? await featuresFromStdin(settings, options) : computeFeatures(readFileBytes(input), settings, { ...options, maxHeaderBytes: Infinity });
+      const result = input === '-' ? await featuresFromStdin(settings, options) : computeFeatures(readFileBytes(input), settings, options);
       writeFileAtomic(opts.out, writeNpy(result.data, [result.frames, result.featureSize]));
       const t = result.truncation;
       if (t) {

@@ -6,7 +6,8 @@ import type { ModelFile } from '../../runtime/model/model_file.js';
 import { LMUFORMER_DELAY, LmuformerProgram } from './lmuformer.js';
 import { assertVariant, isIgnoredKey, parameterSpec, validateParameters, type LmuformerConfig, type Variant } from './variants.js';
 
-const ConfigSchema = z.object({
+/** Bounds of an LMUFormer config (a model file's, or one inferred from a checkpoint's shapes). */
+export const ConfigSchema = z.object({
   dim: z.number().int().positive().max(8192),
   depths: z.number().int().positive().max(64),
   mlpHidden: z.number().int().positive().max(65536),

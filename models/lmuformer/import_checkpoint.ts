@@ -2,6 +2,7 @@ import { readTorchCheckpoint } from '../../runtime/checkpoint/torch_checkpoint.j
 import { EdgestreamError } from '../../runtime/errors.js';
 import { LMUFORMER_FRONTEND } from '../../runtime/model/frontend_settings.js';
 import { encodeModelFile, type DecisionDefaults } from '../../runtime/model/model_file.js';
+import { ConfigSchema } from './family.js';
 import { defaultLabels } from './labels.js';
 import { assertVariant, detectVariant, inferConfig, isIgnoredKey, parameterSpec, validateParameters, type LmuformerConfig, type Variant } from './variants.js';
 
@@ -56,6 +57,11 @@ export function importLmuformerCheckpoint(checkpoint: Uint8Array, options: Impor
     variant = assertVariant(options.arch);
   }
   const config = inferConfig(variant, shapes);
+  const bounded = ConfigSchema.safeParse(config);
+  if (!bounded.success) {
+    const issue = bounded.error.issues[0]!;
+    throw new EdgestreamError('E_ARCH_MISMATCH', `${what}: the tensor shapes give ${issue.path.join('.')} = ${String((config as unknown as Record<string, unknown>)[String(issue.path[0])])}, outside what a model can load (${issue.message})`, { field: issue.path.join('.') });
+  }
   validateParameters(variant, config, shapes);
 
   const labels = options.labels ?? defaultLabels(config.classes);

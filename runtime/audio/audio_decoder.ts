@@ -1,7 +1,7 @@
 import { EdgestreamError } from '../errors.js';
 import { PcmChunkDecoder } from './pcm_decoder.js';
 import { pcmFormat, pcmFormatLabel, type PcmEncoding, type PcmFormatName } from './pcm_format.js';
-import { MAX_SAMPLE_RATE } from './wav_container.js';
+import { isAcceptedSampleRate, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './sample_rates.js';
 import { WavStreamDecoder, type AudioTruncation } from './wav_stream_decoder.js';
 
 /** How incoming bytes are to be read. */
@@ -46,8 +46,8 @@ export interface AudioDecoder {
 
 /** Check a sample rate given by a user (CLI flag, option). */
 export function checkSampleRate(rate: unknown, what: string): number {
-  if (typeof rate !== 'number' || !Number.isInteger(rate) || rate < 1 || rate > MAX_SAMPLE_RATE) {
-    throw new EdgestreamError('E_AUDIO_FORMAT', `${what}: sample rate ${String(rate)} is not an integer between 1 and ${MAX_SAMPLE_RATE} Hz`, { rate });
+  if (!isAcceptedSampleRate(rate)) {
+    throw new EdgestreamError('E_AUDIO_FORMAT', `${what}: sample rate ${String(rate)} is not an integer between ${MIN_SAMPLE_RATE} and ${MAX_SAMPLE_RATE} Hz`, { rate });
   }
   return rate;
 }

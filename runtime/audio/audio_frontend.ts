@@ -28,7 +28,7 @@ export interface AudioFrontendOptions {
   resampler?: ResamplerOptions;
   /** Name for error messages (a path, "stdin", a device id). */
   what?: string;
-  /** WAV streams: give up when this many bytes pass without a data chunk. Default 1 MiB. */
+  /** WAV input: give up when this many bytes pass without a data chunk. Default and upper bound 16 MiB (files and streams alike). */
   maxHeaderBytes?: number;
 }
 

@@ -22,7 +22,7 @@ export interface FeatureMatrix {
  * push and collect every frame: the same numbers a stream of the same audio produces.
  */
 export function computeFeatures(audio: AudioInput, settings: FrontendSettings, options: AudioFrontendOptions = {}): FeatureMatrix {
-  const fe = createAudioFrontend(settings, { maxHeaderBytes: Infinity, ...options });
+  const fe = createAudioFrontend(settings, options);
   const chunks: Float32Array[] = [];
   let frames = 0;
   const collect = (f: Float32Array): void => {

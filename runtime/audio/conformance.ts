@@ -15,7 +15,7 @@ const stemOf = (path: string): string => path.slice(0, -'.wav'.length);
 
 /** Stream a recording's bytes through a front end in fixed-size chunks; frames as [frames × size]. */
 function streamFeatures(bytes: Uint8Array, normalize: boolean, what: string): { frames: number; size: number; data: Float32Array } {
-  const fe = createAudioFrontend(LMUFORMER_FRONTEND, { normalize, what, maxHeaderBytes: Infinity });
+  const fe = createAudioFrontend(LMUFORMER_FRONTEND, { normalize, what });
   const frames: Float32Array[] = [];
   for (let i = 0; i < bytes.length; i += CHUNK_BYTES) frames.push(...fe.push(bytes.subarray(i, i + CHUNK_BYTES)));
   frames.push(...fe.flush());

@@ -1,6 +1,6 @@
-import wavefile from 'wavefile';
 import { EdgestreamError } from '../errors.js';
 import { pcmFormatLabel, type PcmEncoding } from './pcm_format.js';
+import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './sample_rates.js';
 
 /** What the `fmt ` chunk of a WAV file says about its samples, validated. */
 export interface WavFormat {
@@ -15,27 +15,35 @@ export interface WavFormat {
   blockAlign: number;
 }
 
-/** The container parsed from the first bytes of a WAV file or stream. */
-export interface WavContainer {
-  format: WavFormat;
-  /** Data chunk bytes present in the given buffer (never more than declared). */
-  data: Uint8Array;
-  /** Data bytes the header declares; `null` when it holds a "length unknown" placeholder. */
-  declaredDataBytes: number | null;
-}
+/**
+ * The WAV container rules, the same for a whole file and a stream (README "Audio front end", Limits):
+ *  - chunks other than `fmt ` and `data` are skipped unread (LIST, bext, iXML, cue, id3, JUNK, …),
+ *    each followed by its pad byte when its size is odd (a non-zero byte there is taken as the next
+ *    chunk: some writers forget the pad);
+ *  - the `data` chunk must begin within the first `WAV_LIMITS.maxBytesBeforeData` bytes, after its
+ *    `fmt ` chunk; the RIFF size is not trusted (writers to pipes leave it wrong);
+ *  - a `fmt ` chunk is at most `WAV_LIMITS.maxFmtBytes` (the largest real ones are 50 bytes).
+ */
+export const WAV_LIMITS = {
+  maxBytesBeforeData: 16 << 20,
+  maxFmtBytes: 4096,
+} as const;
 
-/** Highest sample rate accepted (768 kHz, the top of what audio interfaces record). */
-export const MAX_SAMPLE_RATE = 768_000;
+/** The part of a fmt chunk that is read (WAVE_FORMAT_EXTENSIBLE ends at byte 40). */
+export const FMT_READ_BYTES = 40;
 
 /**
  * Data sizes at or above this are the placeholders that writers to a pipe put in the header
  * (arecord 0x7FFFFFFF, ffmpeg/sox 0xFFFFFFFF): the data runs to the end of the stream.
  */
-const UNKNOWN_LENGTH = 0x7fff0000;
+export const UNKNOWN_LENGTH = 0x7fff0000;
 
 const WAVE_FORMAT_PCM = 1;
 const WAVE_FORMAT_IEEE_FLOAT = 3;
 const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
+/** KSDATAFORMAT_SUBTYPE_* GUIDs are {tag-0000-0010-8000-00aa00389b71}; bytes 4–15 as stored. */
+const SUBTYPE_TAIL_LE = [0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71];
+const SUBTYPE_TAIL_BE = [0x00, 0x00, 0x00, 0x10, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71];
 
 /** Names of the encodings people meet, to say what a rejected file holds. */
 const FORMAT_NAMES: Record<number, string> = {
@@ -45,29 +53,11 @@ const FORMAT_NAMES: Record<number, string> = {
 
 const CONVERT_HINT = 'convert it to PCM first, e.g. `sox in.wav -e signed-integer -b 16 out.wav`';
 
-/** The parts of wavefile's `fmt` object we read (its typings declare `object`). */
-interface WavefileFmt {
-  chunkSize: number;
-  audioFormat: number;
-  numChannels: number;
-  sampleRate: number;
-  blockAlign: number;
-  bitsPerSample: number;
-  validBitsPerSample: number;
-  subformat: number[];
-}
-
-interface WavefileData {
-  chunkId: string;
-  chunkSize: number;
-  samples: Uint8Array;
-}
-
 function fail(message: string, detail?: Record<string, unknown>): never {
   throw new EdgestreamError('E_AUDIO_FORMAT', message, detail);
 }
 
-/** Check the leading magic so that non-WAV input gets a precise message. Needs 12 bytes. */
+/** Check the leading magic so that non-WAV input gets a precise message. Needs 4 bytes (12 for the form type). */
 export function checkWavMagic(bytes: Uint8Array, what: string): void {
   const tag = (o: number): string => String.fromCharCode(...bytes.subarray(o, o + 4));
   const riff = tag(0);
@@ -77,52 +67,33 @@ export function checkWavMagic(bytes: Uint8Array, what: string): void {
 }
 
 /**
- * Parse a WAV header (and whatever data follows) with the `wavefile` library, then check that
- * the format is one we decode: PCM 8/16/24/32-bit, IEEE float 32/64-bit, directly or through
- * WAVE_FORMAT_EXTENSIBLE, any channel count (the first channel is used), a sane sample rate.
- *
- * Returns `null` when `partial` is set and the bytes end before the `data` chunk starts
- * (a stream whose header has not fully arrived yet); otherwise a malformed header throws
- * `E_AUDIO_FORMAT`.
+ * Validate a fmt chunk: `body` holds its first bytes (up to FMT_READ_BYTES), `size` is its declared
+ * size. Accepts PCM 8/16/24/32-bit and IEEE float 32/64-bit, directly or through
+ * WAVE_FORMAT_EXTENSIBLE, any channel count (the first channel is used), a rate of 4–384 kHz.
  */
-export function readWavContainer(bytes: Uint8Array, what: string, partial = false): WavContainer | null {
-  if (bytes.length < 12) {
-    if (partial) return null;
-    fail(`${what}: ${bytes.length} bytes is too short to be a WAV file (the header alone takes 44)`);
-  }
-  checkWavMagic(bytes, what);
-  const wav = new wavefile.WaveFile();
-  try {
-    // A plain Uint8Array view: wavefile copies the data chunk with .slice(), which on a Node
-    // Buffer would be a view into shared memory instead of a copy.
-    wav.fromBuffer(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), true);
-  } catch (e) {
-    if (partial) return null; // the chunk we need has not arrived yet
-    const reason = e instanceof RangeError ? 'its chunk structure is corrupt' : (e as Error).message;
-    fail(`${what}: cannot read the WAV header: ${reason}`, { cause: String(e) });
-  }
-  const fmt = wav.fmt as WavefileFmt;
-  const data = wav.data as WavefileData;
-  const format = checkFormat(fmt, wav.container === 'RIFX' ? 'RIFX' : 'RIFF', what);
-  const declared = data.chunkSize >= UNKNOWN_LENGTH ? null : data.chunkSize;
-  const present = declared === null ? data.samples : data.samples.subarray(0, Math.min(declared, data.samples.length));
-  return { format, data: present, declaredDataBytes: declared };
-}
-
-function checkFormat(fmt: WavefileFmt, container: 'RIFF' | 'RIFX', what: string): WavFormat {
-  const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
-  const chunkSize = num(fmt.chunkSize);
-  if (!(chunkSize >= 16)) fail(`${what}: the fmt chunk is ${chunkSize} bytes; a WAV fmt chunk has at least 16`);
-  let tag = num(fmt.audioFormat);
-  const bits = num(fmt.bitsPerSample);
-  const channels = num(fmt.numChannels);
-  const sampleRate = num(fmt.sampleRate);
-  const blockAlign = num(fmt.blockAlign);
-  const formatTag = tag;
+export function parseFmtChunk(body: Uint8Array, size: number, container: 'RIFF' | 'RIFX', what: string): WavFormat {
+  if (size < 16) fail(`${what}: the fmt chunk is ${size} bytes; a WAV fmt chunk has at least 16`);
+  const bigEndian = container === 'RIFX';
+  const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const u16 = (o: number): number => dv.getUint16(o, !bigEndian);
+  const u32 = (o: number): number => dv.getUint32(o, !bigEndian);
+  const formatTag = u16(0);
+  const channels = u16(2);
+  const sampleRate = u32(4);
+  const blockAlign = u16(12);
+  const bits = u16(14);
+  let tag = formatTag;
   if (tag === WAVE_FORMAT_EXTENSIBLE) {
-    if (chunkSize < 40 || fmt.subformat.length < 1) fail(`${what}: WAVE_FORMAT_EXTENSIBLE header is truncated (fmt chunk of ${chunkSize} bytes, needs 40)`);
-    tag = num(fmt.subformat[0]); // the sub-format GUID starts with the plain format tag
-    const valid = num(fmt.validBitsPerSample);
+    if (size < 40) fail(`${what}: WAVE_FORMAT_EXTENSIBLE header is truncated (fmt chunk of ${size} bytes, needs 40)`);
+    const valid = u16(18);
+    const data1 = u32(24);
+    const tail = Array.from(body.subarray(28, 40));
+    const known = [SUBTYPE_TAIL_LE, SUBTYPE_TAIL_BE].some((t) => t.every((b, i) => tail[i] === b));
+    if (!known || data1 > 0xffff) {
+      const hex = Array.from(body.subarray(24, 40), (b) => b.toString(16).padStart(2, '0')).join('');
+      fail(`${what}: WAVE_FORMAT_EXTENSIBLE sub-format ${hex} is not PCM or IEEE float; ${CONVERT_HINT}`);
+    }
+    tag = data1; // the sub-format GUID starts with the plain format tag
     if (valid > bits) fail(`${what}: ${valid} valid bits do not fit in ${bits}-bit samples`);
   }
   const name = (t: number): string => FORMAT_NAMES[t] ?? `format tag 0x${t.toString(16).padStart(4, '0')}`;
@@ -130,7 +101,6 @@ function checkFormat(fmt: WavefileFmt, container: 'RIFF' | 'RIFX', what: string)
     fail(`${what}: WAV encoding ${name(tag)} is not supported (only PCM and IEEE float); ${CONVERT_HINT}`, { formatTag: tag });
   }
   let encoding: PcmEncoding;
-  const bigEndian = container === 'RIFX';
   if (tag === WAVE_FORMAT_PCM) {
     if (bits !== 8 && bits !== 16 && bits !== 24 && bits !== 32) {
       fail(`${what}: ${bits}-bit PCM is not supported (8, 16, 24 or 32 bits); ${CONVERT_HINT}`, { bits });
@@ -140,13 +110,13 @@ function checkFormat(fmt: WavefileFmt, container: 'RIFF' | 'RIFX', what: string)
     if (bits !== 32 && bits !== 64) fail(`${what}: ${bits}-bit IEEE float is not supported (32 or 64 bits)`, { bits });
     encoding = { kind: 'float', bits, bigEndian };
   }
-  if (!Number.isInteger(channels) || channels < 1) fail(`${what}: the header declares ${channels} channels; audio needs at least one`, { channels });
-  if (!Number.isInteger(sampleRate) || sampleRate < 1 || sampleRate > MAX_SAMPLE_RATE) {
-    fail(`${what}: sample rate ${sampleRate} Hz is outside 1–${MAX_SAMPLE_RATE} Hz`, { sampleRate });
+  if (channels < 1) fail(`${what}: the header declares ${channels} channels; audio needs at least one`, { channels });
+  if (sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) {
+    fail(`${what}: sample rate ${sampleRate} Hz is outside ${MIN_SAMPLE_RATE}–${MAX_SAMPLE_RATE} Hz`, { sampleRate });
   }
-  const minAlign = channels * (bits / 8);
-  if (blockAlign !== minAlign) {
-    fail(`${what}: block align ${blockAlign} does not match ${channels} channel(s) of ${pcmFormatLabel(encoding)} (${minAlign} bytes per frame)`, { blockAlign });
+  const frameBytes = channels * (bits / 8);
+  if (blockAlign !== frameBytes) {
+    fail(`${what}: block align ${blockAlign} does not match ${channels} channel(s) of ${pcmFormatLabel(encoding)} (${frameBytes} bytes per frame)`, { blockAlign });
   }
   return { container, formatTag, encoding, channels, sampleRate, blockAlign };
 }

@@ -37,7 +37,11 @@ export interface PickleOptions {
   persistentLoad: (pid: PickleValue) => PickleValue;
   /** What the bytes are, for error messages. */
   what?: string;
-  /** Upper bound on stack/memo size, against pickle bombs. */
+  /**
+   * Upper bound on the values the pickle may create (every push) and on its memo, against pickle
+   * bombs: each value costs at most a few hundred bytes. Default 250,000; a state_dict of 2,000
+   * tensors creates about 60,000.
+   */
   maxItems?: number;
 }
 
@@ -46,11 +50,12 @@ type StackItem = PickleValue | typeof MARK;
 
 export function unpickle(bytes: Uint8Array, options: PickleOptions): PickleValue {
   const what = options.what ?? 'pickle';
-  const maxItems = options.maxItems ?? 1_000_000;
+  const maxItems = options.maxItems ?? 250_000;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: StackItem[] = [];
   const memo = new Map<number, PickleValue>();
   let pos = 0;
+  let created = 0;
 
   const fail = (message: string): never => {
     throw new EdgestreamError('E_CHECKPOINT', `${what}: ${message} (at byte ${pos})`);
@@ -79,7 +84,7 @@ export function unpickle(bytes: Uint8Array, options: PickleOptions): PickleValue
     return s;
   };
   const push = (v: StackItem): void => {
-    if (stack.length >= maxItems) fail('stack too deep');
+    if (++created > maxItems) fail(`the pickle creates more than ${maxItems} values; a state_dict needs far fewer`);
     stack.push(v);
   };
   const pop = (): PickleValue => {
@@ -149,7 +154,7 @@ export function unpickle(bytes: Uint8Array, options: PickleOptions): PickleValue
       case 0x6c: push(popMark()); break; // LIST
       case 0x64: { const d = new PickleDict(); setItems(d, popMark()); push(d); break; } // DICT
       case 0x61: { const v = pop(); const l = top(); if (!Array.isArray(l)) fail('APPEND on a non-list'); (l as PickleValue[]).push(v); break; } // APPEND
-      case 0x65: { const items = popMark(); const l = top(); if (!Array.isArray(l)) fail('APPENDS on a non-list'); (l as PickleValue[]).push(...items); break; } // APPENDS
+      case 0x65: { const items = popMark(); const l = top(); if (!Array.isArray(l)) fail('APPENDS on a non-list'); for (const it of items) (l as PickleValue[]).push(it); break; } // APPENDS (no spread: items may be many)
       case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM
       case 0x75: { const kv = popMark(); setItems(top(), kv); break; } // SETITEMS
       case 0x4e: push(null); break; // NONE

@@ -1,12 +1,18 @@
-import { unzipSync } from 'fflate';
 import { EdgestreamError } from '../errors.js';
 import { bfloat16ToFloat, halfToFloat } from '../io/half.js';
 import { PickleDict, PickleTuple, unpickle, type PickleObject, type PickleValue } from './pickle.js';
+import { ZipArchive, type ZipEntry } from './zip_archive.js';
 
 /**
  * Reads a PyTorch checkpoint saved by `torch.save(state_dict)` (the zip format of torch ≥ 1.6):
  * `<archive>/data.pkl` holds the pickled dict, `<archive>/data/<key>` the raw little-endian storages.
  * Nothing is executed: the pickle is interpreted by `unpickle` with a fixed set of known globals.
+ *
+ * Bounded by what the pickle declares and the archive holds (README "Command line", Limits): only
+ * the entries of tensors that are read are ever inflated, each capped at its storage's declared
+ * size; a storage must be exactly as large as its archive entry; a tensor must lie inside its
+ * storage without overlapping itself (no stride-0 broadcasting), so no tensor has more elements
+ * than the bytes behind it.
  */
 export type TorchDtype = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool' | 'complex64' | 'complex128';
 
@@ -29,6 +35,9 @@ const ITEM: Record<TorchDtype, number> = {
 interface StorageRef extends PickleObject { kind: 'storage'; dtype: TorchDtype; key: string; numel: number }
 interface TensorRef extends PickleObject { kind: 'tensor'; storage: StorageRef; offset: number; size: number[]; stride: number[] }
 
+/** The pickle of a state_dict is a few hundred KB; more is not a checkpoint. */
+const MAX_PICKLE_BYTES = 64 << 20;
+
 function fail(what: string, message: string, detail?: Record<string, unknown>): never {
   throw new EdgestreamError('E_CHECKPOINT', `${what}: ${message}`, detail);
 }
@@ -48,22 +57,23 @@ export function readTorchCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Map
     }
     fail(what, 'not a PyTorch checkpoint (expected a zip archive written by torch.save)');
   }
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes);
-  } catch (e) {
-    fail(what, `the zip archive is damaged or truncated (${(e as Error).message})`);
-  }
-  const pklName = Object.keys(files).find((n) => n === 'data.pkl' || n.endsWith('/data.pkl'));
-  if (!pklName) fail(what, 'no data.pkl in the archive: not a torch.save checkpoint');
+  const zip = ZipArchive.open(bytes, what);
+  const pkls = zip.names.filter((n) => n === 'data.pkl' || n.endsWith('/data.pkl'));
+  if (pkls.length === 0) fail(what, 'no data.pkl in the archive: not a torch.save checkpoint');
+  if (pkls.length > 1) fail(what, `the archive holds ${pkls.length} data.pkl entries; a checkpoint has one`);
+  const pklName = pkls[0]!;
   const prefix = pklName.slice(0, pklName.length - 'data.pkl'.length);
-  const byteorder = files[`${prefix}byteorder`];
-  if (byteorder && new TextDecoder().decode(byteorder).trim() !== 'little') fail(what, 'big-endian checkpoints are not supported');
+  const byteorderEntry = zip.entry(`${prefix}byteorder`);
+  if (byteorderEntry && new TextDecoder().decode(zip.read(byteorderEntry, 16)).trim() !== 'little') fail(what, 'big-endian checkpoints are not supported');
 
-  const storageBytes = (key: string): Uint8Array => {
-    const b = files[`${prefix}data/${key}`];
-    if (!b) fail(what, `storage ${key} referenced by the pickle is missing from the archive (truncated file?)`);
-    return b;
+  /** The archive entry of a storage, checked against the size the pickle declares (nothing is read yet). */
+  const storageEntry = (key: string, bytesDeclared: number): ZipEntry => {
+    const e = zip.entry(`${prefix}data/${key}`);
+    if (!e) fail(what, `storage ${key} referenced by the pickle is missing from the archive (truncated file?)`, { storage: key });
+    if (e.size !== bytesDeclared) {
+      fail(what, `storage ${key}: the pickle declares ${bytesDeclared} bytes but its archive entry holds ${e.size} (${e.size < bytesDeclared ? 'truncated or overdeclared' : 'oversized entry'})`, { storage: key });
+    }
+    return e;
   };
 
   const rebuildTensor = (...args: PickleValue[]): PickleValue => {
@@ -84,7 +94,7 @@ export function readTorchCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Map
   };
   for (const name of Object.keys(STORAGE_DTYPES)) globals[`torch.${name}`] = storageType(name);
 
-  const root = unpickle(files[pklName]!, {
+  const root = unpickle(zip.read(zip.entry(pklName)!, MAX_PICKLE_BYTES), {
     what,
     globals,
     persistentLoad(pid) {
@@ -96,7 +106,8 @@ export function readTorchCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Map
       const typeName = typeof qn === 'string' && qn.startsWith('torch.') ? qn.slice('torch.'.length) : undefined;
       const dtype = typeName ? STORAGE_DTYPES[typeName] : undefined;
       if (!dtype) fail(what, `unsupported storage type ${String(typeName)}`);
-      if (typeof key !== 'string' || typeof numel !== 'number') fail(what, 'malformed storage reference');
+      if (typeof key !== 'string' || typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) fail(what, 'malformed storage reference');
+      storageEntry(key as string, (numel as number) * ITEM[dtype!]);
       return { kind: 'storage', dtype, key, numel } as StorageRef;
     },
   });
@@ -112,25 +123,49 @@ export function readTorchCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Map
   for (const [name, value] of (dict as PickleDict).map) {
     const t = value as TensorRef | null;
     if (!t || typeof t !== 'object' || t.kind !== 'tensor') continue; // non-tensor entries (e.g. hyper-parameters) are ignored
-    const numel = t.size.reduce((a, b) => a * b, 1);
-    if (numel > 0) {
-      const last = t.offset + t.size.reduce((acc, d, i) => acc + (d - 1) * t.stride[i]!, 0);
-      if (last >= t.storage.numel) fail(what, `tensor ${String(name)} reaches past its storage (${last} ≥ ${t.storage.numel})`, { key: name });
-    }
-    out.set(String(name), {
+    const key = String(name);
+    checkLayout(t, key, what);
+    out.set(key, {
       dtype: t.storage.dtype,
       shape: t.size,
-      toFloat32: () => materialize(t, String(name), storageBytes(t.storage.key), what),
+      toFloat32: () => {
+        const entry = storageEntry(t.storage.key, t.storage.numel * ITEM[t.storage.dtype]);
+        return materialize(t, key, zip.read(entry, entry.size), what);
+      },
     });
   }
   return out;
+}
+
+/**
+ * A tensor must lie inside its storage and must not overlap itself: sorted by stride, each
+ * dimension's stride must step past everything the smaller ones span. Then its elements are
+ * distinct storage elements, so a few stored bytes can never stand for gigabytes of weights.
+ */
+function checkLayout(t: TensorRef, key: string, what: string): void {
+  let numel = 1;
+  for (const d of t.size) {
+    numel *= d;
+    if (!Number.isSafeInteger(numel)) fail(what, `tensor ${key} has shape [${t.size.join(', ')}]: too many elements`, { key });
+  }
+  if (numel === 0) return;
+  const dims = t.size.map((size, i) => ({ size, stride: t.stride[i]! })).filter((d) => d.size > 1).sort((a, b) => a.stride - b.stride);
+  let span = 1; // elements from the first to one past the last, over the dimensions so far
+  for (const d of dims) {
+    if (d.stride < span) {
+      fail(what, `tensor ${key} has shape [${t.size.join(', ')}] and strides [${t.stride.join(', ')}]: its elements overlap (stride 0 or overlapping views); re-save the state_dict with contiguous tensors`, { key });
+    }
+    span = d.stride * (d.size - 1) + span;
+  }
+  if (numel > t.storage.numel || t.offset + span > t.storage.numel) {
+    fail(what, `tensor ${key} (shape [${t.size.join(', ')}], offset ${t.offset}) reaches past its storage of ${t.storage.numel} elements`, { key });
+  }
 }
 
 function materialize(t: TensorRef, name: string, raw: Uint8Array, what: string): Float32Array {
   const dtype = t.storage.dtype;
   const item = ITEM[dtype];
   if (dtype === 'complex64' || dtype === 'complex128') fail(what, `tensor ${name} is complex; it cannot be used as float32`, { key: name });
-  if (raw.length < t.storage.numel * item) fail(what, `storage of ${name} holds ${raw.length} bytes, needs ${t.storage.numel * item}: truncated`, { key: name });
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const read = (i: number): number => {
     const o = i * item;

@@ -25,7 +25,21 @@ export interface SafetensorsFile {
 }
 
 const ITEM: Record<SafetensorsDtype, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I8: 1, U8: 1, I32: 4 };
-const MAX_HEADER_BYTES = 64 << 20;
+/**
+ * Limits of what a model file's header can sensibly hold (README "Model file"). The largest models
+ * the families accept have a few thousand tensors (64 LMUFormer blocks, 256 TTT layers) and at
+ * most 100,000 labels: a header of a few MiB. The JSON is scanned against these before it is
+ * parsed, because JSON.parse of a hostile header (a million empty tensors, deep nesting) builds
+ * tens of bytes of objects per byte of text.
+ */
+export const SAFETENSORS_LIMITS = {
+  maxHeaderBytes: 8 << 20,
+  maxTensors: 16_384,
+  /** JSON values (objects, arrays, numbers, strings): a tensor entry has at most 16. */
+  maxJsonValues: 32 * 16_384,
+  /** Nesting: header object → tensor entry → shape/offsets list. */
+  maxDepth: 3,
+} as const;
 const MAX_DIMS = 8;
 
 function bad(what: string, message: string, detail?: Record<string, unknown>): never {
@@ -36,10 +50,14 @@ export function readSafetensors(bytes: Uint8Array, what = 'model file'): Safeten
   if (bytes.length < 8) bad(what, `file is too short (${bytes.length} bytes) to be a safetensors file`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen64 = dv.getBigUint64(0, true);
-  if (headerLen64 > BigInt(Math.min(MAX_HEADER_BYTES, bytes.length - 8))) {
+  if (headerLen64 > BigInt(bytes.length - 8)) {
     bad(what, `header length ${headerLen64} exceeds the file (${bytes.length} bytes): truncated or not a safetensors file`);
   }
+  if (headerLen64 > BigInt(SAFETENSORS_LIMITS.maxHeaderBytes)) {
+    bad(what, `header of ${headerLen64} bytes is longer than a model file's header can be (at most ${SAFETENSORS_LIMITS.maxHeaderBytes} bytes)`);
+  }
   const headerLen = Number(headerLen64);
+  const entryCount = scanHeader(bytes.subarray(8, 8 + headerLen), what);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
@@ -47,6 +65,7 @@ export function readSafetensors(bytes: Uint8Array, what = 'model file'): Safeten
     bad(what, `header is not valid JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) bad(what, 'header is not a JSON object');
+  if (Object.keys(header).length !== entryCount) bad(what, 'header names a tensor twice (or holds a duplicate key)');
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
@@ -114,6 +133,48 @@ export function readSafetensors(bytes: Uint8Array, what = 'model file'): Safeten
     tensors.set(e.name, f64 ? { dtype: e.dtype, shape: e.shape, data, f64 } : { dtype: e.dtype, shape: e.shape, data });
   }
   return { metadata, tensors };
+}
+
+/**
+ * One pass over the header text, without allocating: refuses what JSON.parse would turn into far
+ * more memory than the text (too many entries or values, deep nesting) and returns the number of
+ * top-level entries (to detect duplicate names, which JSON.parse would silently merge).
+ * Malformed JSON is left to JSON.parse to report.
+ */
+function scanHeader(text: Uint8Array, what: string): number {
+  const L = SAFETENSORS_LIMITS;
+  let depth = 0;
+  let values = 0;
+  let entries = 0;
+  let inString = false;
+  let topLevelEmpty = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    switch (c) {
+      case 0x22: // "
+        inString = true;
+        if (depth === 1 && topLevelEmpty) { entries = 1; topLevelEmpty = false; }
+        break;
+      case 0x7b: case 0x5b: // { [
+        if (++depth > L.maxDepth) bad(what, `header JSON is nested more than ${L.maxDepth} levels deep; a safetensors header is an object of tensor entries`);
+        values++;
+        break;
+      case 0x7d: case 0x5d: // } ]
+        depth--;
+        break;
+      case 0x2c: // ,
+        values++;
+        if (depth === 1 && ++entries > L.maxTensors + 1) bad(what, `header declares more than ${L.maxTensors} tensors; no model file holds that many`);
+        break;
+    }
+    if (values > L.maxJsonValues) bad(what, `header holds more than ${L.maxJsonValues} JSON values; a model file's header has far fewer`);
+  }
+  return entries;
 }
 
 export interface TensorToWrite {

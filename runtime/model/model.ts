@@ -15,6 +15,16 @@ export interface SessionOptions {
   headWindow?: number;
 }
 
+/**
+ * The most recurrent state one stream of a model may hold: 64 MiB plus four times the model
+ * file. State grows with the weights (fast weights, LMU memory) and with sizes in the config that
+ * no tensor pins (an attention window, chunk buffers); a few bytes of config must not make every
+ * stream cost gigabytes.
+ */
+export function maxStateBytes(fileBytes: number): number {
+  return 64 * 2 ** 20 + 4 * fileBytes;
+}
+
 /** Where a model's arithmetic runs: a kernel tier, or onnxruntime-node. */
 export type BackendName = 'js' | 'wasm' | 'wasm-relaxed' | 'onnx';
 
@@ -62,6 +72,17 @@ export class Model {
     this.fingerprintBytes = createHash('sha256').update(fileBytes).digest();
     this.fingerprint = Buffer.from(this.fingerprintBytes).toString('hex');
     this.program = makeProgram({ maxBatch: 1 });
+    const what = `model ${this.name}`;
+    if (this.stateBytes > maxStateBytes(fileBytes.length)) {
+      const mib = (n: number): string => `${Math.round(n / 2 ** 20)} MiB`;
+      throw new EdgestreamError('E_MODEL_FORMAT', `${what}: each stream would hold ${mib(this.stateBytes)} of state (sizes in its config); a model file of ${mib(fileBytes.length)} may use at most ${mib(maxStateBytes(fileBytes.length))} per stream (64 MiB + 4 × the file; check window and chunk sizes in the config)`, { stateBytes: this.stateBytes });
+    }
+    if (this.frontend) {
+      const perFrame = this.frontend.melBins + (this.frontend.useEnergy ? 1 : 0);
+      if (perFrame !== prepared.inputDim) {
+        throw new EdgestreamError('E_MODEL_FORMAT', `${what}: the front end makes ${perFrame} values per frame (frontend.melBins${this.frontend.useEnergy ? ' + energy' : ''}) but the model takes ${prepared.inputDim}`);
+      }
+    }
   }
 
   private disposed = false;

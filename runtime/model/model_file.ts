@@ -100,6 +100,7 @@ export function decodeModelFile(bytes: Uint8Array, what = 'model file'): ModelFi
   if (m.version > MODEL_FORMAT_VERSION) {
     throw new EdgestreamError('E_MODEL_FORMAT', `${what}: model format version ${m.version} is newer than this runtime reads (${MODEL_FORMAT_VERSION}); upgrade edgestream`);
   }
+  checkFinite(tensors, what);
   return {
     metadata: {
       format: MODEL_FORMAT, version: m.version, arch: m.arch, variant: m.variant, config: m.config, labels: m.labels,
@@ -108,6 +109,24 @@ export function decodeModelFile(bytes: Uint8Array, what = 'model file'): ModelFi
     },
     tensors,
   };
+}
+
+/**
+ * A NaN or ±Infinity weight makes every output NaN: refuse the file instead of answering NaN. The
+ * float32 values are checked (an F64 weight of 1e300 is finite but overflows them).
+ */
+function checkFinite(tensors: ReadonlyMap<string, SafeTensor>, what: string): void {
+  for (const [name, t] of tensors) {
+    if (!(t.data instanceof Float32Array)) continue;
+    const values = t.data;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v - v !== 0) { // false only for finite numbers
+        const shown = t.f64 && Number.isFinite(t.f64[i]!) ? `${t.f64[i]} (beyond float32)` : String(v);
+        throw new EdgestreamError('E_MODEL_FORMAT', `${what}: tensor ${name} holds ${shown} at index ${i}; a model with non-finite weights gives NaN results`, { tensor: name, index: i });
+      }
+    }
+  }
 }
 
 export function encodeModelFile(metadata: Omit<ModelMetadata, 'format' | 'version'>, tensors: ReadonlyMap<string, TensorToWrite>): Uint8Array {

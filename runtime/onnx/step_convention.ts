@@ -34,6 +34,13 @@ export const META = {
 } as const;
 /** The largest delay accepted from a model's metadata. */
 const MAX_DELAY = 10_000;
+/**
+ * The most values one stream's frame, output and state may have (README "ONNX backend", Limits):
+ * every program allocates them per batch row before onnxruntime runs, so a graph that merely
+ * declares [N, 2^31] must be refused, not allocated. 1 Mi values per frame or output, 16 Mi (64 MiB)
+ * of state per stream; a model's state is further bounded by its file size (Model).
+ */
+export const STEP_LIMITS = { maxFrameValues: 1 << 20, maxStateValues: 1 << 24 } as const;
 
 export interface StepModelSource {
   arch: string;
@@ -132,9 +139,13 @@ export function readStepModel(model: ModelProto, what: string): StepModelInfo {
     if (typeof d !== 'number') bad(what, `"${name}" has a symbolic size "${d}" in dimension ${dim}; the step convention needs a fixed size there`);
     return d;
   };
-  const inputDim = fixed(frame, 'frame', 1);
-  const stateSize = fixed(state, 'state', 1);
-  const outputDim = fixed(output, 'output', 1);
+  const bounded = (n: number, name: string, max: number): number => {
+    if (n > max) bad(what, `"${name}" declares ${n} values per stream; at most ${max} (a step model's frames, outputs and state are allocated per stream)`, { [name]: n });
+    return n;
+  };
+  const inputDim = bounded(fixed(frame, 'frame', 1), 'frame', STEP_LIMITS.maxFrameValues);
+  const stateSize = bounded(fixed(state, 'state', 1), 'state', STEP_LIMITS.maxStateValues);
+  const outputDim = bounded(fixed(output, 'output', 1), 'output', STEP_LIMITS.maxFrameValues);
   if (fixed(end, 'end', 1) !== 1) bad(what, `input "end" is ${fmt(end)}; expected float32 [N, 1]`);
   if (fixed(ready, 'ready', 1) !== 1) bad(what, `output "ready" is ${fmt(ready)}; expected float32 [N, 1]`);
   if (fixed(stateOut, 'state_out', 1) !== stateSize) bad(what, `output "state_out" is ${fmt(stateOut)} but input "state" is ${fmt(state)}; they must match`);

@@ -53,6 +53,7 @@ export class Session {
     this.program.step([this.state], 1, x, this.out, this.ready);
     this.framesIn++;
     if (!this.ready[0]) return [];
+    checkOutput(this.out, this.framesOut);
     this.framesOut++;
     return [Float32Array.from(this.out)];
   }
@@ -63,6 +64,7 @@ export class Session {
     if (this.ended) throw new EdgestreamError('E_SESSION_STATE', 'this stream was already flushed; call reset() to start a new one');
     const outs = this.program.flush(this.state);
     this.ended = true;
+    outs.forEach((o, i) => checkOutput(o, this.framesOut + i));
     this.framesOut += outs.length;
     return outs;
   }
@@ -111,6 +113,19 @@ export class Session {
 
 function closedError(): EdgestreamError {
   return new EdgestreamError('E_SESSION_STATE', 'this session was closed; create a new one');
+}
+
+/**
+ * A finite input can still overflow a model with huge (finite) weights; a NaN result must never
+ * reach a caller as if it were a score.
+ */
+function checkOutput(out: Float32Array, index: number): void {
+  for (let i = 0; i < out.length; i++) {
+    const v = out[i]!;
+    if (v - v !== 0) {
+      throw new EdgestreamError('E_NONFINITE_OUTPUT', `output ${index} holds ${v} at position ${i}: the model overflows float32 on this input (check its weights)`, { index, position: i });
+    }
+  }
 }
 
 /** Validate one input frame: right length, finite values. Returns it as a Float32Array. */

@@ -33,3 +33,15 @@ export function plainOnnxModel(): Uint8Array {
   g.output({ name: 'y', elemType: DT.FLOAT, dims: ['N', 4] }, g.op('Relu', [x]));
   return g.encode({});
 }
+
+/** The smallest step model: output = frame, ready = end, state_out = state; any declared sizes. */
+export function identityStepModel(frameDim: number, stateDim: number): Uint8Array {
+  const g = new GraphBuilder('identity');
+  const frame = g.input({ name: 'frame', elemType: DT.FLOAT, dims: ['N', frameDim] });
+  const state = g.input({ name: 'state', elemType: DT.FLOAT, dims: ['N', stateDim] });
+  const end = g.input({ name: 'end', elemType: DT.FLOAT, dims: ['N', 1] });
+  g.output({ name: 'output', elemType: DT.FLOAT, dims: ['N', frameDim] }, g.op('Identity', [frame]));
+  g.output({ name: 'ready', elemType: DT.FLOAT, dims: ['N', 1] }, g.op('Identity', [end]));
+  g.output({ name: 'state_out', elemType: DT.FLOAT, dims: ['N', stateDim] }, g.op('Identity', [state]));
+  return g.encode({});
+}

@@ -73,7 +73,7 @@ describe('PCM chunk decoding', () => {
   });
 });
 
-describe('WAV decoding (wavefile for the container)', () => {
+describe('WAV decoding', () => {
   const signal = Float64Array.from(seededNoise(1000, 7), (v) => 0.8 * v);
 
   it('decodes PCM 8/16/24/32-bit and IEEE float 32/64-bit written by a WAV library', () => {
