@@ -172,7 +172,8 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
 
   /** Connect, create what is missing (stream, buckets), check the group's settings, join and start owning partitions. */
   static async start(input: ClusterConfigInput | ClusterConfig, handlers: PartitionHandlers, opts: CoordinatorOptions = {}): Promise<ClusterCoordinator> {
-    const config = isParsed(input) ? input : parseClusterConfig(input);
+    // A parsed configuration is valid input too: parsing again is harmless.
+    const config = parseClusterConfig(input);
     const names = clusterNames(config.group);
     const log = (opts.logger ?? moduleLogger('cluster')).child({ member: config.memberId });
     const nc =
@@ -527,10 +528,6 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
     this.owned.clear();
     await this.connection.close().catch(() => undefined);
   }
-}
-
-function isParsed(c: ClusterConfigInput | ClusterConfig): c is ClusterConfig {
-  return Array.isArray(c.servers) && typeof (c as ClusterConfig).memberId === 'string' && typeof (c as ClusterConfig).renewMs === 'number';
 }
 
 /** Start one worker of a group (see `ClusterCoordinator`). */
