@@ -42,6 +42,9 @@ export async function ensureInputStream(nc: NatsConnection, spec: InputStreamSpe
       description: 'edgestream device inputs by partition (replayed after a hand-over)',
     });
   } catch (e) {
+    if (/overlap/i.test((e as Error).message)) {
+      throw clusterError(`cannot create stream ${spec.name}: another stream already captures ${subjects.join(', ')} (each group needs its own subjectPrefix)`, e);
+    }
     throw clusterError(`cannot create stream ${spec.name} (${spec.replicas} replica(s))`, e);
   }
 }
