@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { ClusterCoordinator, startClusterCoordinator, type ClusterConfigInput } from '../../transports/cluster/index.js';
+import { ClusterCoordinator, startClusterCoordinator, subjectMappings, type ClusterConfigInput } from '../../transports/cluster/index.js';
 import { NatsCluster, NATS_SERVER_MISSING } from '../../transports/cluster/nats_server_process.js';
 import { DeviceLog } from './cluster_device_log.js';
 import { ROOT } from './paths.js';
@@ -11,9 +11,16 @@ export { NatsCluster, NATS_SERVER_MISSING };
 /** Fast timings for tests: a dead worker's partitions are free 1.5 s after its last renewal. */
 export const FAST = { leaseTtlMs: 1500, heartbeatMs: 250, renewMs: 300, rebalanceMs: 100, checkpointMs: 300, connectTimeoutMs: 5000 } as const;
 
-/** Start 1 or 3 nats-server nodes (from deploy/nats), closed after the file; null when nats-server is missing. */
-export async function natsCluster(size: 1 | 3): Promise<NatsCluster | null> {
-  const c = await NatsCluster.start(size);
+/**
+ * Start 1 or 3 nats-server nodes (from deploy/nats), closed after the file; null when nats-server is
+ * missing. `prefixes`: map these subject prefixes over 16 partitions instead of the shipped
+ * mapping (one group per prefix: their input streams must not overlap).
+ */
+export async function natsCluster(size: 1 | 3, prefixes?: string[]): Promise<NatsCluster | null> {
+  const mappings = prefixes
+    ? `mappings {\n${prefixes.flatMap((p) => Object.entries(subjectMappings(p, 16, ['audio', 'sensor'])).map(([k, v]) => `  "${k}": "${v}"\n`)).join('')}}\n`
+    : undefined;
+  const c = await NatsCluster.start(size, mappings !== undefined ? { mappings } : {});
   if (c) after(() => c.close());
   return c;
 }
