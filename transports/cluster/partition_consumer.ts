@@ -69,7 +69,10 @@ export class PartitionConsumer {
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: Math.max(1, opts.fromSeq),
       });
-      c.messages = await consumer.consume({ max_messages: 256 });
+      // Short pulls and heartbeats: after a NATS node or stream leader change the client notices a
+      // dead consumer within ~2 s (two missed heartbeats) and recreates it from the last delivered
+      // sequence; the 30 s defaults left partitions stalled for most of a minute.
+      c.messages = await consumer.consume({ max_messages: 256, expires: 5000, idle_heartbeat: 1000 });
     } catch (e) {
       throw clusterError(`cannot consume partition ${opts.partition} of ${opts.streamName}`, e);
     }
