@@ -291,7 +291,8 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
       const from = (checkpoint?.throughSeq ?? 0) + 1;
       const firstSeq = info.state.messages > 0 ? info.state.first_seq : info.state.last_seq + 1;
       const lostPositions = Math.max(0, firstSeq - from);
-      if (lostPositions > 0) this.log.warn({ partition: p, replayFrom: from, firstAvailable: firstSeq }, 'inputs after the checkpoint were removed by the stream limits: restored state may miss inputs (raise inputMaxAgeMs/inputMaxBytes)');
+      // Positions are stream-wide: for a partition without device state they are most likely other partitions' inputs.
+      if (lostPositions > 0 && snapshots.size > 0) this.log.warn({ partition: p, replayFrom: from, firstAvailable: firstSeq }, 'inputs after the checkpoint were removed by the stream limits: restored state may miss inputs (raise inputMaxAgeMs/inputMaxBytes)');
       for (const [d, s] of snapshots) o.floors.set(d, Math.max(s.inputSeq, from - 1));
       o.checkpointSeq = from - 1;
       o.devices = snapshots.size;
