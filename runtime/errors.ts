@@ -44,6 +44,8 @@ export const ERROR_CODES = {
   E_MQTT: 'MQTT connection failed',
   /** Command line usage error. */
   E_USAGE: 'invalid command line usage',
+  /** The NATS cluster cannot be reached, or JetStream refused a request the cluster layer needs. */
+  E_CLUSTER: 'cluster (NATS JetStream) request failed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -3,6 +3,7 @@ import { registerBench } from './bench.js';
 import { registerBenchMqtt } from './bench_mqtt.js';
 import { registerBenchTtt } from './bench_ttt.js';
 import { registerClassify } from './classify.js';
+import { registerCluster } from './cluster.js';
 import { registerConformance } from './conformance.js';
 import { registerEval } from './eval.js';
 import { registerExportOnnx } from './export_onnx.js';
@@ -30,4 +31,5 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerServe,
   registerDemo,
   registerBenchMqtt,
+  registerCluster,
 ];
