@@ -2,7 +2,7 @@ import type { Vec } from './numeric.js';
 
 /**
  * Muon's orthogonalisation, `zeropower_via_newtonschulz5` (LaCT ttt_operation.py), split into
- * steps so that a boundary update can be spread over several tokens (update_job.ts). Exact
+ * steps so that a boundary update can be spread over several tokens (update_plan.ts). Exact
  * arithmetic: the official code runs it in bfloat16, which is 1–2 % off this (specs/ttt.md §4.6).
  *
  *   X = G (transposed if rows > cols), X ← X / (‖X‖_F + 1e-7)

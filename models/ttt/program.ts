@@ -40,7 +40,6 @@ export class TttProgram implements StreamProgram {
   /** The layers, in order (for describe and the benchmarks). */
   readonly mixers: TokenMixer[] = [];
 
-  private readonly num: Numerics;
   private readonly run: (states: readonly StreamState[], n: number) => void;
   private readonly input: Vec;
   private readonly output: Vec;
@@ -49,7 +48,7 @@ export class TttProgram implements StreamProgram {
   constructor(readonly spec: TttModelSpec, param: ParamSource, kernels: Kernels | null, options: TttProgramOptions = {}) {
     const maxBatch = (this.maxBatch = options.maxBatch ?? 1);
     this.precision = options.precision ?? 'float32';
-    const num = (this.num = new Numerics(this.precision, kernels));
+    const num = new Numerics(this.precision, kernels);
     const runtime = (this.runtime = { ...spec.runtime, ...options.runtime });
     const { inputDim, outputDim } = specDims(spec);
     this.inputDim = inputDim;

@@ -1,5 +1,5 @@
 import {
-  add, dfAdd2DF, dfAdd2DF_F, dfAdd2FF, dfAddDF_F, dfAddF_DF, dfAddFF, dfMulDF, dfMulDF_F, dfMulDFToF, dfMulFF,
+  dfAdd2DF, dfAdd2DF_F, dfAdd2FF, dfAddDF_F, dfAddF_DF, dfAddFF, dfMulDF, dfMulDF_F, dfMulDFToF, dfMulFF,
   dfNormalize, dfSquare, exponentField, f32, fma32, mul, rint, scale2, signBit, type DF,
 } from './float32_arith.js';
 import { FIRST_EXPONENT, payneHanekTable } from './payne_hanek_table.js';

@@ -23,12 +23,6 @@ const probes = new Map<Tier, () => boolean>([
 /** Preference order for `auto`. */
 const AUTO_ORDER: Tier[] = ['wasm-relaxed', 'wasm', 'js'];
 
-export function registerKernelTier(tier: Tier, factory: KernelFactory, supported?: () => boolean): void {
-  factories.set(tier, factory);
-  if (supported) probes.set(tier, supported);
-  else probes.delete(tier);
-}
-
 /** The tiers that run on this engine (e.g. no 'wasm-relaxed' on Node 20 without its V8 flag). */
 export function availableTiers(): Tier[] {
   return TIERS.filter((t) => factories.has(t) && (probes.get(t)?.() ?? true));
