@@ -7,22 +7,22 @@ import { WebAssemblyApi, type WasmMemory, type WasmModule } from './webassembly.
 export interface KernelExports {
   heap_base(): number;
   panel_width(): number;
-  dense_f32(w: number, bias: number, x: number, out: number, rows: number, inDim: number, outDim: number): void;
-  dense_f32_spikes(wt: number, biasRows: number, x: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number, acc: number, maxActive: number): void;
-  quantize_i16(x: number, rows: number, inDim: number, qx: number, sx: number): void;
-  dense_i8q(q: number, scale: number, bias: number, qx: number, sx: number, out: number, rows: number, inDim: number, outDim: number): void;
-  dense_i8_spikes(q: number, scale: number, bias: number, x: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number, acc: number): void;
+  matmul_f32(w: number, bias: number, x: number, out: number, rows: number, inDim: number, outDim: number): void;
+  matmul_f32_spikes(wt: number, biasRows: number, x: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number, acc: number, maxActive: number): void;
+  quantizeActivations_i16(x: number, rows: number, inDim: number, qx: number, sx: number): void;
+  matmul_i8(q: number, scale: number, bias: number, qx: number, sx: number, out: number, rows: number, inDim: number, outDim: number): void;
+  matmul_i8_spikes(q: number, scale: number, bias: number, x: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number, acc: number): void;
   spike_scan(x: number, rows: number, inDim: number, idx: number, cnt: number): number;
   relu_f32(x: number, n: number): void;
   gelu_f32(x: number, n: number): void;
   add_f32(dst: number, src: number, n: number): void;
   affine_f32(x: number, rows: number, dim: number, scale: number, shift: number): void;
   lif_f32(x: number, v: number, rows: number, dim: number, threshold: number, scale: number, shift: number): void;
-  lif_rows(x: number, table: number, rows: number, dim: number, threshold: number, scale: number, shift: number): void;
-  gather_rows(dst: number, dstStride: number, table: number, len: number, rows: number): void;
-  scatter_rows(src: number, srcStride: number, srcRows: number, table: number, len: number, rows: number): void;
-  conv3_rows(q: number, table: number, dim: number, out: number, outRows: number, rows: number): void;
-  copy_rows(dst: number, dstStride: number, src: number, srcStride: number, srcRows: number, len: number, rows: number): void;
+  lifState_f32(x: number, table: number, rows: number, dim: number, threshold: number, scale: number, shift: number): void;
+  gatherState_f32(dst: number, dstStride: number, table: number, len: number, rows: number): void;
+  scatterState_f32(src: number, srcStride: number, srcRows: number, table: number, len: number, rows: number): void;
+  convStep_f32(q: number, table: number, dim: number, out: number, outRows: number, rows: number): void;
+  copyRows_f32(dst: number, dstStride: number, src: number, srcStride: number, srcRows: number, len: number, rows: number): void;
 }
 
 export type WasmTier = 'wasm' | 'wasm-relaxed';

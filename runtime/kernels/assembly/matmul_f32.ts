@@ -24,7 +24,7 @@ export function panel_width(): i32 {
   return PANEL;
 }
 
-export function dense_f32(w: usize, bias: usize, x: usize, out: usize, rows: i32, inDim: i32, outDim: i32): void {
+export function matmul_f32(w: usize, bias: usize, x: usize, out: usize, rows: i32, inDim: i32, outDim: i32): void {
   const panels = (outDim + PANEL - 1) / PANEL;
   const panelBytes = <usize>PANEL << 2;
   const xRow = <usize>inDim << 2;
@@ -223,7 +223,7 @@ export function dense_f32(w: usize, bias: usize, x: usize, out: usize, rows: i32
  * starts as the bias; each active input costs one sequential sweep over its row. Dense: the
  * panel kernel over the same rows, 16 outputs at a time with the row length as its stride.
  */
-export function dense_f32_spikes(wt: usize, biasRows: usize, x: usize, idx: usize, cnt: usize, out: usize, rows: i32, inDim: i32, outDim: i32, acc: usize, maxActive: i32): void {
+export function matmul_f32_spikes(wt: usize, biasRows: usize, x: usize, idx: usize, cnt: usize, out: usize, rows: i32, inDim: i32, outDim: i32, acc: usize, maxActive: i32): void {
   const panels = (outDim + 15) >> 4;
   const stride = <usize>panels << 6;
   const xRow = <usize>inDim << 2;

@@ -15,7 +15,7 @@ import { madd, store16, store8 } from './simd';
 const PANEL_BYTES: usize = 64;
 
 /** Weight-only form for one non-binary row of a spike layer: scale[o]·Σ_i Q[o, i]·x[i] + b[o]. */
-function denseI8Row(q: usize, scale: usize, bias: usize, xr: usize, or: usize, inDim: i32, outDim: i32): void {
+function matmulI8Row(q: usize, scale: usize, bias: usize, xr: usize, or: usize, inDim: i32, outDim: i32): void {
   const panels = (outDim + 63) >> 6;
   for (let p = 0; p < panels; p++) {
     const qp = q + <usize>p * <usize>inDim * PANEL_BYTES;
@@ -61,12 +61,12 @@ function denseI8Row(q: usize, scale: usize, bias: usize, xr: usize, or: usize, i
  * 256 bytes), then scaled: exact integer sums, faster than any dense int8 form at every density.
  * A non-binary row takes the weight-only dense form. Per-row choices: batch-invariant.
  */
-export function dense_i8_spikes(q: usize, scale: usize, bias: usize, x: usize, idx: usize, cnt: usize, out: usize, rows: i32, inDim: i32, outDim: i32, acc: usize): void {
+export function matmul_i8_spikes(q: usize, scale: usize, bias: usize, x: usize, idx: usize, cnt: usize, out: usize, rows: i32, inDim: i32, outDim: i32, acc: usize): void {
   const panels = (outDim + 63) >> 6;
   const iRow = <usize>inDim << 2;
   const oRow = <usize>outDim << 2;
   for (let r = 0; r < rows; r++) {
-    if (load<i32>(cnt + (<usize>r << 2)) < 0) denseI8Row(q, scale, bias, x + <usize>r * iRow, out + <usize>r * oRow, inDim, outDim);
+    if (load<i32>(cnt + (<usize>r << 2)) < 0) matmulI8Row(q, scale, bias, x + <usize>r * iRow, out + <usize>r * oRow, inDim, outDim);
   }
   for (let p = 0; p < panels; p++) {
     const qp = q + <usize>p * <usize>inDim * PANEL_BYTES;
@@ -143,10 +143,10 @@ const QX_MAX: f32 = 16383;
 const BLOCK_PAIRS = 512;
 
 /**
- * Quantise rows of x to int16 for dense_i8q: `qx` is [rows, pairs·2] (inDim rounded up to even,
+ * Quantise rows of x to int16 for matmul_i8: `qx` is [rows, pairs·2] (inDim rounded up to even,
  * the pad zero), `sx` [rows] the dequantisation factor max|x|/16383 (0 for an all-zero row).
  */
-export function quantize_i16(x: usize, rows: i32, inDim: i32, qx: usize, sx: usize): void {
+export function quantizeActivations_i16(x: usize, rows: i32, inDim: i32, qx: usize, sx: usize): void {
   const padded = (inDim + 1) & ~1;
   for (let r = 0; r < rows; r++) {
     const xr = x + <usize>r * (<usize>inDim << 2);
@@ -176,9 +176,9 @@ export function quantize_i16(x: usize, rows: i32, inDim: i32, qx: usize, sx: usi
 /**
  * Real-valued input on int8 weights packed for i32x4.dot_i16x8_s: panels of 16 outputs, inputs
  * in pairs, 32 bytes per (panel, pair):  q[((p·pairs + j)·16 + o)·2 + t] = Q[16p + o, 2j + t].
- * `qx`/`sx` from quantize_i16; scale and bias padded to 16·panels.
+ * `qx`/`sx` from quantizeActivations_i16; scale and bias padded to 16·panels.
  */
-export function dense_i8q(q: usize, scale: usize, bias: usize, qx: usize, sx: usize, out: usize, rows: i32, inDim: i32, outDim: i32): void {
+export function matmul_i8(q: usize, scale: usize, bias: usize, qx: usize, sx: usize, out: usize, rows: i32, inDim: i32, outDim: i32): void {
   const panels = (outDim + 15) >> 4;
   const pairs = (inDim + 1) >> 1;
   const qRow = <usize>pairs << 2;
