@@ -1,8 +1,8 @@
-import { EdgestreamError } from '../../runtime/errors.js';
-import type { StateLayout, StreamState } from '../../runtime/stream/state.js';
-import { silu, sigmoid } from './math.js';
+import { EdgestreamError } from '../../../runtime/errors.js';
+import type { StateLayout, StreamState } from '../../../runtime/stream/state.js';
+import { silu, sigmoid } from '../math.js';
 import { NS5_COEFFICIENTS, nsApply, nsGram, nsInit, nsPoly, nsStore } from './newton_schulz.js';
-import { counterSlot, stateArray, type Numerics, type StateVec, type Vec } from './numeric.js';
+import { counterSlot, stateArray, type Numerics, type StateVec, type Vec } from '../numeric.js';
 import { planUnits, spreadUnits, type Unit } from './update_plan.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { StateLayout, StreamState } from '../../runtime/stream/state.js';
-import { stateArray, type Numerics, type StateVec, type Vec } from './numeric.js';
+import type { StateLayout, StreamState } from '../../../runtime/stream/state.js';
+import { stateArray, type Numerics, type StateVec, type Vec } from '../numeric.js';
 
 /**
  * Causal sliding-window softmax attention, streamed: a ring buffer of the last W (RoPE'd) keys and

@@ -1,4 +1,4 @@
-import type { Vec } from './numeric.js';
+import type { Vec } from '../numeric.js';
 
 /**
  * Muon's orthogonalisation, `zeropower_via_newtonschulz5` (LaCT ttt_operation.py), split into

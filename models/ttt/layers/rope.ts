@@ -1,7 +1,7 @@
-import { f32 } from './float32_arith.js';
-import type { Vec } from './numeric.js';
-import { torchScalarPow32 } from './torch_pow32.js';
-import { SLEEF_SMALL_RANGE, torchCosSinRange } from './torch_trig32.js';
+import { f32 } from '../float32/float32_arith.js';
+import type { Vec } from '../numeric.js';
+import { torchScalarPow32 } from '../float32/torch_pow32.js';
+import { SLEEF_SMALL_RANGE, torchCosSinRange } from '../float32/torch_trig32.js';
 
 /**
  * Rotary position embedding with the float32 tables both official codes build, bit for bit: inverse

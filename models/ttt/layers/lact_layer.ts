@@ -1,9 +1,9 @@
-import { EdgestreamError } from '../../runtime/errors.js';
-import type { StateLayout, StreamState } from '../../runtime/stream/state.js';
-import { lactDims, type LactLayerConfig, type RuntimeOptions } from './config.js';
-import { hasNonFinite, invSoftplus, l2Normalize, rmsNorm, sigmoid, silu, softplus } from './math.js';
-import { counterSlot, type Numerics, type ParamSource, type Projection, type StateVec, type Vec } from './numeric.js';
-import { lactParamSpec, shapeSize } from './params.js';
+import { EdgestreamError } from '../../../runtime/errors.js';
+import type { StateLayout, StreamState } from '../../../runtime/stream/state.js';
+import { lactDims, type LactLayerConfig, type RuntimeOptions } from '../config.js';
+import { hasNonFinite, invSoftplus, l2Normalize, rmsNorm, sigmoid, silu, softplus } from '../math.js';
+import { counterSlot, type Numerics, type ParamSource, type Projection, type StateVec, type Vec } from '../numeric.js';
+import { lactParamSpec, shapeSize } from '../params.js';
 import { FlaRopeTable, inverseFrequencies, rotateHalf } from './rope.js';
 import { SlidingWindowAttention } from './sliding_window_attention.js';
 import { resolveSchedule, SwigluFastWeights } from './swiglu_fast_weight.js';

@@ -1,5 +1,5 @@
-import type { StreamState } from '../../runtime/stream/state.js';
-import { stateArray, type StateVec, type Vec } from './numeric.js';
+import type { StreamState } from '../../../runtime/stream/state.js';
+import { stateArray, type StateVec, type Vec } from '../numeric.js';
 
 /**
  * A depthwise causal Conv1d (kernel k, padding k−1, output cropped to the input length), streamed:

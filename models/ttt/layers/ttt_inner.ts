@@ -1,5 +1,5 @@
-import { geluTanh, geluTanhGrad, lnFusedL2Grad } from './math.js';
-import type { Vec } from './numeric.js';
+import { geluTanh, geluTanhGrad, lnFusedL2Grad } from '../math.js';
+import type { Vec } from '../numeric.js';
 
 /**
  * The inner model of TTT-Linear / TTT-MLP for one head, stepped one token at a time

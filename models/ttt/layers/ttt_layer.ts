@@ -1,11 +1,11 @@
-import { EdgestreamError } from '../../runtime/errors.js';
-import type { StateLayout, StreamState } from '../../runtime/stream/state.js';
+import { EdgestreamError } from '../../../runtime/errors.js';
+import type { StateLayout, StreamState } from '../../../runtime/stream/state.js';
 import { CausalWindow } from './causal_conv.js';
-import { headDim, type RuntimeOptions, type TttLayerConfig } from './config.js';
+import { headDim, type RuntimeOptions, type TttLayerConfig } from '../config.js';
 import { InnerLinear, InnerMlp, type InnerModel } from './ttt_inner.js';
-import { geluTanh, hasNonFinite, layerNorm, sigmoid } from './math.js';
-import { counterSlot, stateArray, type Numerics, type ParamSource, type Projection, type StateVec, type Vec } from './numeric.js';
-import { tttParamSpec, shapeSize } from './params.js';
+import { geluTanh, hasNonFinite, layerNorm, sigmoid } from '../math.js';
+import { counterSlot, stateArray, type Numerics, type ParamSource, type Projection, type StateVec, type Vec } from '../numeric.js';
+import { tttParamSpec, shapeSize } from '../params.js';
 import { inverseFrequencies, rotateInterleaved, TttRopeTable } from './rope.js';
 import type { TokenMixer } from './token_mixer.js';
 

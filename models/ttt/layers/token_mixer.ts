@@ -1,5 +1,5 @@
-import type { StreamState } from '../../runtime/stream/state.js';
-import type { Vec } from './numeric.js';
+import type { StreamState } from '../../../runtime/stream/state.js';
+import type { Vec } from '../numeric.js';
 
 /**
  * A streaming sequence layer `[C] → [C]` with per-stream state: one token per stream per step.

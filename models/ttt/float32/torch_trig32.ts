@@ -19,8 +19,8 @@ import { FIRST_EXPONENT, payneHanekTable } from './payne_hanek_table.js';
  * take a `wide` flag, and why `torchCosSinRange` takes the tensor's layout.
  * (The u10 kernels have no middle range; only SLEEF's u35 kernels add a 4-part Cody–Waite up to 39000.)
  *
- * Checked bit for bit against torch 1.13 (test/unit/torch_float32_rope.test.ts; tools/verify_torch_rope.ts
- * for millions of angles), and torch against libsleef 3.5.1 itself (tools/sleef_vs_torch.py).
+ * Checked bit for bit against torch 1.13 (test/unit/torch_float32_rope.test.ts; models/ttt/tools/verify_torch_rope.ts
+ * for millions of angles), and torch against libsleef 3.5.1 itself (models/ttt/tools/sleef_vs_torch.py).
  */
 
 /** SLEEF's TRIGRANGEMAX2f: a vector with any lane not below it (or NaN) takes the Payne–Hanek path. */
