@@ -1,6 +1,6 @@
 import { EdgestreamError } from '../errors.js';
 import { readFileBytes } from '../io/files.js';
-import { createKernels } from '../kernels/registry.js';
+import { chooseKernels } from '../kernels/registry.js';
 import type { Tier } from '../kernels/types.js';
 import { FAMILIES } from './families.js';
 import { Model, type BackendName } from './model.js';
@@ -49,7 +49,7 @@ export async function loadModel(pathOrBytes: string | Uint8Array, options: LoadM
   const family = FAMILIES[file.metadata.arch];
   if (!family) throw new EdgestreamError('E_MODEL_FORMAT', `${what}: no model family for arch "${file.metadata.arch}" in this build`);
   const prepared = family.prepare(file);
-  const kernels = await createKernels(backend as Tier | 'auto');
+  const { kernels, skipped } = await chooseKernels(backend as Tier | 'auto');
   const int8 = options.int8 === true;
-  return new Model(file.metadata, bytes, prepared, kernels.tier, (o) => prepared.createProgram(kernels, { int8, ...o }), kernels);
+  return new Model(file.metadata, bytes, prepared, kernels.tier, (o) => prepared.createProgram(kernels, { int8, ...o }), kernels, () => kernels.dispose?.(), Object.freeze(skipped));
 }

@@ -44,24 +44,33 @@ function locate(file: string): string {
 }
 
 const modules = new Map<WasmTier, Promise<WasmModule>>();
-const supported = new Map<WasmTier, boolean>();
+const unsupported = new Map<WasmTier, string | null>();
+
+/** What a tier needs from the engine, for messages. */
+function needs(tier: WasmTier): string {
+  return tier === 'wasm-relaxed' ? 'relaxed SIMD (Node ≥ 22, or node --experimental-wasm-relaxed-simd)' : 'WebAssembly SIMD and shared memory';
+}
 
 /**
- * Whether this engine can run a tier: its binary is built, validates (the feature probe), and
- * shared memories exist. Synchronous and cached.
+ * Why this engine cannot run a tier (its binary is missing, does not validate, or shared memories
+ * do not exist), or null when it can. Synchronous and cached.
  */
-export function wasmTierSupported(tier: WasmTier): boolean {
-  let ok = supported.get(tier);
-  if (ok === undefined) {
-    try {
-      ok = WebAssemblyApi.validate(readFileSync(locate(FILES[tier])));
-      if (ok) new WebAssemblyApi.Memory({ initial: 1, maximum: 1, shared: true });
-    } catch {
-      ok = false;
+export function wasmTierUnsupported(tier: WasmTier): string | null {
+  let why = unsupported.get(tier);
+  if (why === undefined) {
+    if (!WebAssemblyApi) {
+      unsupported.set(tier, (why = `kernel tier "${tier}" needs WebAssembly, which this JavaScript engine does not provide (e.g. node --jitless)`));
+      return why;
     }
-    supported.set(tier, ok);
+    try {
+      why = WebAssemblyApi.validate(readFileSync(locate(FILES[tier]))) ? null : `kernel tier "${tier}" needs ${needs(tier)}, which this JavaScript engine does not validate`;
+      if (why === null) new WebAssemblyApi.Memory({ initial: 1, maximum: 1, shared: true });
+    } catch (e) {
+      why = e instanceof EdgestreamError ? e.message : `kernel tier "${tier}" needs shared WebAssembly memory, which this engine does not provide (${(e as Error).message})`;
+    }
+    unsupported.set(tier, why);
   }
-  return ok;
+  return why;
 }
 
 /**
@@ -76,8 +85,7 @@ export function kernelModule(tier: WasmTier): Promise<WasmModule> {
     m = (async () => {
       const bytes = readFileSync(locate(FILES[tier]));
       if (!WebAssemblyApi.validate(bytes)) {
-        const need = tier === 'wasm-relaxed' ? 'relaxed SIMD (Node ≥ 22, or node --experimental-wasm-relaxed-simd)' : 'WebAssembly SIMD and shared memory';
-        throw new EdgestreamError('E_BACKEND', `kernel tier "${tier}" needs ${need}, which this JavaScript engine does not validate`);
+        throw new EdgestreamError('E_BACKEND', `kernel tier "${tier}" needs ${needs(tier)}, which this JavaScript engine does not validate`);
       }
       return WebAssemblyApi.compile(bytes);
     })();
