@@ -25,7 +25,8 @@ def load_checkpoint(path: str, variant: str) -> LmuFormer:
     sd = torch.load(path, map_location='cpu')
     sd = OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v) for k, v in sd.items())
     dim = sd['head.weight'].shape[1]
-    model = LmuFormer(variant, dim, classes=sd['head.weight'].shape[0])
+    depths = 1 + max(int(k.split('.')[1]) for k in sd if k.startswith('block.'))
+    model = LmuFormer(variant, dim, classes=sd['head.weight'].shape[0], depths=depths)
     model.load_state_dict(sd)
     return model.eval()
 

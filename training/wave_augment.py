@@ -172,7 +172,7 @@ class ClipPool:
         return ws[int(rng.integers(len(ws)))]
 
 
-def window_labels(words: list[tuple[int, int, int]], frames: int, window: int, partial: float = 0.5) -> np.ndarray:
+def window_labels(words: list[tuple[int, int, int]], frames: int, window: int, partial: float = 0.8) -> np.ndarray:
     """Label of the window of `window` frames ending at each frame: a command wholly inside (the
     latest if several); no target (IGNORE) while at least `partial` of a command is inside, since
     its end may be cut by the energy-based word span; `_unknown_` where other speech, or less of a
