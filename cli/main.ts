@@ -18,7 +18,9 @@ export async function main(argv: string[]): Promise<number> {
     .description('Streaming inference for stateful models at the edge (LMUFormer, TTT layers)')
     .version(VERSION)
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Usage errors in the CLI's one format: `edgestream: E_USAGE: …` on one line (then the help).
+    .configureOutput({ outputError: (text, write) => write(`edgestream: E_USAGE: ${text.replace(/^error: /, '')}`) });
   for (const register of COMMANDS) register(program);
   // One-shot commands report problems themselves on stderr; library warnings would repeat them as
   // JSON. Long-running commands keep the logs. EDGESTREAM_LOG always wins.

@@ -1,3 +1,4 @@
+import { InvalidArgumentError, Option } from 'commander';
 import { EdgestreamError } from '../runtime/errors.js';
 import type { BackendName } from '../runtime/model/model.js';
 
@@ -25,4 +26,26 @@ export function parseProbability(value: string, name: string): number {
   const n = parseNumber(value, name);
   if (n < 0 || n > 1) throw new EdgestreamError('E_USAGE', `${name} must be between 0 and 1, got ${value}`);
   return n;
+}
+
+/**
+ * The options several commands share, declared once: commander checks them while parsing (an
+ * unknown backend or a threshold outside 0–1 is `E_USAGE` naming what is allowed) and hands the
+ * action parsed values.
+ */
+export function backendOption(defaultValue: BackendName | 'auto' | null = 'auto'): Option {
+  const o = new Option('--backend <backend>', 'where the arithmetic runs').choices(BACKENDS);
+  return defaultValue === null ? o : o.default(defaultValue);
+}
+
+export function thresholdOption(): Option {
+  return new Option('--threshold <p>', THRESHOLD_HELP).argParser((v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1.');
+    return n;
+  });
+}
+
+export function int8Option(): Option {
+  return new Option('--int8', INT8_HELP);
 }

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { classifyFrames } from '../../runtime/decisions/clip_classifier.js';
 import { describeError, EdgestreamError } from '../../runtime/errors.js';
 import { audioFileFrames, loadAudioModel } from '../audio_model.js';
-import { BACKEND_HELP, INT8_HELP, parseNumber, THRESHOLD_HELP } from '../options.js';
+import { backendOption, int8Option, thresholdOption } from '../options.js';
+import type { BackendName } from '../../runtime/model/model.js';
 
 export function registerClassify(program: Command): void {
   program
@@ -11,13 +12,13 @@ export function registerClassify(program: Command): void {
     .argument('<model>', 'model file (.safetensors) with an audio front end')
     .argument('<wav...>', 'audio clips')
     .option('--json', 'one JSON object per line: {file, label, score, detected}')
-    .option('--threshold <p>', THRESHOLD_HELP)
+    .addOption(thresholdOption())
     .option('--scores', 'with --json, include every label\'s score')
-    .option('--backend <backend>', BACKEND_HELP, 'auto')
-    .option('--int8', INT8_HELP)
-    .action(async (modelPath: string, files: string[], opts: { json?: boolean; threshold?: string; scores?: boolean; backend: string; int8?: boolean }) => {
+    .addOption(backendOption())
+    .addOption(int8Option())
+    .action(async (modelPath: string, files: string[], opts: { json?: boolean; threshold?: number; scores?: boolean; backend: BackendName | 'auto'; int8?: boolean }) => {
       const { model, frontend } = await loadAudioModel(modelPath, opts.backend, opts.int8);
-      const decision = opts.threshold !== undefined ? { threshold: parseNumber(opts.threshold, '--threshold') } : {};
+      const decision = opts.threshold !== undefined ? { threshold: opts.threshold } : {};
       let failed = 0;
       for (const file of files) {
         try {

@@ -6,7 +6,8 @@ import { EdgestreamError } from '../../runtime/errors.js';
 import { lmuformerGoldenRunner } from '../../models/lmuformer/conformance.js';
 import { frontendGoldenRunner } from '../../runtime/audio/conformance.js';
 import { tttGoldenRunner } from '../../models/ttt/conformance.js';
-import { BACKEND_HELP, parseBackend, parseNumber } from '../options.js';
+import { backendOption, parseNumber } from '../options.js';
+import type { BackendName } from '../../runtime/model/model.js';
 
 /** Golden formats this build understands. */
 export const CONFORMANCE_RUNNERS: ConformanceRunner[] = [lmuformerGoldenRunner, tttGoldenRunner, frontendGoldenRunner];
@@ -38,12 +39,12 @@ export function registerConformance(program: Command): void {
     .description('run golden vectors (../shared/golden format) through the public API token by token; exit 1 if any exceeds its tolerance')
     .argument('<golden...>', 'golden files or directories (searched recursively)')
     .option('--tol <x>', 'override every tolerance')
-    .option('--backend <backend>', BACKEND_HELP, 'auto')
+    .addOption(backendOption())
     .option('--json', 'print one JSON object per golden')
-    .action(async (paths: string[], opts: { tol?: string; backend: string; json?: boolean }) => {
+    .action(async (paths: string[], opts: { tol?: string; backend: BackendName | 'auto'; json?: boolean }) => {
       const goldens = collectGoldens(paths);
       if (goldens.length === 0) throw new EdgestreamError('E_GOLDEN_FORMAT', `no golden vectors found in ${paths.join(', ')}`);
-      const backend = parseBackend(opts.backend);
+      const backend = opts.backend;
       const tol = opts.tol !== undefined ? parseNumber(opts.tol, '--tol') : undefined;
       let failed = 0;
       for (const g of goldens) {

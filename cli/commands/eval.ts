@@ -8,7 +8,8 @@ import { describeError, EdgestreamError } from '../../runtime/errors.js';
 import { writeFileAtomic } from '../../runtime/io/files.js';
 import { lineChartSvg } from '../../runtime/report/line_chart_svg.js';
 import { audioFileFrames, loadAudioModel } from '../audio_model.js';
-import { BACKEND_HELP, INT8_HELP, parseNumber, THRESHOLD_HELP } from '../options.js';
+import { backendOption, int8Option, parseNumber, thresholdOption } from '../options.js';
+import type { BackendName } from '../../runtime/model/model.js';
 
 /**
  * The label of a clip: the file-name prefix before `__` (`yes__voice3.wav`, `_unknown___x.wav`),
@@ -70,10 +71,10 @@ interface EvalOptions {
   svg: string;
   detSvg?: string;
   truth?: string;
-  threshold?: string;
+  threshold?: number;
   warmupMs: string;
   strict?: boolean;
-  backend: string;
+  backend: BackendName | 'auto';
   int8?: boolean;
 }
 
@@ -87,15 +88,15 @@ export function registerEval(program: Command): void {
     .option('--out <report.json>', 'write the full report as JSON', 'eval-report.json')
     .option('--svg <chart.svg>', 'clips: write the accuracy-over-the-clip chart', 'eval-accuracy.svg')
     .option('--det-svg <chart.svg>', 'write the DET curve (miss rate against false accepts per hour; default: next to --out, <out>-det.svg)')
-    .option('--threshold <p>', THRESHOLD_HELP)
+    .addOption(thresholdOption())
     .option('--warmup-ms <ms>', 'stream evaluation: no events in the first <ms>, as listen', '1000')
     .option('--strict', 'clips: stop at the first file that cannot be read (default: report it and go on)')
-    .option('--backend <backend>', BACKEND_HELP, 'auto')
-    .option('--int8', INT8_HELP)
+    .addOption(backendOption())
+    .addOption(int8Option())
     .action(async (modelPath: string, input: string, opts: EvalOptions) => {
       const { model, frontend } = await loadAudioModel(modelPath, opts.backend, opts.int8);
       const detSvg = opts.detSvg ?? `${opts.out.replace(/\.json$/i, '')}-det.svg`;
-      const decision = opts.threshold !== undefined ? { threshold: parseNumber(opts.threshold, '--threshold') } : {};
+      const decision = opts.threshold !== undefined ? { threshold: opts.threshold } : {};
       let isDir: boolean;
       try {
         isDir = statSync(input).isDirectory();

@@ -10,17 +10,18 @@ import { EdgestreamError } from '../../runtime/errors.js';
 import { keywordSpotting } from '../../runtime/operators/keyword_spotting.js';
 import type { AudioChunk } from '../../runtime/operators/types.js';
 import { loadAudioModel } from '../audio_model.js';
-import { BACKEND_HELP, INT8_HELP, parseNumber, THRESHOLD_HELP } from '../options.js';
+import { backendOption, int8Option, parseNumber, thresholdOption } from '../options.js';
+import type { BackendName } from '../../runtime/model/model.js';
 
 interface ListenOptions {
   json?: boolean;
   format?: string;
   rate?: string;
   channels?: string;
-  threshold?: string;
+  threshold?: number;
   warmupMs: string;
   device: string;
-  backend: string;
+  backend: BackendName | 'auto';
   int8?: boolean;
 }
 
@@ -97,11 +98,11 @@ export function registerListen(program: Command): void {
     .option('--format <pcm>', 'raw PCM input without a WAV header: s16le | f32le (default: detect a WAV header)')
     .option('--rate <hz>', 'sample rate of raw PCM input', '16000')
     .option('--channels <n>', 'interleaved channels of raw PCM input (the first is used)', '1')
-    .option('--threshold <p>', THRESHOLD_HELP)
+    .addOption(thresholdOption())
     .option('--warmup-ms <ms>', 'no events in the first <ms> of the stream, while the model has heard less than its window (0 for short clips)', '1000')
     .option('--device <id>', 'device id the events carry', 'cli')
-    .option('--backend <backend>', BACKEND_HELP, 'auto')
-    .option('--int8', INT8_HELP)
+    .addOption(backendOption())
+    .addOption(int8Option())
     .action(async (modelPath: string, audio: string, opts: ListenOptions) => {
       if (!/^[A-Za-z0-9_-]+$/.test(opts.device)) throw new EdgestreamError('E_USAGE', `--device must match [A-Za-z0-9_-]+, got "${opts.device}"`);
       if (opts.format !== undefined && opts.format !== 's16le' && opts.format !== 'f32le') {
@@ -112,7 +113,7 @@ export function registerListen(program: Command): void {
       const { model } = await loadAudioModel(modelPath, opts.backend, opts.int8);
       const flac = audio !== '-' && opts.format === undefined && looksLikeFlac(audio);
       const what = audio === '-' ? 'stdin' : audio;
-      const decision = opts.threshold !== undefined ? { threshold: parseNumber(opts.threshold, '--threshold') } : {};
+      const decision = opts.threshold !== undefined ? { threshold: opts.threshold } : {};
       let events = 0;
       await lastValueFrom(
         (flac ? flacChunks(audio, opts.device) : audioChunks(audio === '-' ? process.stdin : createReadStream(audio), what, opts.device, opts)).pipe(

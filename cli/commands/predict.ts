@@ -4,7 +4,8 @@ import { readFileBytes, writeFileAtomic } from '../../runtime/io/files.js';
 import { readNpy, writeNpy } from '../../runtime/io/npy.js';
 import { loadModel } from '../../runtime/model/load_model.js';
 import { streamFrames } from '../../runtime/stream/stream_frames.js';
-import { BACKEND_HELP, parseBackend } from '../options.js';
+import { backendOption } from '../options.js';
+import type { BackendName } from '../../runtime/model/model.js';
 
 export function registerPredict(program: Command): void {
   program
@@ -13,9 +14,9 @@ export function registerPredict(program: Command): void {
     .argument('<model>', 'model file (.safetensors)')
     .requiredOption('--features <in.npy>', 'float32 [batch, frames, mels] or [frames, mels]; each batch row is one stream')
     .requiredOption('--out <out.npy>', 'output logits [frames, batch, classes] (the official all_seq layout)')
-    .option('--backend <backend>', BACKEND_HELP, 'auto')
-    .action(async (modelPath: string, opts: { features: string; out: string; backend: string }) => {
-      const model = await loadModel(modelPath, { backend: parseBackend(opts.backend) });
+    .addOption(backendOption())
+    .action(async (modelPath: string, opts: { features: string; out: string; backend: BackendName | 'auto' }) => {
+      const model = await loadModel(modelPath, { backend: opts.backend });
       const arr = readNpy(readFileBytes(opts.features), opts.features);
       if (arr.dtype !== '<f4' && arr.dtype !== '<f8') {
         throw new EdgestreamError('E_INPUT_SHAPE', `${opts.features}: dtype ${arr.dtype}; features must be float32 or float64`);

@@ -59,11 +59,14 @@ describe('classify', () => {
 });
 
 describe('options out of range', () => {
-  it('classify --threshold 2 is a clear E_CONFIG naming the option and its range, not a stack trace', () => {
+  it('classify --threshold 2 / --backend gpu: E_USAGE naming the option and what it allows, not a stack trace', () => {
     const r = runCli(['classify', model, join(FIXTURES, 'yes__midlands-m.wav'), '--threshold', '2']);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /E_CONFIG: decision options: threshold: .*<=1/);
+    assert.match(r.stderr, /^edgestream: E_USAGE: option '--threshold <p>' argument '2' is invalid\. must be a number from 0 to 1/);
     assert.doesNotMatch(r.stderr, /ZodError|internal error|\n\s+at /);
+    const b = runCli(['classify', model, join(FIXTURES, 'yes__midlands-m.wav'), '--backend', 'gpu']);
+    assert.equal(b.status, 2);
+    assert.match(b.stderr, /E_USAGE: .*'gpu' is invalid\. Allowed choices are auto, js, wasm, wasm-relaxed, onnx/);
   });
 });
 

@@ -64,6 +64,12 @@ describe('softmax keyword models (12 classes with _unknown_ and _silence_)', () 
     assert.ok(k > 50);
   });
 
+  it('decision options out of range are E_CONFIG naming the field (the library boundary)', async () => {
+    const m = await model12();
+    assert.throws(() => classifyFrames(m, frames(50, 1), { threshold: 2 }), /E_CONFIG|decision options: threshold: .*<=1/);
+    assert.throws(() => classifyFrames(m, frames(50, 1), { smoothFrames: 0 }), (e: unknown) => (e as { code?: string }).code === 'E_CONFIG');
+  });
+
   it('classify: the answer is the top label of all 12 (it may be _unknown_/_silence_); only keywords at threshold are detected', async () => {
     const m = await model12('softmax', 0.3);
     let sawNonEvent = false;
