@@ -1,5 +1,5 @@
 /** Public API of the test-time-training models (see README, "Test-time-training layers"). */
-export { tttFamily, prepareTtt } from './family.js';
+export { prepareTttModel, prepareTtt } from './family.js';
 export { loadReferenceModel, ReferenceModel, ReferenceSession } from './reference.js';
 export { withRuntimeOptions } from './runtime_options.js';
 export { readTttGolden, goldenModelFile, type TttGolden } from './golden.js';
