@@ -23,6 +23,7 @@ export { streamFrames } from './runtime/stream/stream_frames.js';
 export { availableTiers, createKernels } from './runtime/kernels/registry.js';
 export type { Kernels, Tier } from './runtime/kernels/types.js';
 export { readNpy, writeNpy, type NpyArray } from './runtime/io/npy.js';
+export { lineChartSvg, type ChartSeries, type LineChartOptions } from './runtime/report/line_chart_svg.js';
 export { importLmuformerCheckpoint, type ImportOptions, type ImportResult } from './models/lmuformer/import_checkpoint.js';
 export { randomLmuformerModel, type RandomModelOptions } from './models/lmuformer/random_model.js';
 export { SPEECH_COMMANDS_LABELS } from './models/lmuformer/labels.js';
@@ -79,4 +80,4 @@ export { MqttAudioPublisher, type AudioPublisherOptions } from './transports/mqt
 export { startEmbeddedBroker, type EmbeddedBroker } from './transports/mqtt/embedded_broker.js';
 export { TopicSchema, isValidDeviceId } from './transports/mqtt/topics.js';
 export * as webrtc from './transports/webrtc/index.js';
-export { createWebRtcIngress, webrtcPlugin, WebRtcClient } from './transports/webrtc/index.js';
+export { createWebRtcIngress, webrtcPlugin, WebRtcPlugin, WebRtcClient } from './transports/webrtc/index.js';

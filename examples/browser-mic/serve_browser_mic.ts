@@ -11,11 +11,10 @@ import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import type { Model } from '../../runtime/model/model.js';
-import type { DeviceKeywordEvent } from '../../runtime/operators/types.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../transports/mqtt/embedded_broker.js';
-import { createService, type EdgestreamService } from '../../transports/service/service.js';
-import { webrtcPlugin, type WebRtcPlugin } from '../../transports/webrtc/plugin.js';
+import {
+  createService, startEmbeddedBroker, webrtcPlugin,
+  type DeviceKeywordEvent, type EdgestreamService, type EmbeddedBroker, type Model, type WebRtcPlugin,
+} from 'edgestream';
 
 export interface BrowserMic {
   service: EdgestreamService;
