@@ -63,7 +63,6 @@ if (isMain) {
     ...(arg('token') && { token: arg('token') }),
     ...(arg('model') && { modelPath: arg('model') }),
   });
-  process.stdout.write(`open ${mic.pageUrl}\n`);
   // What any MQTT subscriber on the network sees (Home Assistant, Node-RED, …).
   const sub = await mqtt.connectAsync(mic.broker);
   await sub.subscribeAsync('edgestream/+/keyword');
@@ -77,4 +76,5 @@ if (isMain) {
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
+  process.stdout.write(`open ${mic.pageUrl}\n`); // once Ctrl-C stops it cleanly
 }
