@@ -1,10 +1,10 @@
 /**
  * edgestream: the package root. Everything here is public API; deeper modules are internal.
  *
- *   import { loadModel } from 'edgestream';
- *   const model = await loadModel('models/lmuformer/demo/kws35.safetensors');
- *   const session = model.createSession();
- *   for (const frame of frames) for (const logits of session.push(frame)) …
+ *   import { createKeywordSpotter, loadModel } from 'edgestream';
+ *   const spotter = await createKeywordSpotter('kws35');          // audio in, keyword events out
+ *   for (const e of spotter.push(pcm)) console.log(e.label, e.start_ms);
+ *   const session = (await loadModel('model.safetensors')).createSession(); // frames in, outputs out
  */
 // The shipped model families (LMUFormer, TTT) register with the runtime on import: every model
 // loaded through this package, in this thread or an engine's worker threads, finds its family.
