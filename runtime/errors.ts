@@ -63,11 +63,6 @@ export class EdgestreamError extends Error {
   }
 }
 
-/** Throw an `EdgestreamError` unless `cond` holds. */
-export function check(cond: unknown, code: ErrorCode, message: string, detail?: Record<string, unknown>): asserts cond {
-  if (!cond) throw new EdgestreamError(code, message, detail);
-}
-
 export function isEdgestreamError(e: unknown, code?: ErrorCode): e is EdgestreamError {
   return e instanceof EdgestreamError && (code === undefined || e.code === code);
 }

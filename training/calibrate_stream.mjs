@@ -36,14 +36,16 @@ if (clipReport) {
   clipFloor = ok.length > 0 ? Math.min(...ok.map((p) => p.threshold)) : 1;
 }
 const tried = [];
-for (const smoothFrames of [1, 3, 5, 8, 12]) {
-  for (const refractoryMs of [500, 1000]) {
-    const r = evaluateStream(model, frames, truth, { decision: { smoothFrames, refractoryMs } });
+const grid = (process.env.CALIBRATE_GRID ?? 'smooth=1,3,5,8;refractory=500,1000;peak=0,20,40').split(';').map((p) => p.split('=')[1].split(',').map(Number));
+const [smooths, refractories, peaks] = grid;
+for (const smoothFrames of smooths) for (const refractoryMs of refractories) for (const peakFrames of peaks) {
+  {
+    const r = evaluateStream(model, frames, truth, { decision: { smoothFrames, refractoryMs, peakFrames } });
     const ok = r.det.filter((p) => p.threshold >= clipFloor && p.falseAccepts / (r.minutes) <= maxFa);
     const best = ok.reduce((a, p) => (!a || p.missRate < a.missRate || (p.missRate === a.missRate && p.falseAccepts < a.falseAccepts) ? p : a), null);
     if (!best) continue;
-    tried.push({ smoothFrames, refractoryMs, threshold: best.threshold, found: 1 - best.missRate, falseAlarmsPerMinute: best.falseAccepts / r.minutes });
-    process.stderr.write(`smooth ${smoothFrames} refractory ${refractoryMs}: threshold ${best.threshold} finds ${(100 * (1 - best.missRate)).toFixed(1)} % with ${(best.falseAccepts / r.minutes).toFixed(2)} false alarms/min\n`);
+    tried.push({ smoothFrames, refractoryMs, peakFrames, threshold: best.threshold, found: 1 - best.missRate, falseAlarmsPerMinute: best.falseAccepts / r.minutes });
+    process.stderr.write(`smooth ${smoothFrames} refractory ${refractoryMs} peak ${peakFrames}: threshold ${best.threshold} finds ${(100 * (1 - best.missRate)).toFixed(1)} % with ${(best.falseAccepts / r.minutes).toFixed(2)} false alarms/min\n`);
   }
 }
 if (tried.length === 0) {
@@ -51,6 +53,6 @@ if (tried.length === 0) {
   process.exit(1);
 }
 const chosen = tried.reduce((a, b) => (b.found > a.found + 1e-9 || (Math.abs(b.found - a.found) < 1e-9 && b.falseAlarmsPerMinute < a.falseAlarmsPerMinute) ? b : a));
-const result = { threshold: chosen.threshold, smoothFrames: chosen.smoothFrames, refractoryMs: chosen.refractoryMs };
+const result = { threshold: chosen.threshold, smoothFrames: chosen.smoothFrames, refractoryMs: chosen.refractoryMs, peakFrames: chosen.peakFrames };
 if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ model: modelPath, stream: wavPath, maxFa, clipFloor, maxClipFa, chosen, tried }, null, 1)}\n`);
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -38,4 +38,14 @@ def warm_start(model: torch.nn.Module, path: str, skip_prefixes: tuple[str, ...]
             dst[k] = v.to(dst[k].dtype)
             copied.append(k)
     model.load_state_dict(dst)
+    # Blocks the source did not have start as the identity (their residual branches output zero):
+    # the warm-started network computes what the source did, and the new depth is learned from there.
+    with torch.no_grad():
+        for i, blk in enumerate(getattr(model, 'block', [])):
+            if any(k.startswith(f'block.{i}.') for k in copied):
+                continue
+            for bn in (getattr(blk.attn, 'proj_bn', None), getattr(blk.mlp, 'fc2_bn', None)):
+                if isinstance(bn, torch.nn.BatchNorm1d):
+                    bn.weight.zero_()
+                    bn.bias.zero_()
     return copied

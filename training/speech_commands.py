@@ -93,6 +93,12 @@ def load_audio(path: str) -> np.ndarray | None:
     if wave.numel() == 0:
         warn(f'{path}: no samples; skipped')
         return None
+    try:
+        declared = torchaudio.info(path).num_frames
+    except Exception:
+        declared = 0
+    if declared > wave.shape[1]:
+        warn(f'{path}: truncated ({wave.shape[1]} of the {declared} samples its header declares); what is there is used')
     if wave.shape[0] > 1:
         warn(f'{path}: {wave.shape[0]} channels; the first is used')
     w = wave[0]
@@ -160,3 +166,27 @@ def noise_parts(noise: dict[str, np.ndarray], part: str, val_fraction: float = 0
 
 def as_tensor(w: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))
+
+
+def main() -> None:
+    """`python3 speech_commands.py <folder>`: index and decode a data folder, report what would be
+    used (per label and split) and every file that cannot be, as JSON on stdout."""
+    import argparse
+    import json
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument('data')
+    ap.add_argument('--val-percent', type=float, default=15)
+    args = ap.parse_args()
+    clips = index(args.data)
+    train, val = split(clips, args.val_percent)
+    out = {}
+    for name, part in (('train', train), ('val', val)):
+        kept, _ = load_waves(part)
+        out[name] = {'clips': len(kept), 'skipped': len(part) - len(kept), 'speakers': len({c.speaker for c in kept}),
+                     'labels': {l: sum(c.label == i for c in kept) for i, l in enumerate(LABELS)}}
+    out['noise_recordings'] = len(load_noise(args.data))
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == '__main__':
+    main()

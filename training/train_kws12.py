@@ -159,7 +159,9 @@ def main() -> None:
     ap.add_argument('--warm-start', default=None, help='copy matching tensors (not the head) from an edgestream model file')
     ap.add_argument('--init-from-lmu', default=None,
                     help='spiking model: start from a trained lmu_rnn_conv1d checkpoint (its conv filters, W_u, MLP, projection and head)')
-    ap.add_argument('--teacher', default=None, help='distil from this teacher (teacher.py) on the clip batches')
+    ap.add_argument('--teacher', default=None,
+                    help='distil from a teacher: a trained lmu_rnn_conv1d checkpoint (best_model.pth; clips and windows) '
+                         'or a teacher.py CNN (teacher.pt; clips)')
     ap.add_argument('--kd-weight', type=float, default=0.5, help='share of the distillation term in the clip loss')
     ap.add_argument('--kd-temp', type=float, default=2.0)
     ap.add_argument('--out', required=True)
@@ -183,10 +185,19 @@ def main() -> None:
         transfer_from_lmu(model, torch.load(args.init_from_lmu, map_location='cpu'))
         print(f'[train] conv/MLP/head weights from {args.init_from_lmu}', flush=True)
     teacher = None
+    teacher_windows = False
     if args.teacher:
-        from teacher import load_teacher
-        teacher = load_teacher(args.teacher)
+        if args.teacher.endswith('.pth'):  # an LMUFormer: it scores windows too
+            from verify import load_checkpoint
+            teacher, teacher_windows = load_checkpoint(args.teacher, 'lmu_rnn_conv1d'), True
+        else:
+            from teacher import load_teacher
+            teacher = load_teacher(args.teacher)
         print(f'[train] distilling from {args.teacher}', flush=True)
+
+    def distil(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+        soft = torch.softmax(teacher_logits / args.kd_temp, -1)
+        return nn.functional.kl_div(torch.log_softmax(student_logits / args.kd_temp, -1), soft, reduction='batchmean') * args.kd_temp ** 2
     if args.warm_start:
         from model_file import warm_start
         print(f'[train] warm start: {len(warm_start(model, args.warm_start))} tensors from {args.warm_start}', flush=True)
@@ -214,12 +225,16 @@ def main() -> None:
         loss = ce(logits, clip_labels)
         if teacher is not None:
             with torch.no_grad():
-                soft = torch.softmax(teacher(xbt) / args.kd_temp, -1)
-            kd = nn.functional.kl_div(torch.log_softmax(logits / args.kd_temp, -1), soft, reduction='batchmean') * args.kd_temp ** 2
-            loss = (1 - args.kd_weight) * loss + args.kd_weight * kd
+                t_clip = teacher(xbt)
+            loss = (1 - args.kd_weight) * loss + args.kd_weight * distil(logits, t_clip)
         if args.batch_seq:
             wl = window_logits(model, spec(xq), args.window, args.first)
-            loss = loss + ce(wl.reshape(-1, wl.shape[-1]), yq.reshape(-1))
+            wloss = ce(wl.reshape(-1, wl.shape[-1]), yq.reshape(-1))
+            if teacher_windows:
+                with torch.no_grad():
+                    tw = window_logits(teacher, xq, args.window, args.first)
+                wloss = (1 - args.kd_weight) * wloss + args.kd_weight * distil(wl.reshape(-1, wl.shape[-1]), tw.reshape(-1, tw.shape[-1]))
+            loss = loss + wloss
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)

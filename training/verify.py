@@ -25,7 +25,8 @@ def load_checkpoint(path: str, variant: str) -> LmuFormer:
     sd = torch.load(path, map_location='cpu')
     sd = OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v) for k, v in sd.items())
     dim = sd['head.weight'].shape[1]
-    model = LmuFormer(variant, dim, classes=sd['head.weight'].shape[0])
+    depths = 1 + max(int(k.split('.')[1]) for k in sd if k.startswith('block.'))
+    model = LmuFormer(variant, dim, classes=sd['head.weight'].shape[0], depths=depths)
     model.load_state_dict(sd)
     return model.eval()
 
@@ -45,15 +46,23 @@ def main() -> None:
     ap.add_argument('--model', required=True, help='the imported .safetensors')
     ap.add_argument('--variant', required=True)
     ap.add_argument('--features', default=os.path.join(os.path.dirname(__file__), 'data', 'test.npz'))
+    ap.add_argument('--clips', default=None, help='instead of --features: a folder of audio clips (<word>/<file>.wav|flac)')
     ap.add_argument('--n', type=int, default=32)
     ap.add_argument('--tol', type=float, default=1e-4)
     ap.add_argument('--out', default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    d = np.load(args.features)
     rng = np.random.default_rng(0)
-    idx = np.sort(rng.choice(len(d['y']), size=min(args.n, len(d['y'])), replace=False))
-    x = d['x'][idx].astype(np.float32)
+    if args.clips:
+        import features
+        import speech_commands as sc
+        files = sorted(os.path.join(r, f) for r, _, fs in os.walk(args.clips) for f in fs if f.lower().endswith(sc.AUDIO_EXT))
+        idx = np.sort(rng.choice(len(files), size=min(args.n, len(files)), replace=False))
+        x = np.stack([features.clip_features(sc.load_audio(files[i])) for i in idx]).astype(np.float32)
+    else:
+        d = np.load(args.features)
+        idx = np.sort(rng.choice(len(d['y']), size=min(args.n, len(d['y'])), replace=False))
+        x = d['x'][idx].astype(np.float32)
     model = load_checkpoint(args.checkpoint, args.variant)
     with torch.no_grad():
         ref = model.all_seq(torch.from_numpy(x)).numpy()

@@ -172,22 +172,26 @@ class ClipPool:
         return ws[int(rng.integers(len(ws)))]
 
 
-def window_labels(words: list[tuple[int, int, int]], frames: int, window: int) -> np.ndarray:
+def window_labels(words: list[tuple[int, int, int]], frames: int, window: int, partial: float = 0.8) -> np.ndarray:
     """Label of the window of `window` frames ending at each frame: a command wholly inside (the
-    latest if several), IGNORE if a command is only partly inside, `_unknown_` if other speech
-    overlaps it, else `_silence_`."""
+    latest if several); no target (IGNORE) while at least `partial` of a command is inside, since
+    its end may be cut by the energy-based word span; `_unknown_` where other speech, or less of a
+    command (its onset, or its tail as it leaves the window: a stream must not fire on "d…" of
+    "down"), overlaps the window; else `_silence_`."""
     y = np.zeros(frames, np.int64)  # _silence_
     t = np.arange(frames)
     lo = np.maximum(t - window + 1, 0) * HOP  # first sample of the window
     hi = t * HOP + WIN  # one past its last sample
     for s, e, label in sorted(words):
-        overlap = (s < hi) & (e > lo)
+        inside = np.clip(np.minimum(e, hi) - np.maximum(s, lo), 0, None) / max(e - s, 1)
+        overlap = inside > 0
         if label == 1:
             y[overlap & (y == 0)] = 1
-        else:
-            inside = (s >= lo) & (e <= hi)
-            y[inside] = label
-            y[overlap & ~inside & (y < 2)] = IGNORE
+            continue
+        whole = inside >= 1.0
+        y[whole] = label
+        y[overlap & ~whole & (inside >= partial) & (y < 2)] = IGNORE
+        y[overlap & (inside < partial) & (y == 0)] = 1
     return y
 
 

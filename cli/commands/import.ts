@@ -18,6 +18,7 @@ interface ImportOptions {
   smoothFrames?: string;
   hysteresis?: string;
   refractoryMs?: string;
+  peakFrames?: string;
   out: string;
 }
 
@@ -42,6 +43,11 @@ function decisionDefaults(opts: ImportOptions): DecisionDefaults | undefined {
     if (n < 0 || n > 60_000) throw new EdgestreamError('E_USAGE', `--refractory-ms must be from 0 to 60000, got ${opts.refractoryMs}`);
     d.refractoryMs = n;
   }
+  if (opts.peakFrames !== undefined) {
+    const n = parseNumber(opts.peakFrames, '--peak-frames');
+    if (!Number.isInteger(n) || n < 0 || n > 300) throw new EdgestreamError('E_USAGE', `--peak-frames must be an integer from 0 to 300, got ${opts.peakFrames}`);
+    d.peakFrames = n;
+  }
   return Object.keys(d).length > 0 ? d : undefined;
 }
 
@@ -59,6 +65,7 @@ export function registerImport(program: Command): void {
     .option('--smooth-frames <n>', 'stream detector default: frames of score smoothing')
     .option('--hysteresis <p>', 'stream detector default: how far a score must fall before its label fires again')
     .option('--refractory-ms <ms>', 'stream detector default: no event for this long after an event')
+    .option('--peak-frames <n>', 'stream detector default: report the label that peaks highest within n frames of the first crossing (0: fire at the crossing)')
     .requiredOption('-o, --out <model.safetensors>', 'output model file (written atomically)')
     .action((checkpoint: string, opts: ImportOptions) => {
       if (opts.arch !== 'auto' && !(VARIANTS as readonly string[]).includes(opts.arch)) {

@@ -1,5 +1,13 @@
 import type { Command } from 'commander';
+import { chooseKernels, type SkippedTier } from '../../runtime/kernels/registry.js';
 import { loadModel } from '../../runtime/model/load_model.js';
+
+/** The kernel tier `backend: 'auto'` takes on this machine, and the faster ones it passes over. */
+async function autoTier(): Promise<{ auto: string; skipped: SkippedTier[] }> {
+  const { kernels, skipped } = await chooseKernels('auto');
+  kernels.dispose?.();
+  return { auto: kernels.tier, skipped };
+}
 
 export function registerInspect(program: Command): void {
   program
@@ -8,8 +16,10 @@ export function registerInspect(program: Command): void {
     .argument('<model>', 'model file (.safetensors)')
     .option('--json', 'print JSON')
     .action(async (modelPath: string, opts: { json?: boolean }) => {
-      const model = await loadModel(modelPath, { backend: /\.onnx$/i.test(modelPath) ? 'onnx' : 'js' }); // an ONNX step model runs only on onnx
+      const onnx = /\.onnx$/i.test(modelPath);
+      const model = await loadModel(modelPath, { backend: onnx ? 'onnx' : 'js' }); // an ONNX step model runs only on onnx
       const d = model.describe();
+      const kernelTier = onnx ? null : await autoTier();
       const info = {
         file: modelPath,
         name: model.name,
@@ -25,6 +35,7 @@ export function registerInspect(program: Command): void {
         frontend: model.frontend,
         decision: model.decision,
         fingerprint: model.fingerprint,
+        ...(kernelTier && { kernelTier }),
       };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
@@ -41,6 +52,7 @@ export function registerInspect(program: Command): void {
         ['decision defaults', Object.keys(model.decision).length > 0 ? JSON.stringify(model.decision) : 'none stored (threshold 0.5)'],
         ['front end', model.frontend ? `${model.frontend.kind} ${model.frontend.melBins} mels @ ${model.frontend.sampleRate} Hz, ${model.frontend.frameShiftMs} ms hop` : 'none'],
         ['sha256', model.fingerprint],
+        ...(kernelTier ? [['kernel tier (auto)', `${kernelTier.auto}${kernelTier.skipped.map((s) => `; not ${s.tier}: ${s.reason}`).join('')}`] as [string, unknown]] : []),
       ];
       const w = Math.max(...lines.map(([k]) => k.length));
       for (const [k, v] of lines) process.stdout.write(`${k.padEnd(w)}  ${String(v)}\n`);

@@ -36,11 +36,6 @@ export function assertVariant(v: string): Variant {
 
 export const isSpiking = (v: Variant): boolean => v !== 'lmu_rnn_conv1d';
 
-/** The paper's Speech Commands configuration (gsc.yml): dim 256, 1 block, mlp_ratio 4. */
-export function speechCommandsConfig(variant: Variant, dim = 256): LmuformerConfig {
-  return { dim, depths: 1, mlpHidden: dim * 4, mels: 128, classes: 35, memory: isSpiking(variant) ? 2 * dim : dim };
-}
-
 type Shape = readonly number[];
 
 function bn(prefix: string, n: number): [string, Shape][] {

@@ -55,7 +55,7 @@ export type LactLayerConfig = z.infer<typeof LactLayerConfigSchema>;
 export const LayerConfigSchema = z.discriminatedUnion('kind', [TttLayerConfigSchema, LactLayerConfigSchema]);
 export type LayerConfig = z.infer<typeof LayerConfigSchema>;
 
-/** How LaCT runs its chunk-boundary update (see schedule.ts). */
+/** How LaCT runs its chunk-boundary update (`resolveSchedule` in swiglu_fast_weight.ts; its units in update_plan.ts). */
 export const ScheduleSchema = z.enum(['auto', 'incremental', 'deferred']);
 export type Schedule = z.infer<typeof ScheduleSchema>;
 

@@ -14,12 +14,6 @@ export function silu(v: number): number {
   return v * sigmoid(v);
 }
 
-/** d silu / dx = σ(x)(1 + x(1 − σ(x))) (LaCT's silu_backprop). */
-export function siluGrad(v: number): number {
-  const s = sigmoid(v);
-  return s * (1 + v * (1 - s));
-}
-
 /** torch.nn.functional.softplus (beta 1, threshold 20). */
 export function softplus(v: number): number {
   return v > 20 ? v : Math.log1p(Math.exp(v));

@@ -3,14 +3,14 @@ import type { Kernels } from '../../runtime/kernels/types.js';
 import type { StreamProgram } from '../../runtime/stream/program.js';
 import { StateLayout, type StreamState } from '../../runtime/stream/state.js';
 import type { LayerConfig, RuntimeOptions } from './config.js';
-import { LactLayer } from './lact_layer.js';
+import { LactLayer } from './layers/lact_layer.js';
 import { rmsNorm } from './math.js';
 import type { TttModelSpec } from './model_spec.js';
 import { specDims } from './model_spec.js';
 import { Numerics, type ParamSource, type Precision, type Projection, type Vec } from './numeric.js';
-import { resolveSchedule, SwigluFastWeights } from './swiglu_fast_weight.js';
-import type { TokenMixer } from './token_mixer.js';
-import { TttLayer } from './ttt_layer.js';
+import { resolveSchedule, SwigluFastWeights } from './layers/swiglu_fast_weight.js';
+import type { TokenMixer } from './layers/token_mixer.js';
+import { TttLayer } from './layers/ttt_layer.js';
 
 export interface TttProgramOptions {
   maxBatch?: number;
@@ -40,7 +40,6 @@ export class TttProgram implements StreamProgram {
   /** The layers, in order (for describe and the benchmarks). */
   readonly mixers: TokenMixer[] = [];
 
-  private readonly num: Numerics;
   private readonly run: (states: readonly StreamState[], n: number) => void;
   private readonly input: Vec;
   private readonly output: Vec;
@@ -49,7 +48,7 @@ export class TttProgram implements StreamProgram {
   constructor(readonly spec: TttModelSpec, param: ParamSource, kernels: Kernels | null, options: TttProgramOptions = {}) {
     const maxBatch = (this.maxBatch = options.maxBatch ?? 1);
     this.precision = options.precision ?? 'float32';
-    const num = (this.num = new Numerics(this.precision, kernels));
+    const num = new Numerics(this.precision, kernels);
     const runtime = (this.runtime = { ...spec.runtime, ...options.runtime });
     const { inputDim, outputDim } = specDims(spec);
     this.inputDim = inputDim;

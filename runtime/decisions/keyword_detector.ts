@@ -31,7 +31,18 @@ export function rearmLevel(threshold: number, hysteresis: number): number {
   return threshold - Math.min(hysteresis, threshold / 2);
 }
 
+/** A decision waiting for its peak (`peakFrames` > 0): the best label so far and where it peaked. */
+interface PendingDecision {
+  until: number;
+  label: number;
+  score: number;
+  frame: number;
+  span: number;
+  crossed: Set<number>;
+}
+
 export class KeywordDetector {
+  private pending: PendingDecision | null = null;
   private readonly history: Float32Array; // ring [smoothFrames, labels]
   private readonly sums: Float64Array;
   private filled = 0; // frames in the ring so far (≤ smoothFrames)
@@ -72,28 +83,54 @@ export class KeywordDetector {
     this.pos = (this.pos + 1) % S;
     if (this.filled < S) this.filled++;
 
-    const endMs = frame * this.frameMs.shift + this.frameMs.length;
+    const endMs = this.endMs(frame);
     let best = -1;
     let bestScore = 0;
+    const pending = this.pending;
     for (let c = 0; c < K; c++) {
       const smooth = this.sums[c]! / S; // frames before the stream began count as 0: no start-up blips
       const th = this.thresholds[c]!;
       if (!this.armed[c] && (smooth < rearmLevel(th, this.options.hysteresis) || th <= 0)) this.armed[c] = true;
-      if (this.eligible[c] && this.armed[c] && smooth >= th && smooth > bestScore) {
-        best = c;
-        bestScore = smooth;
+      if (this.eligible[c] && this.armed[c] && smooth >= th) {
+        pending?.crossed.add(c);
+        if (smooth > bestScore) {
+          best = c;
+          bestScore = smooth;
+        }
       }
     }
+    if (pending) {
+      if (best >= 0 && bestScore > pending.score) Object.assign(pending, { label: best, score: bestScore, frame, span });
+      return frame >= pending.until ? this.decide(frame) : null;
+    }
     if (best < 0 || endMs - this.lastEventMs < this.options.refractoryMs) return null;
-    this.armed[best] = false;
-    this.lastEventMs = endMs;
-    const label = this.labels[best]!;
+    this.pending = { until: frame + this.options.peakFrames, label: best, score: bestScore, frame, span, crossed: new Set([best]) };
+    return this.options.peakFrames === 0 ? this.decide(frame) : null;
+  }
+
+  /** End of stream: a decision still waiting for its peak is made now. */
+  flush(frame: number): KeywordEvent | null {
+    return this.pending ? this.decide(frame) : null;
+  }
+
+  private endMs(frame: number): number {
+    return frame * this.frameMs.shift + this.frameMs.length;
+  }
+
+  /** Report the pending decision's best label; every label that crossed meanwhile must re-arm first. */
+  private decide(frame: number): KeywordEvent {
+    const p = this.pending!;
+    this.pending = null;
+    for (const c of p.crossed) this.armed[c] = false;
+    const endMs = this.endMs(p.frame);
+    this.lastEventMs = this.endMs(frame);
+    const label = this.labels[p.label]!;
     return {
       event_type: label,
       label,
-      score: Math.round(bestScore * 1e4) / 1e4,
-      threshold: this.thresholds[best]!,
-      start_ms: Math.max(0, endMs - span * this.frameMs.shift - this.frameMs.length),
+      score: Math.round(p.score * 1e4) / 1e4,
+      threshold: this.thresholds[p.label]!,
+      start_ms: Math.max(0, endMs - p.span * this.frameMs.shift - this.frameMs.length),
       end_ms: endMs,
       frame,
     };
@@ -120,5 +157,6 @@ export class KeywordDetector {
     this.pos = 0;
     this.armed.fill(true);
     this.lastEventMs = -Infinity;
+    this.pending = null;
   }
 }

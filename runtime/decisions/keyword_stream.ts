@@ -55,6 +55,8 @@ export class KeywordStream<T> {
   private baseIndex = 0;
   private suppressBeforeMs: number;
   private frames = 0;
+  /** Stream index of the last scored frame. */
+  private lastIndex = 0;
   private lastTag: T | undefined;
   private hasFrames = false;
   private readonly backlog: { frame: Float32Array; tag: T }[] = [];
@@ -129,6 +131,7 @@ export class KeywordStream<T> {
     this.ended = true;
     if (this.local) {
       if (this.hasFrames) for (const r of this.local.flush()) this.scored(r, this.lastTag as T);
+      this.flushDetector();
       this.endPromise = Promise.resolve();
       return this.endPromise;
     }
@@ -149,9 +152,17 @@ export class KeywordStream<T> {
     void this.remote?.close();
   }
 
+  /** A decision still waiting for its peak (`peakFrames`) is made at the end of the stream. */
+  private flushDetector(): void {
+    if (this.closed || !this.hasFrames) return;
+    const e = this.detector.flush(this.lastIndex);
+    if (e && e.end_ms >= this.suppressBeforeMs) this.sink.event(e, this.lastTag as T);
+  }
+
   private scored(r: ScoredFrame, tag: T): void {
     if (this.closed) return;
     const index = this.baseIndex + r.frame;
+    this.lastIndex = index;
     const scored = index === r.frame ? r : { ...r, frame: index };
     this.sink.scores?.(scored, index, tag);
     const e = this.detector.push(index, r.scores, r.span);
@@ -176,7 +187,10 @@ export class KeywordStream<T> {
       const resolve = this.resolveEnd;
       const reject = this.rejectEnd!;
       this.resolveEnd = null;
-      scorer.close().then(resolve, reject);
+      scorer.close().then(() => {
+        this.flushDetector();
+        resolve();
+      }, reject);
     }
   }
 }

@@ -27,6 +27,13 @@ export const DecisionOptionsSchema = z.object({
   /** After any event, no new event for this long. Default: the model's, else 1000. */
   refractoryMs: z.number().min(0).max(60_000).optional(),
   /**
+   * 0: an event fires on the frame a label first reaches its threshold (lowest latency). n > 0:
+   * once a label reaches its threshold, wait n frames and report the label whose smoothed score
+   * peaked highest meanwhile (a word heard whole rather than its onset; n × 10 ms more latency).
+   * Default: the model's, else 0.
+   */
+  peakFrames: z.number().int().min(0).max(300).optional(),
+  /**
    * Continuous streams: frames the classifier head averages over (default: the model's training
    * clip length, 128 frames = 1.28 s). Clips: the length clips are padded to.
    */
@@ -37,18 +44,19 @@ export const DecisionOptionsSchema = z.object({
 
 export type DecisionOptions = z.input<typeof DecisionOptionsSchema>;
 type Parsed = z.output<typeof DecisionOptionsSchema>;
-export type ResolvedDecisionOptions = Omit<Parsed, 'threshold' | 'smoothFrames' | 'hysteresis' | 'refractoryMs'> & {
+export type ResolvedDecisionOptions = Omit<Parsed, 'threshold' | 'smoothFrames' | 'hysteresis' | 'refractoryMs' | 'peakFrames'> & {
   threshold: number;
   smoothFrames: number;
   hysteresis: number;
   refractoryMs: number;
+  peakFrames: number;
   /** How the model's logits become scores (from the model file; sigmoid when it says nothing). */
   activation: ScoreActivation;
 };
 
 /** The library's defaults, used when neither the options nor the model give a value. */
 export const DEFAULT_THRESHOLD = 0.5;
-export const DEFAULT_DETECTOR = { smoothFrames: 3, hysteresis: 0.1, refractoryMs: 1000 } as const;
+export const DEFAULT_DETECTOR = { smoothFrames: 3, hysteresis: 0.1, refractoryMs: 1000, peakFrames: 0 } as const;
 
 /**
  * Fill in defaults. With a model, its stored decision defaults (what it was calibrated for at
@@ -64,6 +72,7 @@ export function resolveDecisionOptions(options: DecisionOptions = {}, model?: { 
     smoothFrames: o.smoothFrames ?? d.smoothFrames ?? DEFAULT_DETECTOR.smoothFrames,
     hysteresis: o.hysteresis ?? d.hysteresis ?? DEFAULT_DETECTOR.hysteresis,
     refractoryMs: o.refractoryMs ?? d.refractoryMs ?? DEFAULT_DETECTOR.refractoryMs,
+    peakFrames: o.peakFrames ?? d.peakFrames ?? DEFAULT_DETECTOR.peakFrames,
     activation: d.activation ?? 'sigmoid',
   };
 }

@@ -59,6 +59,7 @@ export interface StreamEvaluationReport extends StreamScore {
   minutes: number;
   smoothFrames: number;
   refractoryMs: number;
+  peakFrames: number;
   warmupMs: number;
   toleranceMs: number;
   /** Per command label: said and found. */
@@ -96,6 +97,8 @@ export function evaluateStream(model: Model, frames: readonly Float32Array[], tr
       const e = d.push(r.frame, r.scores, r.span);
       if (e && e.end_ms >= warmupMs) out.push(e);
     }
+    const last = d.flush(scored.at(-1)?.frame ?? 0);
+    if (last && last.end_ms >= warmupMs) out.push(last);
     return out;
   };
   const judge = (events: KeywordEvent[]) => {
@@ -147,6 +150,7 @@ export function evaluateStream(model: Model, frames: readonly Float32Array[], tr
     minutes: round(minutes),
     smoothFrames: opts.smoothFrames,
     refractoryMs: opts.refractoryMs,
+    peakFrames: opts.peakFrames,
     warmupMs,
     toleranceMs,
     perLabel,

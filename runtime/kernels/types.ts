@@ -9,6 +9,10 @@
  * Layout conventions: activations are row-major `[rows, dim]` (one row per stream in a batch);
  * weights are row-major `[outDim, inDim]` (PyTorch's Linear/Conv1d-k1 layout).
  *
+ * One name per operation on every tier: the method here is the JS tier's function (js/index.ts),
+ * the WASM glue's method (wasm/index.ts) and the stem of the WASM export (`convStep` →
+ * `convStep_f32` in assembly/), so `grep -rn convStep runtime/kernels` finds them all.
+ *
  * Every kernel is batch-invariant: row r of an output depends only on row r of the inputs,
  * bit for bit, whatever the other rows hold and however many there are, so a stream's results
  * never depend on which streams an engine batches it with.

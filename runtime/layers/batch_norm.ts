@@ -40,12 +40,3 @@ export function foldAffine(w: Float32Array, b: Float32Array | null, outDim: numb
   }
   return { w: w2, b: b2 };
 }
-
-/** In place: `x[r, i] = scale[i]·x[r, i] + shift[i]`. */
-export function applyAffine(x: Float32Array, rows: number, affine: Affine): void {
-  const n = affine.scale.length;
-  for (let r = 0; r < rows; r++) {
-    const o = r * n;
-    for (let i = 0; i < n; i++) x[o + i] = x[o + i]! * affine.scale[i]! + affine.shift[i]!;
-  }
-}

@@ -1,6 +1,6 @@
 import { EdgestreamError } from '../errors.js';
 import { readFileBytes } from '../io/files.js';
-import { createKernels } from '../kernels/registry.js';
+import { chooseKernels } from '../kernels/registry.js';
 import type { Tier } from '../kernels/types.js';
 import { modelFamily } from './family_registry.js';
 import { Model, type BackendName } from './model.js';
@@ -47,7 +47,7 @@ export async function loadModel(pathOrBytes: string | Uint8Array, options: LoadM
   if (backend === 'onnx') throw new EdgestreamError('E_BACKEND', 'the onnx backend is not available in this build');
   const file = decodeModelFile(bytes, what);
   const prepared = modelFamily(file.metadata.arch, what).prepare(file);
-  const kernels = await createKernels(backend as Tier | 'auto');
+  const { kernels, skipped } = await chooseKernels(backend as Tier | 'auto');
   const int8 = options.int8 === true;
-  return new Model(file.metadata, bytes, prepared, kernels.tier, (o) => prepared.createProgram(kernels, { int8, ...o }), kernels);
+  return new Model(file.metadata, bytes, prepared, kernels.tier, (o) => prepared.createProgram(kernels, { int8, ...o }), kernels, () => kernels.dispose?.(), Object.freeze(skipped));
 }

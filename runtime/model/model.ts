@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EdgestreamError } from '../errors.js';
+import type { SkippedTier } from '../kernels/registry.js';
 import type { Kernels } from '../kernels/types.js';
 import type { StreamProgram } from '../stream/program.js';
 import { Session } from '../stream/session.js';
@@ -60,6 +61,11 @@ export class Model {
     readonly kernels: Kernels | null,
     /** Frees what the backend holds for this model (kernel memory, an onnxruntime session). */
     private readonly release: () => void = () => kernels?.dispose?.(),
+    /**
+     * Loaded with `backend: 'auto'`: the faster kernel tiers passed over, and why (e.g. relaxed
+     * SIMD missing on Node 20, or a WASM tier that failed to start). Empty otherwise.
+     */
+    readonly skippedTiers: readonly SkippedTier[] = [],
   ) {
     this.arch = metadata.arch;
     this.variant = metadata.variant;

@@ -51,6 +51,7 @@ export interface DecisionDefaults {
   smoothFrames?: number;
   hysteresis?: number;
   refractoryMs?: number;
+  peakFrames?: number;
 }
 
 const DecisionDefaultsSchema = z.object({
@@ -60,6 +61,7 @@ const DecisionDefaultsSchema = z.object({
   smoothFrames: z.number().int().min(1).max(100).optional(),
   hysteresis: z.number().min(0).max(1).optional(),
   refractoryMs: z.number().min(0).max(60_000).optional(),
+  peakFrames: z.number().int().min(0).max(300).optional(),
 }).strict();
 
 export interface ModelFile {

@@ -23,7 +23,7 @@ const MODELS = [
 describe('shipped demo models', () => {
   for (const m of MODELS) {
     const file = join(DEMO, `${m.name}.safetensors`);
-    const skip = existsSync(file) ? false : `${file} is not built (training/run.sh)`;
+    const skip = existsSync(file) ? false : `${file} is not built (training/run_synthetic.sh)`;
     it(`${m.name}: a small ${m.variant} model with the 35 Speech Commands labels in official order`, { skip }, async () => {
       const model = await loadModel(file, { backend: 'js' });
       assert.equal(model.variant, m.variant);

@@ -31,12 +31,6 @@ export function fbankKwargs(s: FrontendSettings): Record<string, unknown> {
   };
 }
 
-export interface TorchaudioJob {
-  wav: string;
-  out: string;
-  kwargs: Record<string, unknown>;
-}
-
 /** Run the reference script over every job in one Python process (torch starts slowly). */
 export function runTorchaudioFbank(jobsFile: string): void {
   const r = spawnSync(SYSTEM_PYTHON, [join(ROOT, 'test/helpers/torchaudio_fbank.py'), jobsFile], { encoding: 'utf8' });

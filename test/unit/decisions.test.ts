@@ -37,6 +37,21 @@ describe('KeywordDetector', () => {
     assert.deepEqual(events.map((e) => e.frame), [0, 10, 20, 30, 40, 50, 60, 70, 80, 90]);
   });
 
+  it('peakFrames: waits after the first crossing and reports the label that peaked highest; flush decides what is pending', () => {
+    const d = new KeywordDetector(LABELS, resolveDecisionOptions({ threshold: 0.5, smoothFrames: 1, refractoryMs: 0, peakFrames: 3 }));
+    // "no" crosses first (an onset), "yes" overtakes it within the 3 frames: one event, "yes", at its peak.
+    const series = [[0.1, 0.6, 0], [0.55, 0.6, 0], [0.9, 0.2, 0], [0.7, 0.1, 0], [0.2, 0, 0], [0, 0, 0]];
+    const got: { frame: number; label: string; end_ms: number }[] = [];
+    series.forEach((s, t) => { const e = d.push(t, s, 50); if (e) got.push({ frame: e.frame, label: e.label, end_ms: e.end_ms }); });
+    assert.deepEqual(got, [{ frame: 3, label: 'yes', end_ms: 2 * 10 + 25 }], 'decided 3 frames after the crossing, timed at the peak');
+    const plain = new KeywordDetector(LABELS, resolveDecisionOptions({ threshold: 0.5, smoothFrames: 1, refractoryMs: 0 }));
+    assert.deepEqual(run(plain, series), [{ frame: 0, label: 'no' }, { frame: 1, label: 'yes' }], 'without it: the onset fires');
+    const cut = new KeywordDetector(LABELS, resolveDecisionOptions({ threshold: 0.5, smoothFrames: 1, refractoryMs: 0, peakFrames: 10 }));
+    assert.equal(cut.push(0, [0.8, 0, 0], 50), null);
+    assert.equal(cut.flush(1)?.label, 'yes', 'the end of the stream decides a pending peak');
+    assert.equal(cut.flush(2), null);
+  });
+
   it('the refractory period suppresses any label right after an event', () => {
     const d = new KeywordDetector(LABELS, resolveDecisionOptions({ threshold: 0.5, smoothFrames: 1, hysteresis: 0, refractoryMs: 100 }));
     const series = Array.from({ length: 30 }, (_, t) => (t === 2 ? [0.9, 0, 0] : t === 8 ? [0, 0.9, 0] : t === 20 ? [0, 0.9, 0] : [0, 0, 0]));

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { FlaRopeTable, inverseFrequencies, TttRopeTable } from '../../models/ttt/rope.js';
-import { glibcPowf, sleefPowf } from '../../models/ttt/torch_pow32.js';
-import { cosf32, sinf32, sleefCosf, sleefSinf } from '../../models/ttt/torch_trig32.js';
+import { FlaRopeTable, inverseFrequencies, TttRopeTable } from '../../models/ttt/layers/rope.js';
+import { glibcPowf, sleefPowf } from '../../models/ttt/float32/torch_pow32.js';
+import { cosf32, sinf32, sleefCosf, sleefSinf } from '../../models/ttt/float32/torch_trig32.js';
 import { ROOT } from '../helpers/paths.js';
 
 /**

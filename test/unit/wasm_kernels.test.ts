@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { isEdgestreamError } from '../../runtime/errors.js';
 import { createJsKernels, quantizeRows } from '../../runtime/kernels/js/index.js';
 import type { DenseOptions, Kernels } from '../../runtime/kernels/types.js';

@@ -8,6 +8,7 @@ import { assignPartitions } from './rendezvous.js';
 import { SnapshotStore, type GroupRecord, type PartitionCheckpoint } from './snapshot_store.js';
 import { clusterNames } from './subjects.js';
 import { moduleLogger } from '../../runtime/log.js';
+import { distinctKeys } from './kv_keys.js';
 
 export interface ClusterStatusReport {
   group: string;
@@ -48,7 +49,7 @@ export async function readClusterStatus(nc: NatsConnection, group: string): Prom
   const settings = store ? await store.readGroup() : null;
   const members: ClusterStatusReport['members'] = [];
   if (membersKv) {
-    for await (const key of await membersKv.keys()) {
+    for (const key of await distinctKeys(membersKv)) {
       const e = await membersKv.get(key);
       if (!e || e.operation !== 'PUT') continue;
       const r = e.json<MemberRecord>();

@@ -4,6 +4,7 @@ import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { EdgestreamError } from '../../runtime/errors.js';
 import { clusterError, isWrongLastSequence } from './buckets.js';
+import { distinctKeys } from './kv_keys.js';
 
 /** What a worker writes under its id in the members bucket on every heartbeat. */
 export interface MemberRecord {
@@ -132,7 +133,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   private async loadMembers(): Promise<void> {
     const now = performance.now();
-    for await (const key of await this.kv.keys()) {
+    for (const key of await distinctKeys(this.kv)) {
       const entry = await this.kv.get(key);
       if (!entry || entry.operation !== 'PUT') continue;
       this.remember(entry.json<MemberRecord>(), now);

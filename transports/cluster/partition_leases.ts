@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { clusterError, isWrongLastSequence } from './buckets.js';
+import { distinctKeys } from './kv_keys.js';
 
 /** The value of a lease key `p.<n>`. */
 export interface LeaseRecord {
@@ -89,7 +90,7 @@ export class PartitionLeases {
 /** The current holder of every leased partition (for status and tools). */
 export async function readLeases(kv: KV): Promise<Map<number, LeaseRecord & { revision: number }>> {
   const out = new Map<number, LeaseRecord & { revision: number }>();
-  for await (const key of await kv.keys('p.*')) {
+  for (const key of await distinctKeys(kv, 'p.*')) {
     const e = await kv.get(key);
     if (!e || e.operation !== 'PUT') continue;
     out.set(Number(key.slice(2)), { ...e.json<LeaseRecord>(), revision: e.revision });

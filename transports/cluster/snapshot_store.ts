@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { EdgestreamError } from '../../runtime/errors.js';
 import { clusterError } from './buckets.js';
 import { decodeDeviceSnapshot, encodeDeviceSnapshot, type DeviceSnapshotHeader } from './snapshot_envelope.js';
+import { distinctKeys } from './kv_keys.js';
 
 /** The replay position of a partition: every listed device's snapshot covers the inputs up to `throughSeq`. */
 export interface PartitionCheckpoint {
@@ -149,7 +150,7 @@ export class SnapshotStore {
   /** Every partition's checkpoint (status). */
   async readCheckpoints(): Promise<PartitionCheckpoint[]> {
     const out: PartitionCheckpoint[] = [];
-    for await (const key of await this.kv.keys('c.*')) {
+    for (const key of await distinctKeys(this.kv, 'c.*')) {
       const e = await this.kv.get(key);
       if (e && e.operation === 'PUT') out.push(e.json<PartitionCheckpoint>());
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes test/fixtures/torch_float32_rope.json: PyTorch's float32 sin/cos/pow results that
-models/ttt/torch_trig32.ts, torch_pow32.ts and rope.ts must reproduce bit for bit.
+models/ttt/float32/torch_trig32.ts, float32/torch_pow32.ts and layers/rope.ts must reproduce bit for bit.
 
   /usr/bin/python3 models/ttt/tools/gen_trig_fixture.py [out.json]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch's own float32 RoPE numbers, the ground truth for models/ttt/torch_trig32.ts and rope.ts.
+"""PyTorch's own float32 RoPE numbers, the ground truth for models/ttt/float32/torch_trig32.ts and models/ttt/layers/rope.ts.
 
 Every table here is built the way the official codes build it (ttt.py RotaryEmbedding, fla's
 RotaryEmbedding used by LaCT) on this machine's torch (Debian python3-torch 1.13, AVX2, one thread).

@@ -13,8 +13,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FlaRopeTable, inverseFrequencies, TttRopeTable } from '../rope.js';
-import { torchCosSinRange } from '../torch_trig32.js';
+import { FlaRopeTable, inverseFrequencies, TttRopeTable } from '../layers/rope.js';
+import { torchCosSinRange } from '../float32/torch_trig32.js';
 
 type Case =
   | { kind: 'flat'; n: number; seed: number }

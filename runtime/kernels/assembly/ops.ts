@@ -60,7 +60,7 @@ export function lif_f32(x: usize, v: usize, rows: i32, dim: i32, threshold: f32,
  * `lif_f32` with each row's membranes where `table` points (i32 addresses, one per row): the
  * membranes stay in the streams' state, nothing is copied.
  */
-export function lif_rows(x: usize, table: usize, rows: i32, dim: i32, threshold: f32, scale: usize, shift: usize): void {
+export function lifState_f32(x: usize, table: usize, rows: i32, dim: i32, threshold: f32, scale: usize, shift: usize): void {
   for (let r = 0; r < rows; r++) lifRow(x + <usize>r * (<usize>dim << 2), <usize>load<i32>(table + (<usize>r << 2)), dim, threshold, scale, shift);
 }
 

@@ -3,7 +3,7 @@
 // destination row). Strides are in floats; a negative table entry is a row the glue copies itself.
 
 /** dst row r (stride `dstStride`) ← `len` floats at `table[r]`. */
-export function gather_rows(dst: usize, dstStride: i32, table: usize, len: i32, rows: i32): void {
+export function gatherState_f32(dst: usize, dstStride: i32, table: usize, len: i32, rows: i32): void {
   const bytes = <usize>len << 2;
   const step = <usize>dstStride << 2;
   for (let r = 0; r < rows; r++) {
@@ -13,7 +13,7 @@ export function gather_rows(dst: usize, dstStride: i32, table: usize, len: i32, 
 }
 
 /** `len` floats at `table[r]` ← src row s (stride `srcStride`), s = srcRows[r] (i32) or r when srcRows is 0. */
-export function scatter_rows(src: usize, srcStride: i32, srcRows: usize, table: usize, len: i32, rows: i32): void {
+export function scatterState_f32(src: usize, srcStride: i32, srcRows: usize, table: usize, len: i32, rows: i32): void {
   const bytes = <usize>len << 2;
   const step = <usize>srcStride << 2;
   for (let r = 0; r < rows; r++) {
@@ -24,7 +24,7 @@ export function scatter_rows(src: usize, srcStride: i32, srcRows: usize, table: 
 }
 
 /** dst row r ← src row s, s = srcRows[r] (i32) or r when srcRows is 0. */
-export function copy_rows(dst: usize, dstStride: i32, src: usize, srcStride: i32, srcRows: usize, len: i32, rows: i32): void {
+export function copyRows_f32(dst: usize, dstStride: i32, src: usize, srcStride: i32, srcRows: usize, len: i32, rows: i32): void {
   const bytes = <usize>len << 2;
   const dStep = <usize>dstStride << 2;
   const sStep = <usize>srcStride << 2;
@@ -49,7 +49,7 @@ export function copy_rows(dst: usize, dstStride: i32, src: usize, srcStride: i32
  * new frame's three tap products [Q2 | Q1 | Q0]. out row outRows[r] (r when outRows is 0; none
  * when negative) ← S1 + Q2, then S1 ← S0 + Q1 and S0 ← Q0.
  */
-export function conv3_rows(q: usize, table: usize, dim: i32, out: usize, outRows: usize, rows: i32): void {
+export function convStep_f32(q: usize, table: usize, dim: i32, out: usize, outRows: usize, rows: i32): void {
   const d = <usize>dim << 2;
   for (let r = 0; r < rows; r++) {
     const s1 = <usize>load<i32>(table + (<usize>r << 2));

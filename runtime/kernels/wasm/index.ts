@@ -134,8 +134,8 @@ export class WasmKernels implements Kernels {
       const acc = cnt + cntBytes;
       const active = this.k.spike_scan(xp, rows, inDim, idx, cnt);
       const maxActive = l.int8 ? inDim : Math.floor(F32_SPARSE_MAX_DENSITY * inDim);
-      if (l.int8) this.k.dense_i8_spikes(l.q, l.scale, l.bias, xp, idx, cnt, op, rows, inDim, outDim, acc);
-      else this.k.dense_f32_spikes(l.wt, l.biasRows, xp, idx, cnt, op, rows, inDim, outDim, acc, maxActive);
+      if (l.int8) this.k.matmul_i8_spikes(l.q, l.scale, l.bias, xp, idx, cnt, op, rows, inDim, outDim, acc);
+      else this.k.matmul_f32_spikes(l.wt, l.biasRows, xp, idx, cnt, op, rows, inDim, outDim, acc, maxActive);
       const st = l.spikes;
       st.inputs += rows * inDim;
       st.active += active;
@@ -144,12 +144,12 @@ export class WasmKernels implements Kernels {
       for (let r = 0, c = cnt >> 2; r < rows; r++) if (words[c + r]! >= 0 && words[c + r]! <= maxActive) st.sparseRows++;
       return;
     }
-    if (!l.int8) this.k.dense_f32(l.w, l.bias, xp, op, rows, inDim, outDim);
+    if (!l.int8) this.k.matmul_f32(l.w, l.bias, xp, op, rows, inDim, outDim);
     else {
       const qxBytes = Math.ceil((rows * Math.ceil(inDim / 2) * 4) / 64) * 64;
       const qx = this.scratchOf(qxBytes + rows * 4);
-      this.k.quantize_i16(xp, rows, inDim, qx, qx + qxBytes);
-      this.k.dense_i8q(l.q, l.scale, l.bias, qx, qx + qxBytes, op, rows, inDim, outDim);
+      this.k.quantizeActivations_i16(xp, rows, inDim, qx, qx + qxBytes);
+      this.k.matmul_i8(l.q, l.scale, l.bias, qx, qx + qxBytes, op, rows, inDim, outDim);
     }
   }
 
@@ -227,7 +227,7 @@ export class WasmKernels implements Kernels {
     const table = this.tableOf(rows);
     const foreign = this.stateTable(table, states, offset, dim, rows);
     const stage = foreign > 0 ? this.stageIn(table, states, offset, dim, rows, foreign) : 0;
-    this.k.lif_rows(xp, table, rows, dim, Math.fround(threshold), sp, tp);
+    this.k.lifState_f32(xp, table, rows, dim, Math.fround(threshold), sp, tp);
     if (foreign > 0) this.stageOut(stage, states, offset, dim, rows);
   }
 
@@ -247,7 +247,7 @@ export class WasmKernels implements Kernels {
     const foreign = this.stateTable(table, states, offset, 2 * dim, rows);
     const rp = outRows ? this.rowTable(table + rows * 4, outRows, rows) : 0;
     const stage = foreign > 0 ? this.stageIn(table, states, offset, 2 * dim, rows, foreign) : 0;
-    this.k.conv3_rows(qp, table, dim, op, rp, rows);
+    this.k.convStep_f32(qp, table, dim, op, rp, rows);
     if (foreign > 0) this.stageOut(stage, states, offset, 2 * dim, rows);
   }
 
@@ -278,7 +278,7 @@ export class WasmKernels implements Kernels {
     const dp = this.ptr(dst, dstOffset + (rows - 1) * dstStride + len, 'gatherState') + dstOffset * 4;
     const table = this.tableOf(rows);
     const foreign = this.stateTable(table, states, offset, len, rows);
-    this.k.gather_rows(dp, dstStride, table, len, rows);
+    this.k.gatherState_f32(dp, dstStride, table, len, rows);
     if (foreign > 0) {
       for (let r = 0; r < rows; r++) {
         if (!this.addresses.has(states[r]!.f32)) dst.set(states[r]!.f32.subarray(offset, offset + len), dstOffset + r * dstStride);
@@ -292,7 +292,7 @@ export class WasmKernels implements Kernels {
     const table = this.tableOf(2 * rows);
     const foreign = this.stateTable(table, states, offset, len, rows);
     const rp = srcRows ? this.rowTable(table + rows * 4, srcRows, rows) : 0;
-    this.k.scatter_rows(sp, srcStride, rp, table, len, rows);
+    this.k.scatterState_f32(sp, srcStride, rp, table, len, rows);
     if (foreign > 0) {
       for (let r = 0; r < rows; r++) {
         if (this.addresses.has(states[r]!.f32)) continue;
@@ -307,7 +307,7 @@ export class WasmKernels implements Kernels {
     const dp = this.ptr(dst, dstOffset + (rows - 1) * dstStride + len, 'copyRows') + dstOffset * 4;
     const sp = this.ptr(src, srcOffset + this.lastRow(srcRows, rows) * srcStride + len, 'copyRows') + srcOffset * 4;
     const rp = srcRows ? this.rowTable(this.tableOf(rows), srcRows, rows) : 0;
-    this.k.copy_rows(dp, dstStride, sp, srcStride, rp, len, rows);
+    this.k.copyRows_f32(dp, dstStride, sp, srcStride, rp, len, rows);
   }
 
   /**

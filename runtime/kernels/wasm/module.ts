@@ -7,22 +7,22 @@ import { WebAssemblyApi, type WasmMemory, type WasmModule } from './webassembly.
 export interface KernelExports {
   heap_base(): number;
   panel_width(): number;
-  dense_f32(w: number, bias: number, x: number, out: number, rows: number, inDim: number, outDim: number): void;
-  dense_f32_spikes(wt: number, biasRows: number, x: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number, acc: number, maxActive: number): void;
-  quantize_i16(x: number, rows: number, inDim: number, qx: number, sx: number): void;
-  dense_i8q(q: number, scale: number, bias: number, qx: number, sx: number, out: number, rows: number, inDim: number, outDim: number): void;
-  dense_i8_spikes(q: number, scale: number, bias: number, x: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number, acc: number): void;
+  matmul_f32(w: number, bias: number, x: number, out: number, rows: number, inDim: number, outDim: number): void;
+  matmul_f32_spikes(wt: number, biasRows: number, x: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number, acc: number, maxActive: number): void;
+  quantizeActivations_i16(x: number, rows: number, inDim: number, qx: number, sx: number): void;
+  matmul_i8(q: number, scale: number, bias: number, qx: number, sx: number, out: number, rows: number, inDim: number, outDim: number): void;
+  matmul_i8_spikes(q: number, scale: number, bias: number, x: number, idx: number, cnt: number, out: number, rows: number, inDim: number, outDim: number, acc: number): void;
   spike_scan(x: number, rows: number, inDim: number, idx: number, cnt: number): number;
   relu_f32(x: number, n: number): void;
   gelu_f32(x: number, n: number): void;
   add_f32(dst: number, src: number, n: number): void;
   affine_f32(x: number, rows: number, dim: number, scale: number, shift: number): void;
   lif_f32(x: number, v: number, rows: number, dim: number, threshold: number, scale: number, shift: number): void;
-  lif_rows(x: number, table: number, rows: number, dim: number, threshold: number, scale: number, shift: number): void;
-  gather_rows(dst: number, dstStride: number, table: number, len: number, rows: number): void;
-  scatter_rows(src: number, srcStride: number, srcRows: number, table: number, len: number, rows: number): void;
-  conv3_rows(q: number, table: number, dim: number, out: number, outRows: number, rows: number): void;
-  copy_rows(dst: number, dstStride: number, src: number, srcStride: number, srcRows: number, len: number, rows: number): void;
+  lifState_f32(x: number, table: number, rows: number, dim: number, threshold: number, scale: number, shift: number): void;
+  gatherState_f32(dst: number, dstStride: number, table: number, len: number, rows: number): void;
+  scatterState_f32(src: number, srcStride: number, srcRows: number, table: number, len: number, rows: number): void;
+  convStep_f32(q: number, table: number, dim: number, out: number, outRows: number, rows: number): void;
+  copyRows_f32(dst: number, dstStride: number, src: number, srcStride: number, srcRows: number, len: number, rows: number): void;
 }
 
 export type WasmTier = 'wasm' | 'wasm-relaxed';
@@ -44,24 +44,33 @@ function locate(file: string): string {
 }
 
 const modules = new Map<WasmTier, Promise<WasmModule>>();
-const supported = new Map<WasmTier, boolean>();
+const unsupported = new Map<WasmTier, string | null>();
+
+/** What a tier needs from the engine, for messages. */
+function needs(tier: WasmTier): string {
+  return tier === 'wasm-relaxed' ? 'relaxed SIMD (Node ≥ 22, or node --experimental-wasm-relaxed-simd)' : 'WebAssembly SIMD and shared memory';
+}
 
 /**
- * Whether this engine can run a tier: its binary is built, validates (the feature probe), and
- * shared memories exist. Synchronous and cached.
+ * Why this engine cannot run a tier (its binary is missing, does not validate, or shared memories
+ * do not exist), or null when it can. Synchronous and cached.
  */
-export function wasmTierSupported(tier: WasmTier): boolean {
-  let ok = supported.get(tier);
-  if (ok === undefined) {
-    try {
-      ok = WebAssemblyApi.validate(readFileSync(locate(FILES[tier])));
-      if (ok) new WebAssemblyApi.Memory({ initial: 1, maximum: 1, shared: true });
-    } catch {
-      ok = false;
+export function wasmTierUnsupported(tier: WasmTier): string | null {
+  let why = unsupported.get(tier);
+  if (why === undefined) {
+    if (!WebAssemblyApi) {
+      unsupported.set(tier, (why = `kernel tier "${tier}" needs WebAssembly, which this JavaScript engine does not provide (e.g. node --jitless)`));
+      return why;
     }
-    supported.set(tier, ok);
+    try {
+      why = WebAssemblyApi.validate(readFileSync(locate(FILES[tier]))) ? null : `kernel tier "${tier}" needs ${needs(tier)}, which this JavaScript engine does not validate`;
+      if (why === null) new WebAssemblyApi.Memory({ initial: 1, maximum: 1, shared: true });
+    } catch (e) {
+      why = e instanceof EdgestreamError ? e.message : `kernel tier "${tier}" needs shared WebAssembly memory, which this engine does not provide (${(e as Error).message})`;
+    }
+    unsupported.set(tier, why);
   }
-  return ok;
+  return why;
 }
 
 /**
@@ -76,8 +85,7 @@ export function kernelModule(tier: WasmTier): Promise<WasmModule> {
     m = (async () => {
       const bytes = readFileSync(locate(FILES[tier]));
       if (!WebAssemblyApi.validate(bytes)) {
-        const need = tier === 'wasm-relaxed' ? 'relaxed SIMD (Node ≥ 22, or node --experimental-wasm-relaxed-simd)' : 'WebAssembly SIMD and shared memory';
-        throw new EdgestreamError('E_BACKEND', `kernel tier "${tier}" needs ${need}, which this JavaScript engine does not validate`);
+        throw new EdgestreamError('E_BACKEND', `kernel tier "${tier}" needs ${needs(tier)}, which this JavaScript engine does not validate`);
       }
       return WebAssemblyApi.compile(bytes);
     })();

@@ -18,4 +18,5 @@ interface WasmApi {
   instantiate(module: WasmModule, imports: Record<string, Record<string, unknown>>): Promise<{ exports: Record<string, unknown> }>;
 }
 
+/** Undefined where the engine has no WebAssembly at all (e.g. `node --jitless`). */
 export const WebAssemblyApi: WasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
