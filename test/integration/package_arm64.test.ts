@@ -78,11 +78,12 @@ describe('the packed package on arm64 (qemu-user)', { skip: qemu ? false : `${QE
   });
 
   it('the demo (npm start) detects the same keywords as on x64', { timeout: 600_000 }, async () => {
-    // The first 6 s of the bundled sample (its two keywords), streamed at twice real time.
+    // The first 9 s of the bundled sample (its two keywords end by 5.4 s), in real time: the demo
+    // reports what arrived within 1.5 s of the end, and an emulated service on a busy machine lags.
     const sample = readWav(join(pkg.packageDir, 'models/lmuformer/demo/sample.wav'));
-    const audio = join(work, 'sample-6s.wav');
-    writeWav(audio, sample.samples.subarray(0, 6 * sample.rate), sample.rate);
-    const { x64, arm64 } = await both(() => ['demo', '--audio', audio, '--speed', '2', '--json']);
+    const audio = join(work, 'sample-9s.wav');
+    writeWav(audio, sample.samples.subarray(0, 9 * sample.rate), sample.rate);
+    const { x64, arm64 } = await both(() => ['demo', '--audio', audio, '--json']);
     const detections = (r: Run): string[] => r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => {
       const e = JSON.parse(l) as { label: string; score: number; start_ms: number; end_ms: number };
       return `${e.label} ${e.score} ${e.start_ms}-${e.end_ms}`;
