@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+// The shipped model families register with the runtime before any command loads a model.
+import '../models/register.js';
 import { describeError, isEdgestreamError } from '../runtime/errors.js';
 import { log } from '../runtime/log.js';
 import { COMMANDS } from './commands/index.js';

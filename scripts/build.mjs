@@ -2,7 +2,7 @@
 // The package build: TypeScript → dist/, plus the assets the runtime loads at run time.
 // Runs on `npm ci` (prepare) so that a fresh clone has a working `edgestream` command.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildWasm } from './build_wasm.mjs';
 
@@ -19,6 +19,12 @@ function run(what, cmd, args) {
 }
 
 run('typescript', bin('tsc'), ['-p', 'tsconfig.build.json']);
+// tsc never deletes: drop outputs whose source is gone (a moved or removed module), so that neither
+// the package nor the tests see stale code.
+for (const file of readdirSync(join(root, 'dist'), { recursive: true }).map(String)) {
+  const source = file.match(/^(.*)(?:\.js|\.d\.ts|\.js\.map|\.d\.ts\.map)$/)?.[1];
+  if (source !== undefined && !existsSync(join(root, `${source}.ts`)) && !existsSync(join(root, `${source}.js`))) rmSync(join(root, 'dist', file));
+}
 // The WASM kernels, compiled from runtime/kernels/assembly (never committed as binaries).
 process.stderr.write('build: wasm kernels\n');
 try {

@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
@@ -22,7 +23,9 @@ if (files.length === 0) {
 const seed = process.env.FUZZ_SEED ?? String(Math.floor(Math.random() * 2 ** 31));
 const runs = process.env.FUZZ_RUNS ?? '20000';
 console.log(`fuzz: FUZZ_SEED=${seed} FUZZ_RUNS=${runs}${process.env.FUZZ_PATH ? ` FUZZ_PATH=${process.env.FUZZ_PATH}` : ''} (${files.length} files)`);
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files], {
+// The model families register as in `npm test` (scripts/test.mjs says why).
+const registerFamilies = pathToFileURL(join(root, 'models/register.ts')).href;
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', registerFamilies, '--test', '--test-reporter=spec', '--test-concurrency=1', ...files], {
   stdio: 'inherit',
   cwd: root,
   env: { ...process.env, NODE_ENV: 'test', FUZZ_SEED: seed, FUZZ_RUNS: runs },

@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
@@ -28,7 +29,11 @@ if (files.length === 0) {
 // engine knows it, so that the 'wasm-relaxed' kernel tier is tested too. The CLI tests spawn the
 // command without it, as users run it.
 const relaxed = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '-e', '0']).status === 0 ? ['--experimental-wasm-relaxed-simd'] : [];
-const r = spawnSync(process.execPath, [...relaxed, '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files], {
+// Tests import runtime modules directly, below the package root that registers the model families:
+// register them the way the package root does (a test file run on its own without this gets
+// loadModel's E_MODEL_FORMAT error naming the missing registration, never a silent difference).
+const registerFamilies = pathToFileURL(join(root, 'models/register.ts')).href;
+const r = spawnSync(process.execPath, [...relaxed, '--import', 'tsx', '--import', registerFamilies, '--test', '--test-reporter=spec', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
   cwd: root,
   env: { ...process.env, NODE_ENV: 'test' },

@@ -7,9 +7,8 @@
 //   node training/calibrate_stream.mjs <model.safetensors> <val-stream.wav> [--clip-report eval.json] [--max-fa 0.5] [--json out.json]
 // Prints the chosen settings as JSON (threshold, smoothFrames, refractoryMs) on stdout.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { loadModel } from '../dist/runtime/model/load_model.js';
-import { computeFeatures } from '../dist/runtime/audio/compute_features.js';
-import { evaluateStream, parseStreamTruth } from '../dist/runtime/decisions/stream_evaluation.js';
+// The package root (built): it registers the model families that loadModel needs.
+import { computeFeatures, evaluateStream, loadModel, parseStreamTruth } from '../dist/index.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {

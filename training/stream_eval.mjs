@@ -8,9 +8,8 @@
 //
 //   node training/stream_eval.mjs <model.safetensors> <stream.wav> [--thresholds 0.5,0.7] [--json out.json]
 import { readFileSync, writeFileSync } from 'node:fs';
-import { loadModel } from '../dist/runtime/model/load_model.js';
-import { computeFeatures } from '../dist/runtime/audio/compute_features.js';
-import { KeywordSpotter } from '../dist/runtime/tasks/keyword_spotter.js';
+// The package root (built): it registers the model families that loadModel needs.
+import { computeFeatures, KeywordSpotter, loadModel } from '../dist/index.js';
 
 const args = process.argv.slice(2);
 const opt = (name) => {

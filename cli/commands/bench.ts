@@ -51,7 +51,7 @@ export function registerBench(program: Command): void {
     .option('--dim <n>', 'width of the random model', '256')
     .option('--seed <n>', 'seed of the random model and the input noise', '0')
     .option('--streams <list>', 'batch sizes to time (streams stepped together)', '1,8,64')
-    .option('--backends <list>', `backends to time (default: every kernel tier here, then onnx: ${defaultBackends().join(',')})`)
+    .option('--backends <list>', `backends to time (default: every kernel tier here, then onnx if installed: ${defaultBackends().join(',')})`)
     .option('--steps <n>', 'most timed steps per measurement', '1000')
     .option('--min-steps <n>', 'fewest timed steps per measurement', '50')
     .option('--budget-ms <n>', 'time per measurement once --min-steps are in', '2000')

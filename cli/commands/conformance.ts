@@ -3,20 +3,22 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { ConformanceResult, ConformanceRunner } from '../../runtime/conformance.js';
 import { EdgestreamError } from '../../runtime/errors.js';
-import { lmuformerGoldenRunner } from '../../models/lmuformer/conformance.js';
 import { frontendGoldenRunner } from '../../runtime/audio/conformance.js';
-import { tttGoldenRunner } from '../../models/ttt/conformance.js';
+import { registeredFamilies } from '../../runtime/model/family_registry.js';
 import { backendOption, parseNumber } from '../options.js';
 import type { BackendName } from '../../runtime/model/model.js';
 
-/** Golden formats this build understands. */
-export const CONFORMANCE_RUNNERS: ConformanceRunner[] = [lmuformerGoldenRunner, tttGoldenRunner, frontendGoldenRunner];
+/** Golden formats this build understands: each registered model family's, and the audio front end's. */
+export function conformanceRunners(): ConformanceRunner[] {
+  return [...registeredFamilies().flatMap((f) => (f.goldenRunner ? [f.goldenRunner] : [])), frontendGoldenRunner];
+}
 
 /** Expand the arguments: golden files/dirs as given, or folders searched for them. */
 export function collectGoldens(paths: string[]): { path: string; runner: ConformanceRunner }[] {
   const found: { path: string; runner: ConformanceRunner }[] = [];
+  const runners = conformanceRunners();
   const visit = (p: string, explicit: boolean): void => {
-    const runner = CONFORMANCE_RUNNERS.find((r) => r.matches(p));
+    const runner = runners.find((r) => r.matches(p));
     if (runner) {
       found.push({ path: p, runner });
       return;
@@ -26,7 +28,7 @@ export function collectGoldens(paths: string[]): { path: string; runner: Conform
     if (st.isDirectory()) {
       for (const name of readdirSync(p).sort()) visit(join(p, name), false);
     } else if (explicit) {
-      throw new EdgestreamError('E_GOLDEN_FORMAT', `${p}: not a golden file this build understands (${CONFORMANCE_RUNNERS.map((r) => r.name).join(', ')})`);
+      throw new EdgestreamError('E_GOLDEN_FORMAT', `${p}: not a golden file this build understands (${runners.map((r) => r.name).join(', ')})`);
     }
   };
   for (const p of paths) visit(p, true);

@@ -11,11 +11,10 @@ import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import type { Model } from '../../runtime/model/model.js';
-import type { DeviceKeywordEvent } from '../../runtime/operators/types.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../transports/mqtt/embedded_broker.js';
-import { createService, type EdgestreamService } from '../../transports/service/service.js';
-import { webrtcPlugin, type WebRtcPlugin } from '../../transports/webrtc/plugin.js';
+import {
+  createService, startEmbeddedBroker, webrtcPlugin,
+  type DeviceKeywordEvent, type EdgestreamService, type EmbeddedBroker, type Model, type WebRtcPlugin,
+} from 'edgestream';
 
 export interface BrowserMic {
   service: EdgestreamService;
@@ -64,7 +63,6 @@ if (isMain) {
     ...(arg('token') && { token: arg('token') }),
     ...(arg('model') && { modelPath: arg('model') }),
   });
-  process.stdout.write(`open ${mic.pageUrl}\n`);
   // What any MQTT subscriber on the network sees (Home Assistant, Node-RED, …).
   const sub = await mqtt.connectAsync(mic.broker);
   await sub.subscribeAsync('edgestream/+/keyword');
@@ -78,4 +76,5 @@ if (isMain) {
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
+  process.stdout.write(`open ${mic.pageUrl}\n`); // once Ctrl-C stops it cleanly
 }

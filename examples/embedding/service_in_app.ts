@@ -9,9 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Model } from '../../runtime/model/model.js';
-import type { DeviceKeywordEvent } from '../../runtime/operators/types.js';
-import { createService, type EdgestreamService } from '../../transports/service/service.js';
+import { createService, type DeviceKeywordEvent, type EdgestreamService, type Model } from 'edgestream';
 
 export interface App {
   service: EdgestreamService;

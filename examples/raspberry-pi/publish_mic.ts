@@ -15,7 +15,7 @@ import { realpathSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
-import { MqttAudioPublisher } from '../../transports/mqtt/audio_publisher.js';
+import { MqttAudioPublisher } from 'edgestream';
 
 export interface PublishMicOptions {
   broker: string;

@@ -7,13 +7,10 @@
  * its fast weights learning at test time (the TTT inner loop), and frozen at their trained
  * initial values. A persistence forecast (next = last) is the naive baseline.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withRuntimeOptions } from '../../models/ttt/runtime_options.js';
-import { writeFileAtomic } from '../../runtime/io/files.js';
-import { loadModel } from '../../runtime/model/load_model.js';
-import { lineChartSvg } from '../../runtime/report/line_chart_svg.js';
+import { lineChartSvg, loadModel, withRuntimeOptions } from 'edgestream';
 import { sensorSignal } from './signal.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -80,7 +77,7 @@ export async function runSensorDrift(options: SensorDriftOptions = {}): Promise<
     };
     const view = Math.min(samples, 1200);
     const points = (v: ArrayLike<number>, offset = 0): [number, number][] => Array.from({ length: Math.min(view - offset, v.length) }, (_, i) => [i + offset, v[i]!]);
-    writeFileAtomic(join(options.outDir, 'forecast.svg'), lineChartSvg({
+    writeFileSync(join(options.outDir, 'forecast.svg'), lineChartSvg({
       title: `Sensor and one-step forecasts (first ${view} samples; ${regimeStarts.filter((s) => s < view).length} regimes)`,
       xLabel: 'sample', yLabel: 'sensor value',
       width: 1100, height: 420,
@@ -91,7 +88,7 @@ export async function runSensorDrift(options: SensorDriftOptions = {}): Promise<
       ],
     }));
     svgPath = join(options.outDir, 'error.svg');
-    writeFileAtomic(svgPath, lineChartSvg({
+    writeFileSync(svgPath, lineChartSvg({
       title: 'Rolling RMS one-step forecast error (50 samples)',
       xLabel: 'sample', yLabel: 'RMS error', width: 1100, height: 380,
       series: [

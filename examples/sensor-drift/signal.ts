@@ -1,4 +1,4 @@
-import { Random } from '../../runtime/util/random.js';
+import { SeededRandom } from './seeded_random.js';
 
 /**
  * A synthetic vibration sensor: a resonance whose frequency and amplitude jump to a new regime
@@ -13,7 +13,7 @@ export interface SensorSignal {
 }
 
 export function sensorSignal(n: number, seed = 2024): SensorSignal {
-  const rng = new Random(seed);
+  const rng = new SeededRandom(seed);
   const rand = (): number => rng.next();
   const gauss = (): number => rng.normal();
   const values = new Float64Array(n);

@@ -13,9 +13,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { loadModel } from '../../runtime/model/load_model.js';
-import { startEmbeddedBroker } from '../../transports/mqtt/embedded_broker.js';
-import { createService } from '../../transports/service/service.js';
+import { createService, loadModel, startEmbeddedBroker } from 'edgestream';
 import { MODEL_PATH } from '../sensor-drift/run.js';
 import { sensorSignal } from '../sensor-drift/signal.js';
 

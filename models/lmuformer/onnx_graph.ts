@@ -4,7 +4,7 @@ import { GraphBuilder } from '../../runtime/onnx/graph_builder.js';
 import { PackedState } from '../../runtime/onnx/packed_state.js';
 import { DT } from '../../runtime/onnx/proto.js';
 import { META, STEP_CONVENTION_VERSION, STEP_INPUTS, STEP_OUTPUTS } from '../../runtime/onnx/step_convention.js';
-import { lmuformerFamily } from './family.js';
+import { prepareLmuformer } from './family.js';
 import { LMUFORMER_DELAY } from './lmuformer.js';
 import { isSpiking, type LmuformerConfig, type Variant } from './variants.js';
 
@@ -23,7 +23,7 @@ import { isSpiking, type LmuformerConfig, type Variant } from './variants.js';
  * The head's running sum and count are float64 slots (stored as float32 pairs).
  */
 export function lmuformerStepGraph(file: ModelFile): Uint8Array {
-  const prepared = lmuformerFamily.prepare(file); // validates every tensor
+  const prepared = prepareLmuformer(file); // validates every tensor
   const variant = prepared.variant as Variant;
   const c = prepared.config as unknown as LmuformerConfig;
   const param = (key: string): Float32Array => file.tensors.get(key)!.data as Float32Array;

@@ -1,5 +1,5 @@
 import { EdgestreamError } from '../../runtime/errors.js';
-import type { ModelDescription, ModelFamily, PreparedModel } from '../../runtime/model/family.js';
+import type { ModelDescription, PreparedModel } from '../../runtime/model/family.js';
 import type { ModelFile } from '../../runtime/model/model_file.js';
 import { bindParams, parseSpec, specDims, specParams, type TttModelSpec } from './model_spec.js';
 import type { ParamSource } from './numeric.js';
@@ -51,22 +51,19 @@ function describe(spec: TttModelSpec, program: TttProgram): ModelDescription {
   return { parameters, macsPerFrame: Math.round(program.macsPerToken), details };
 }
 
-/** `arch: "ttt"` model files: stream models built from TTT-Linear/MLP and LaCT layers. */
-export const tttFamily: ModelFamily = {
-  arch: 'ttt',
-  prepare(file: ModelFile): PreparedModel {
-    const { spec, param } = prepareTtt(file);
-    const { inputDim, outputDim } = specDims(spec);
-    // Build once eagerly on the float64 path without kernels: shape errors surface at load time.
-    const probe = new TttProgram(spec, param, null, { precision: 'float64' });
-    return {
-      variant: spec.variant,
-      config: { ...(file.metadata.config) },
-      inputDim,
-      outputDim,
-      delay: 0,
-      createProgram: (kernels, options = {}) => new TttProgram(spec, param, kernels, { maxBatch: options.maxBatch ?? 1 }),
-      describe: () => describe(spec, probe),
-    };
-  },
-};
+/** Prepare an `arch: "ttt"` model file: stream models built from TTT-Linear/MLP and LaCT layers. */
+export function prepareTttModel(file: ModelFile): PreparedModel {
+  const { spec, param } = prepareTtt(file);
+  const { inputDim, outputDim } = specDims(spec);
+  // Build once eagerly on the float64 path without kernels: shape errors surface at load time.
+  const probe = new TttProgram(spec, param, null, { precision: 'float64' });
+  return {
+    variant: spec.variant,
+    config: { ...(file.metadata.config) },
+    inputDim,
+    outputDim,
+    delay: 0,
+    createProgram: (kernels, options = {}) => new TttProgram(spec, param, kernels, { maxBatch: options.maxBatch ?? 1 }),
+    describe: () => describe(spec, probe),
+  };
+}

@@ -16,7 +16,7 @@ export interface BenchModel {
 export interface BenchOptions {
   /** Batch sizes to time (streams stepped together). */
   streams: number[];
-  /** Backends to time; default every kernel tier available here plus onnx. */
+  /** Backends to time; default every kernel tier available here plus onnx where it is installed. */
   backends?: BackendName[];
   /** Also time int8 weights (the opt-in `int8` load option) on every kernel tier. */
   int8?: boolean;
@@ -74,8 +74,9 @@ export interface BenchReport {
   peakRssBytes: number;
 }
 
+/** Every kernel tier here, and onnx where onnxruntime-node is installed (an optional peer dependency). */
 export function defaultBackends(): BackendName[] {
-  return [...availableTiers(), 'onnx'];
+  return onnxruntimeVersion() === null ? availableTiers() : [...availableTiers(), 'onnx'];
 }
 
 /** Every backend × batch size for each model, in one process (one thread per backend: the ONNX backend is set to one intra-op thread). */

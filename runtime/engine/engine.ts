@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs';
 import { EdgestreamError } from '../errors.js';
 import { readFileBytes } from '../io/files.js';
+import { familyRegistrars } from '../model/family_registry.js';
 import { loadModel, type LoadModelOptions } from '../model/load_model.js';
 import { Model } from '../model/model.js';
 import { decodeSnapshot } from '../stream/snapshot.js';
@@ -114,7 +115,7 @@ export class Engine {
       throw new EdgestreamError('E_CONFIG', 'an engine with workers loads the model in each worker: pass the model path or bytes, not a loaded Model');
     }
     const bytes = typeof model === 'string' ? readFileBytes(model) : model;
-    const started = await Promise.allSettled(Array.from({ length: workers }, () => WorkerHost.start({ model: bytes, load, maxBatch, headWindow, queueFrames, sliceMs }, emit, onError)));
+    const started = await Promise.allSettled(Array.from({ length: workers }, () => WorkerHost.start({ familyRegistrars: familyRegistrars(), model: bytes, load, maxBatch, headWindow, queueFrames, sliceMs }, emit, onError)));
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
       await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.host.dispose() : undefined)));

@@ -2,6 +2,8 @@ import type { LoadModelOptions } from '../model/load_model.js';
 
 /** The engine ↔ shard-worker protocol (structured clone over the worker's port). */
 export interface WorkerInit {
+  /** Modules that register model families in the starting thread; the worker imports them first. */
+  familyRegistrars: string[];
   model: Uint8Array;
   load: LoadModelOptions;
   maxBatch: number;

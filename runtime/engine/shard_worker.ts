@@ -21,6 +21,8 @@ function wire(e: unknown): WireError {
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
 try {
+  // A thread starts with empty module state: register the families its starter had.
+  for (const registrar of init.familyRegistrars) await import(registrar);
   const model = await loadModel(init.model, init.load);
   const program = model.createProgram({ maxBatch: init.maxBatch, headWindow: init.headWindow });
   const fingerprint = new Uint8Array(Buffer.from(model.fingerprint, 'hex'));

@@ -1,10 +1,12 @@
+import type { ConformanceRunner } from '../conformance.js';
 import type { Kernels } from '../kernels/types.js';
 import type { StreamProgram } from '../stream/program.js';
 import type { Arch, ModelFile } from './model_file.js';
 
 /**
- * A model family (LMUFormer, TTT) turns a validated model file into streaming programs.
- * `runtime/model/families.ts` maps each `arch` of the model file to its family.
+ * A model family (LMUFormer, TTT): everything the runtime needs to know about one `arch` of the
+ * model file. The families that ship are listed once, in models/families.ts, and registered with
+ * the runtime (family_registry.ts) by models/register.ts, which the package root imports.
  */
 export interface ModelFamily {
   readonly arch: Arch;
@@ -13,6 +15,10 @@ export interface ModelFamily {
    * Throws `E_ARCH_MISMATCH` / `E_MODEL_FORMAT` naming the offending key.
    */
   prepare(file: ModelFile): PreparedModel;
+  /** The model as an ONNX step graph (runtime/onnx/step_convention.ts), where the family has one. */
+  exportStepGraph?(file: ModelFile): Uint8Array;
+  /** Runs this family's golden vectors (`edgestream conformance`), where it has any. */
+  readonly goldenRunner?: ConformanceRunner;
 }
 
 export interface ProgramOptions {

@@ -2,7 +2,7 @@ import { EdgestreamError } from '../errors.js';
 import { readFileBytes } from '../io/files.js';
 import { chooseKernels } from '../kernels/registry.js';
 import type { Tier } from '../kernels/types.js';
-import { FAMILIES } from './families.js';
+import { modelFamily } from './family_registry.js';
 import { Model, type BackendName } from './model.js';
 import { decodeModelFile } from './model_file.js';
 import { isOnnxInput } from '../onnx/sniff.js';
@@ -46,9 +46,7 @@ export async function loadModel(pathOrBytes: string | Uint8Array, options: LoadM
   }
   if (backend === 'onnx') throw new EdgestreamError('E_BACKEND', 'the onnx backend is not available in this build');
   const file = decodeModelFile(bytes, what);
-  const family = FAMILIES[file.metadata.arch];
-  if (!family) throw new EdgestreamError('E_MODEL_FORMAT', `${what}: no model family for arch "${file.metadata.arch}" in this build`);
-  const prepared = family.prepare(file);
+  const prepared = modelFamily(file.metadata.arch, what).prepare(file);
   const { kernels, skipped } = await chooseKernels(backend as Tier | 'auto');
   const int8 = options.int8 === true;
   return new Model(file.metadata, bytes, prepared, kernels.tier, (o) => prepared.createProgram(kernels, { int8, ...o }), kernels, () => kernels.dispose?.(), Object.freeze(skipped));

@@ -13,8 +13,12 @@ import { SCORE_ACTIVATIONS, type ScoreActivation } from '../decisions/scores.js'
 export const MODEL_FORMAT = 'edgestream';
 export const MODEL_FORMAT_VERSION = 1;
 
-export const ARCHS = ['lmuformer', 'ttt'] as const;
-export type Arch = (typeof ARCHS)[number];
+/**
+ * A model family's name (`lmuformer`, `ttt`, …). The file format leaves it open: the families
+ * a build can run are the registered ones (runtime/model/family_registry.ts).
+ */
+export type Arch = string;
+const ARCH_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 
 export interface ModelMetadata {
   format: typeof MODEL_FORMAT;
@@ -78,7 +82,7 @@ const jsonString = <T extends z.ZodTypeAny>(schema: T) =>
 const MetadataSchema = z.object({
   format: z.literal(MODEL_FORMAT),
   version: z.string().regex(/^\d+$/).transform(Number),
-  arch: z.enum(ARCHS),
+  arch: z.string().regex(ARCH_PATTERN, 'must be a model family name (lowercase letters, digits, - and _)'),
   variant: z.string().min(1),
   config: jsonString(z.record(z.string(), z.unknown())),
   labels: jsonString(z.array(z.string()).max(100_000)),

@@ -1,9 +1,8 @@
 import type { Kernels } from '../kernels/types.js';
-import { FAMILIES } from '../model/families.js';
+import { hasModelFamily, modelFamily } from '../model/family_registry.js';
 import type { ModelDescription, PreparedModel, ProgramOptions } from '../model/family.js';
-import type { LoadModelOptions } from '../model/load_model.js';
 import { Model, type ModelArch } from '../model/model.js';
-import { ARCHS, decodeModelFile, MODEL_FORMAT, MODEL_FORMAT_VERSION, type Arch, type ModelMetadata } from '../model/model_file.js';
+import { decodeModelFile, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelMetadata } from '../model/model_file.js';
 import { EdgestreamError } from '../errors.js';
 import { exportStepModel } from './exporters.js';
 import { OrtSession, type OrtOptions } from './ort.js';
@@ -14,6 +13,8 @@ import { OnnxStepProgram } from './step_program.js';
 export interface OnnxLoadOptions extends OrtOptions {
   /** Names the model in error messages (a path). */
   what?: string;
+  /** Refused here: int8 weights are a kernel-tier option. */
+  int8?: boolean;
 }
 
 /**
@@ -22,7 +23,7 @@ export interface OnnxLoadOptions extends OrtOptions {
  *  - ONNX bytes are taken as a user's step model and checked against the step convention.
  * Programs share one onnxruntime session (state is explicit, so the session holds none).
  */
-export async function loadOnnxModel(bytes: Uint8Array, options: OnnxLoadOptions & Pick<LoadModelOptions, 'int8'> = {}): Promise<Model> {
+export async function loadOnnxModel(bytes: Uint8Array, options: OnnxLoadOptions = {}): Promise<Model> {
   const what = options.what ?? 'model';
   if (options.int8) throw new EdgestreamError('E_BACKEND', 'int8 weights are a kernel-tier option; the onnx backend runs float32 graphs');
   let onnxBytes: Uint8Array;
@@ -33,9 +34,7 @@ export async function loadOnnxModel(bytes: Uint8Array, options: OnnxLoadOptions 
     onnxBytes = bytes;
   } else {
     const file = decodeModelFile(bytes, what);
-    const f = FAMILIES[file.metadata.arch];
-    if (!f) throw new EdgestreamError('E_MODEL_FORMAT', `${what}: no model family for arch "${file.metadata.arch}" in this build`);
-    family = f.prepare(file);
+    family = modelFamily(file.metadata.arch, what).prepare(file);
     fileMetadata = file.metadata;
     onnxBytes = exportStepModel(file, what);
   }
@@ -44,7 +43,7 @@ export async function loadOnnxModel(bytes: Uint8Array, options: OnnxLoadOptions 
     metadata = fileMetadata;
   } else {
     const src = info.source;
-    const arch: ModelArch = src && (ARCHS as readonly string[]).includes(src.arch) ? (src.arch as Arch) : 'onnx-step';
+    const arch: ModelArch = src && hasModelFamily(src.arch) ? src.arch : 'onnx-step';
     metadata = {
       format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, arch, variant: src?.variant ?? 'onnx-step', config: src?.config ?? {},
       labels: info.labels, frontend: info.frontend,

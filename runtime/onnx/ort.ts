@@ -1,6 +1,8 @@
-import { Tensor, type InferenceSession } from 'onnxruntime-node';
-import ortBinding from 'onnxruntime-node/dist/binding.js';
+import { createRequire } from 'node:module';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type ortBindingModule from 'onnxruntime-node/dist/binding.js';
 import { EdgestreamError } from '../errors.js';
+import { ONNXRUNTIME_PACKAGE } from './version.js';
 
 /**
  * The one place edgestream touches onnxruntime-node. A `StreamProgram` steps synchronously, so
@@ -19,7 +21,42 @@ export interface F32Value {
   dims: readonly number[];
 }
 
-type NativeSession = InstanceType<typeof ortBinding.binding.InferenceSession>;
+type OrtBinding = typeof ortBindingModule;
+type NativeSession = InstanceType<OrtBinding['binding']['InferenceSession']>;
+interface Onnxruntime {
+  Tensor: typeof Tensor;
+  binding: OrtBinding;
+}
+
+const require = createRequire(import.meta.url);
+let loaded: Onnxruntime | null = null;
+
+/**
+ * onnxruntime-node, loaded on first use of the onnx backend. It is an optional peer dependency:
+ * installing edgestream does not install it (its install script fetches CUDA libraries on
+ * Linux x64; README "Installing"), so its absence is an `E_BACKEND` error that says how to add it.
+ */
+export function loadOnnxruntime(specifier = ONNXRUNTIME_PACKAGE): Onnxruntime {
+  if (loaded && specifier === ONNXRUNTIME_PACKAGE) return loaded;
+  let mod: Onnxruntime;
+  try {
+    mod = { Tensor: (require(specifier) as { Tensor: typeof Tensor }).Tensor, binding: require(`${specifier}/dist/binding.js`) as OrtBinding };
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && (e as Error).message.includes(`'${specifier}`);
+    throw new EdgestreamError(
+      'E_BACKEND',
+      missing
+        ? `the onnx backend needs the npm package ${specifier}, which is not installed (edgestream leaves it optional). ` +
+          `Install it beside edgestream: \`npm install ${specifier} --onnxruntime-node-install=skip\` (the flag skips its CUDA download); ` +
+          'or use a kernel backend (auto, wasm, js)'
+        : `${specifier} is installed but cannot load here: ${(e as Error).message.split('\n')[0]}`,
+      { package: specifier },
+      { cause: e },
+    );
+  }
+  if (specifier === ONNXRUNTIME_PACKAGE) loaded = mod;
+  return mod;
+}
 
 export class OrtSession {
   private constructor(private readonly native: NativeSession, readonly threads: number) {}
@@ -30,10 +67,11 @@ export class OrtSession {
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
       throw new EdgestreamError('E_CONFIG', `intraOpNumThreads must be an integer from 1 to 256, got ${threads}`);
     }
+    const ort = loadOnnxruntime();
     let native: NativeSession;
     try {
-      ortBinding.initOrt();
-      native = new ortBinding.binding.InferenceSession();
+      ort.binding.initOrt();
+      native = new ort.binding.binding.InferenceSession();
     } catch (e) {
       throw new EdgestreamError('E_BACKEND', `onnxruntime-node cannot start here: ${(e as Error).message}`, undefined, { cause: e });
     }
@@ -59,7 +97,7 @@ export class OrtSession {
 
   /** A tensor over `value.data` (no copy) for `run`. */
   static tensor(value: F32Value): Tensor {
-    return new Tensor('float32', value.data, value.dims);
+    return new (loadOnnxruntime().Tensor)('float32', value.data, value.dims);
   }
 
   dispose(): void {

@@ -1,6 +1,8 @@
 // A cluster worker in its own process, so that tests can `kill -9` it. Argument: the cluster
 // configuration as JSON. Prints one JSON line per event on stdout: ready, acquired, released,
 // renewed (with the send time of the renewals), checkpoint.
+// A program of its own: it registers the model families as the package root would.
+import '../../models/register.js';
 import { startClusterCoordinator } from '../../transports/cluster/index.js';
 import { DeviceLog } from './cluster_device_log.js';
 

@@ -8,14 +8,12 @@ import { startApp } from '../../examples/embedding/service_in_app.js';
 import { MODEL_PATH } from '../../examples/sensor-drift/run.js';
 import { runSensorStream } from '../../examples/sensor-stream/run.js';
 import { reactToKeywords } from '../../examples/subscriber/react_to_keywords.js';
-import { randomLmuformerModel } from '../../models/lmuformer/random_model.js';
-import { loadModel } from '../../runtime/model/load_model.js';
-import type { Model } from '../../runtime/model/model.js';
-import { keywordSpotting } from '../../runtime/operators/keyword_spotting.js';
-import type { AudioChunk, DeviceKeywordEvent } from '../../runtime/operators/types.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../transports/mqtt/embedded_broker.js';
-import { loadServiceConfig } from '../../transports/service/config.js';
-import { createService } from '../../transports/service/service.js';
+// The examples import the package ('edgestream': the build, through package.json `exports`); the
+// test hands them objects from the same package, as their users would.
+import {
+  createService, keywordSpotting, loadModel, loadServiceConfig, randomLmuformerModel, startEmbeddedBroker,
+  type AudioChunk, type DeviceKeywordEvent, type EmbeddedBroker, type Model,
+} from 'edgestream';
 import { s16le, testSignal } from '../helpers/audio_signal.js';
 import { MqttLog, sleep, until } from '../helpers/mqtt_log.js';
 import { ROOT } from '../helpers/paths.js';

@@ -46,7 +46,7 @@ describe('kernel tier fallback: which tier failed and why', () => {
   });
 
   it('no WebAssembly: the library\'s Model says so too (skippedTiers), and still runs on js', () => {
-    const script = `const { loadModel } = await import(${JSON.stringify(join(ROOT, 'dist/runtime/model/load_model.js'))});
+    const script = `const { loadModel } = await import(${JSON.stringify(join(ROOT, 'dist/index.js'))}); // the package root
       const m = await loadModel(${JSON.stringify(DEMO)});
       const out = m.createSession().push(new Float32Array(m.inputDim));
       console.log(JSON.stringify({ backend: m.backend, skipped: m.skippedTiers, outputs: out.length }));`;

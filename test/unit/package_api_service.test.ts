@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
-import { ROOT } from '../helpers/paths.js';
 
 // The stream API as an installed user sees it: the built package root.
 describe('package root export: operators and the service (built)', () => {
   it('exports the operators, createService and the MQTT helpers; createService validates its config', async () => {
-    const api = await import(pathToFileURL(join(ROOT, 'dist/runtime/index.js')).href);
+    // The package's own name resolves through package.json `exports` to the built entry.
+    const api: Record<string, any> = await import('edgestream');
     for (const name of ['perDevice', 'boundedBuffer', 'sequenceGuard', 'decodePcm', 'resampleAudio', 'audioFeatures', 'spotKeywords', 'keywordSpotting', 'decodeSensorFrames', 'predictStream', 'createService', 'EdgestreamService', 'loadServiceConfig', 'MqttAudioPublisher', 'startEmbeddedBroker', 'TopicSchema']) {
       assert.equal(typeof api[name], 'function', `missing export ${name}`);
     }
