@@ -12,7 +12,12 @@ export interface HealthSnapshot {
   protocol_version: 4 | 5 | null;
   devices_active: number;
   chunks_received: number;
+  /** Audio chunks dropped (full device queues). Only audio chunks: other units have their own fields. */
   chunks_dropped: number;
+  /** Sensor messages dropped (full device queues). */
+  sensor_messages_dropped: number;
+  /** Feature frames dropped because the batched engine fell behind. */
+  engine_frames_dropped: number;
   seq_gaps: number;
   messages_rejected: number;
   keyword_events: number;
@@ -24,7 +29,10 @@ export interface DeviceHealth {
   listening: boolean;
   chunks: number;
   chunks_per_s: number;
+  /** Audio chunks dropped. */
   drops: number;
+  sensor_drops: number;
+  frames_dropped: number;
   gaps: number;
   resets: number;
   events: number;
@@ -46,7 +54,21 @@ export interface HealthInputs {
   mqttConnected: boolean;
   protocolVersion: 4 | 5 | null;
   state: string;
-  totals: { chunks: number; drops: number; gaps: number; rejected: number; events: number };
+  totals: ServiceTotals;
+}
+
+/** Service-wide counts for /healthz, each in its own unit. */
+export interface ServiceTotals {
+  /** Audio chunks accepted / dropped. */
+  chunks: number;
+  drops: number;
+  /** Sensor messages dropped. */
+  sensorDrops: number;
+  /** Engine feature frames dropped. */
+  framesDropped: number;
+  gaps: number;
+  rejected: number;
+  events: number;
 }
 
 /** The figures of /healthz and `<base>/bridge/health`: `degraded` (503) when MQTT is down or the event loop lags. */
@@ -66,6 +88,8 @@ export function healthSnapshot(i: HealthInputs): HealthSnapshot {
       chunks: f.chunks,
       chunks_per_s: Math.round((f.intervalChunks / seconds) * 10) / 10,
       drops: f.drops,
+      sensor_drops: f.sensorDrops,
+      frames_dropped: f.framesDropped,
       gaps: f.gaps,
       resets: f.resets,
       events: f.events,
@@ -93,6 +117,8 @@ export function healthSnapshot(i: HealthInputs): HealthSnapshot {
     devices_active: active,
     chunks_received: i.totals.chunks,
     chunks_dropped: i.totals.drops,
+    sensor_messages_dropped: i.totals.sensorDrops,
+    engine_frames_dropped: i.totals.framesDropped,
     seq_gaps: i.totals.gaps,
     messages_rejected: i.totals.rejected,
     keyword_events: i.totals.events,

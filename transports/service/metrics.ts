@@ -19,7 +19,12 @@ export type RejectReason =
 /** Figures kept per device for `<base>/bridge/health` (Prometheus has the same as labelled series). */
 export interface DeviceFigures {
   chunks: number;
+  /** Audio chunks dropped from the full device queue. */
   drops: number;
+  /** Sensor messages dropped from the full device queue. */
+  sensorDrops: number;
+  /** Feature frames dropped because the batched engine fell behind. */
+  framesDropped: number;
   gaps: number;
   resets: number;
   events: number;
@@ -32,7 +37,7 @@ export interface DeviceFigures {
 }
 
 export function emptyFigures(): DeviceFigures {
-  return { chunks: 0, drops: 0, gaps: 0, resets: 0, events: 0, sensorFrames: 0, predictions: 0, intervalChunks: 0, intervalLatencyMs: [], lastChunkAt: null };
+  return { chunks: 0, drops: 0, sensorDrops: 0, framesDropped: 0, gaps: 0, resets: 0, events: 0, sensorFrames: 0, predictions: 0, intervalChunks: 0, intervalLatencyMs: [], lastChunkAt: null };
 }
 
 const LATENCY_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.2, 0.5, 1, 2, 5];
@@ -49,6 +54,7 @@ export class ServiceMetrics {
   readonly chunksReceived: Counter<'device'>;
   readonly chunksDropped: Counter<'device'>;
   readonly framesDropped: Counter<'device'>;
+  readonly sensorMessagesDropped: Counter<'device'>;
   readonly seqGaps: Counter<'device'>;
   readonly stateResets: Counter<'device'>;
   readonly rejected: Counter<'reason'>;
@@ -68,8 +74,9 @@ export class ServiceMetrics {
     this.mqttConnected = new Gauge({ name: 'edgestream_mqtt_connected', help: '1 while connected to the MQTT broker', registers: [r] });
     this.devicesActive = new Gauge({ name: 'edgestream_devices_active', help: 'Devices with a running stream', registers: [r] });
     this.chunksReceived = new Counter({ name: 'edgestream_chunks_received_total', help: 'Audio chunks accepted', labelNames: ['device'], registers: [r] });
-    this.chunksDropped = new Counter({ name: 'edgestream_chunks_dropped_total', help: 'Chunks dropped because the device queue was full (oldest first)', labelNames: ['device'], registers: [r] });
+    this.chunksDropped = new Counter({ name: 'edgestream_chunks_dropped_total', help: 'Audio chunks dropped because the device queue was full (oldest first)', labelNames: ['device'], registers: [r] });
     this.framesDropped = new Counter({ name: 'edgestream_frames_dropped_total', help: 'Feature frames dropped because the inference engine fell behind (the stream restarts)', labelNames: ['device'], registers: [r] });
+    this.sensorMessagesDropped = new Counter({ name: 'edgestream_sensor_messages_dropped_total', help: 'Sensor messages dropped because the device queue was full (oldest first)', labelNames: ['device'], registers: [r] });
     this.seqGaps = new Counter({ name: 'edgestream_seq_gaps_total', help: 'Discontinuities seen in seq numbers or timestamps', labelNames: ['device'], registers: [r] });
     this.stateResets = new Counter({ name: 'edgestream_state_resets_total', help: 'Stream state restarts (gaps, drops, start markers, pipeline errors)', labelNames: ['device'], registers: [r] });
     this.rejected = new Counter({ name: 'edgestream_messages_rejected_total', help: 'Input messages refused, by reason', labelNames: ['reason'], registers: [r] });
@@ -112,7 +119,7 @@ export class ServiceMetrics {
 
   /** Forget a device's labelled series (it was evicted). */
   removeDevice(device: string): void {
-    for (const c of [this.chunksReceived, this.chunksDropped, this.framesDropped, this.seqGaps, this.stateResets, this.sensorFrames, this.predictions]) c.remove({ device });
+    for (const c of [this.chunksReceived, this.chunksDropped, this.framesDropped, this.sensorMessagesDropped, this.seqGaps, this.stateResets, this.sensorFrames, this.predictions]) c.remove({ device });
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
