@@ -76,6 +76,8 @@ export function deviceAudioPipeline(d: AudioPipelineDeps, model: Model, entry: D
           d.log.warn({ device, frames }, 'inference is behind: frames dropped, the stream restarts');
         },
       }),
+      // NaN/Inf audio is refused where PCM is decoded: a counted rejection, the stream goes on.
+      onInvalidAudio: (e) => d.stats.rejected('nonfinite_audio', `device ${device}: ${e.code}: ${e.message}`, device),
       decision: decisionFor(cfg, entry),
       warmupMs: cfg.audio.warmupMs,
       emitScores: d.emitScores(),

@@ -12,6 +12,7 @@ export type RejectReason =
   | 'empty'
   | 'bad_metadata'
   | 'bad_sensor_frame'
+  | 'nonfinite_audio'
   | 'bad_command'
   | 'retained_command'
   | 'pipeline_error';
