@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { tap, type Observable, type Subscription } from 'rxjs';
+import { defer, map, tap, type Observable, type Subscription } from 'rxjs';
 import type { DecisionOptions } from '../../runtime/decisions/options.js';
 import type { EngineStreamRouter } from '../../runtime/engine/stream_router.js';
 import { describeError, isEdgestreamError } from '../../runtime/errors.js';
@@ -13,6 +13,8 @@ import type { AudioChunk, KeywordOutput } from '../../runtime/operators/types.js
 import type { ServiceConfig } from './config.js';
 import type { DeviceEntry, DeviceRegistry } from './device_registry.js';
 import type { DeviceStats } from './device_stats.js';
+import { ArrivalLossEstimator } from './arrival_loss.js';
+import { StreamOrigin, type StreamOriginState } from './stream_origin.js';
 
 /** What the audio pipelines need from the service. */
 export interface AudioPipelineDeps {
@@ -43,49 +45,72 @@ export function decisionFor(config: ServiceConfig, entry: DeviceEntry): Decision
 
 /**
  * One device's audio pipeline: seq/timestamp guard → bounded drop-oldest queue → keyword
- * spotting (front end, model, decisions), with every gap, drop, reset and latency counted.
- * Built when the device's first chunk arrives (and again after it went idle or failed).
+ * spotting (front end, model, decisions), with every gap, loss, drop, reset and latency counted,
+ * and event ids from the stream's origin (`StreamOrigin`). Built when the device's first chunk
+ * arrives (and again after it went idle or failed); `origin` continues a snapshotted or replayed
+ * stream (a cluster worker taking a device over), `onOrigin` hands the live one out for snapshots.
  */
-export function deviceAudioPipeline(d: AudioPipelineDeps, model: Model, entry: DeviceEntry, chunks: Observable<AudioChunk>): Observable<KeywordOutput> {
+export function deviceAudioPipeline(
+  d: AudioPipelineDeps,
+  model: Model,
+  entry: DeviceEntry,
+  chunks: Observable<AudioChunk>,
+  stream: { origin?: StreamOriginState | null; onOrigin?: (origin: StreamOrigin) => void } = {},
+): Observable<KeywordOutput> {
   const cfg = d.config;
   const device = entry.id;
-  return chunks.pipe(
-    sequenceGuard({
-      onGap: (g) => {
-        d.stats.gap(entry);
-        d.log.debug({ ...g }, 'stream gap: state restarts');
-      },
-    }),
-    boundedBuffer<AudioChunk>({
-      capacity: cfg.audio.bufferChunks,
-      onDrop: (_c, n) => {
-        d.stats.chunkDropped(entry);
-        if (n === 1 || n % 100 === 0) d.log.warn({ device, dropped: n }, 'device queue full: oldest chunks dropped (inference is slower than real time)');
-      },
-      afterDrop: (c) => ({ ...c, gap: true }),
-    }),
-    tap((c) => {
-      if (c.gap) d.stats.stateReset(entry);
-    }),
-    timeProcessing((c, ms) => d.stats.chunkProcessed(entry, ms, c.receivedAt !== undefined ? Date.now() - c.receivedAt : undefined)),
-    keywordSpotting(model, {
-      ...(d.router && {
-        engine: d.router,
-        onOverload: (frames: number) => {
-          d.stats.engineFramesDropped(entry, frames);
-          d.log.warn({ device, frames }, 'inference is behind: frames dropped, the stream restarts');
+  return defer(() => {
+    const origin = new StreamOrigin(stream.origin);
+    stream.onOrigin?.(origin);
+    const arrival = new ArrivalLossEstimator();
+    return chunks.pipe(
+      tap((c) => {
+        const lost = arrival.observe(c);
+        if (lost > 0) {
+          d.stats.audioLost(entry, lost, true);
+          d.log.debug({ device, lostMs: lost }, 'audio arrived later than real time allows: counted as lost');
+        }
+      }),
+      sequenceGuard({
+        onGap: (g) => {
+          d.stats.gap(entry);
+          if (g.lostMs > 0) d.stats.audioLost(entry, g.lostMs, false);
+          d.log.debug({ ...g }, 'stream gap: state restarts');
         },
       }),
-      // NaN/Inf audio is refused where PCM is decoded: a counted rejection, the stream goes on.
-      onInvalidAudio: (e) => d.stats.rejected('nonfinite_audio', `device ${device}: ${e.code}: ${e.message}`, device),
-      decision: decisionFor(cfg, entry),
-      warmupMs: cfg.audio.warmupMs,
-      emitScores: d.emitScores(),
-      threshold$: entry.threshold$,
-      ...(cfg.model.name !== undefined && { modelName: cfg.model.name }),
-      ...(cfg.model.version !== undefined && { modelVersion: cfg.model.version }),
-    }),
-  );
+      tap((c) => origin.observe(c)),
+      boundedBuffer<AudioChunk>({
+        capacity: cfg.audio.bufferChunks,
+        onDrop: (_c, n) => {
+          d.stats.chunkDropped(entry);
+          if (n === 1 || n % 100 === 0) d.log.warn({ device, dropped: n }, 'device queue full: oldest chunks dropped (inference is slower than real time)');
+        },
+        afterDrop: (c) => ({ ...c, gap: true }),
+      }),
+      tap((c) => {
+        if (c.gap) d.stats.stateReset(entry);
+      }),
+      timeProcessing((c, ms) => d.stats.chunkProcessed(entry, ms, c.receivedAt !== undefined ? Date.now() - c.receivedAt : undefined)),
+      keywordSpotting(model, {
+        ...(d.router && {
+          engine: d.router,
+          onOverload: (frames: number) => {
+            d.stats.engineFramesDropped(entry, frames);
+            d.log.warn({ device, frames }, 'inference is behind: frames dropped, the stream restarts');
+          },
+        }),
+        // NaN/Inf audio is refused where PCM is decoded: a counted rejection, the stream goes on.
+        onInvalidAudio: (e) => d.stats.rejected('nonfinite_audio', `device ${device}: ${e.code}: ${e.message}`, device),
+        decision: decisionFor(cfg, entry),
+        warmupMs: cfg.audio.warmupMs,
+        emitScores: d.emitScores(),
+        threshold$: entry.threshold$,
+        ...(cfg.model.name !== undefined && { modelName: cfg.model.name }),
+        ...(cfg.model.version !== undefined && { modelVersion: cfg.model.version }),
+      }),
+      map((o) => (o.type === 'keyword' ? { ...o, event: { ...o.event, id: origin.eventId(device, o.event.start_ms) } } : o)),
+    );
+  });
 }
 
 /**

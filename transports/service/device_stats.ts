@@ -4,7 +4,7 @@ import type { ServiceTotals } from './health.js';
 import type { RejectReason, ServiceMetrics } from './metrics.js';
 
 export function emptyTotals(): ServiceTotals {
-  return { chunks: 0, drops: 0, sensorDrops: 0, framesDropped: 0, gaps: 0, rejected: 0, events: 0 };
+  return { chunks: 0, drops: 0, sensorDrops: 0, framesDropped: 0, gaps: 0, lostMs: 0, inferredGaps: 0, rejected: 0, events: 0 };
 }
 
 /**
@@ -67,6 +67,17 @@ export class DeviceStats {
     entry.figures.gaps++;
     this.totals.gaps++;
     this.metrics.seqGaps.inc({ device: entry.id });
+  }
+
+  /** Audio lost before it reached the service (ms); `inferred` when seen only in arrival times. */
+  audioLost(entry: DeviceEntry, ms: number, inferred: boolean): void {
+    entry.figures.lostMs += ms;
+    this.totals.lostMs += ms;
+    this.metrics.audioLost.inc({ device: entry.id }, ms / 1000);
+    if (!inferred) return;
+    entry.figures.inferredGaps++;
+    this.totals.inferredGaps++;
+    this.metrics.inferredGaps.inc({ device: entry.id });
   }
 
   /** A device's stream state restarted (gap, drop, pipeline error). */

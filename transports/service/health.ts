@@ -19,6 +19,10 @@ export interface HealthSnapshot {
   /** Feature frames dropped because the batched engine fell behind. */
   engine_frames_dropped: number;
   seq_gaps: number;
+  /** Audio lost before it reached the service (ms): seq gaps, timestamp jumps, inferred arrival gaps. */
+  audio_lost_ms: number;
+  /** Losses inferred from arrival times of senders without seq or timestamps. */
+  inferred_gaps: number;
   messages_rejected: number;
   keyword_events: number;
   devices: Record<string, DeviceHealth>;
@@ -34,6 +38,8 @@ export interface DeviceHealth {
   sensor_drops: number;
   frames_dropped: number;
   gaps: number;
+  lost_ms: number;
+  inferred_gaps: number;
   resets: number;
   events: number;
   sensor_frames: number;
@@ -67,6 +73,9 @@ export interface ServiceTotals {
   /** Engine feature frames dropped. */
   framesDropped: number;
   gaps: number;
+  /** Audio lost (ms) and the losses seen only in arrival times. */
+  lostMs: number;
+  inferredGaps: number;
   rejected: number;
   events: number;
 }
@@ -91,6 +100,8 @@ export function healthSnapshot(i: HealthInputs): HealthSnapshot {
       sensor_drops: f.sensorDrops,
       frames_dropped: f.framesDropped,
       gaps: f.gaps,
+      lost_ms: f.lostMs,
+      inferred_gaps: f.inferredGaps,
       resets: f.resets,
       events: f.events,
       sensor_frames: f.sensorFrames,
@@ -120,6 +131,8 @@ export function healthSnapshot(i: HealthInputs): HealthSnapshot {
     sensor_messages_dropped: i.totals.sensorDrops,
     engine_frames_dropped: i.totals.framesDropped,
     seq_gaps: i.totals.gaps,
+    audio_lost_ms: i.totals.lostMs,
+    inferred_gaps: i.totals.inferredGaps,
     messages_rejected: i.totals.rejected,
     keyword_events: i.totals.events,
     devices,

@@ -201,7 +201,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       this.state = 'running';
       this.log.info({ model: this.keywordModel?.name ?? null, sensorModel: this.streamModel?.name ?? null, mqtt: redact(this.config.mqtt.url) }, 'service running');
     } catch (e) {
-      await this.teardown(false);
+      await this.teardown(false, STOP_DEADLINE_MS);
       this.state = 'stopped';
       throw e;
     }
@@ -210,48 +210,58 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   /**
    * Graceful stop: stop taking input, let the pipelines finish, publish `offline` for every device
    * and the bridge (retained), then disconnect cleanly (so the broker does not send the Will).
+   * Bounded: after `deadlineMs` (default 1500) whatever is still pending (queued chunks, device
+   * pipelines, unacknowledged publishes, a plugin's stop) is dropped and logged, and the
+   * connection is closed hard, whatever the load.
    */
-  async stop(): Promise<void> {
+  async stop(options: { deadlineMs?: number } = {}): Promise<void> {
     if (this.state === 'stopped' || this.state === 'stopping') return;
     this.state = 'stopping';
     this.log.info('stopping');
-    await this.teardown(true);
+    await this.teardown(true, options.deadlineMs ?? STOP_DEADLINE_MS);
     this.state = 'stopped';
     this.log.info('stopped');
   }
 
-  private async teardown(graceful: boolean): Promise<void> {
+  private async teardown(graceful: boolean, deadlineMs: number): Promise<void> {
+    const deadline = Date.now() + deadlineMs;
+    /** Time left before the deadline, keeping `reserve` ms for the steps after this one. */
+    const left = (reserve: number): number => Math.max(0, deadline - reserve - Date.now());
+    const dropped: Record<string, unknown> = {};
     if (this.healthTimer) clearInterval(this.healthTimer);
     this.healthTimer = null;
     // Ending the inputs ends every device pipeline; their availability is published below, in one go.
     const online = [...this.devices.all()].filter((d) => d.audioActive || d.sensorActive);
     this.quiet = true;
     this.inputs.complete();
-    await Promise.race([this.audioDone, delay(2000)]); // detections still in flight go out
+    // Detections still in flight go out; after that, what the device queues still hold is dropped.
+    if (!(await settles(this.audioDone, Math.min(800, left(700))))) dropped.devicePipelines = online.length;
+    this.subscriptions.unsubscribe();
     const conn = this.mqtt.connection;
     if (conn && graceful && conn.connected) {
-      await Promise.race([this.announcer.offline(online), delay(5000)]);
+      if (!(await settles(this.announcer.offline(online), Math.min(500, left(300))))) dropped.offlinePublishes = true;
     }
-    this.subscriptions.unsubscribe();
     for (const p of [...this.plugins].reverse()) {
-      try {
-        await p.stop?.();
-      } catch (e) {
-        this.log.error({ plugin: p.name, err: describeError(e) }, 'plugin stop failed');
-      }
+      const stopped = settles(
+        Promise.resolve().then(() => p.stop?.()).catch((e: unknown) => this.log.error({ plugin: p.name, err: describeError(e) }, 'plugin stop failed')),
+        left(250),
+      );
+      if (!(await stopped)) dropped[`plugin:${p.name}`] = 'stop did not finish';
     }
     if (conn) {
       try {
-        await Promise.race([conn.end(!graceful), delay(5000).then(() => conn.end(true))]);
+        const unacked = await conn.end(!graceful, left(100));
+        if (unacked > 0) dropped.unacknowledgedPublishes = unacked;
       } catch (e) {
         this.log.warn({ err: describeError(e) }, 'mqtt disconnect failed');
       }
     }
     this.metrics.mqttConnected.set(0);
     this.router?.detach();
-    await this.engine?.dispose();
-    await this.http.close();
+    if (this.engine && !(await settles(this.engine.dispose(), left(50)))) dropped.engine = 'workers still stopping';
+    await settles(this.http.close(), left(0));
     this.metrics.close();
+    if (Object.keys(dropped).length > 0) this.log.warn({ deadlineMs, dropped }, 'stop deadline: pending work dropped');
   }
 
   private async loadModels(): Promise<void> {
@@ -470,8 +480,18 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
+/** How long `stop()` may take by default (a SIGTERM must end the process within 3 s). */
+export const STOP_DEADLINE_MS = 1500;
+
+/** True if `p` settled within `ms`. */
+async function settles(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
