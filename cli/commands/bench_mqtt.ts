@@ -9,7 +9,7 @@ import { EdgestreamError } from '../../runtime/errors.js';
 import { loadModel } from '../../runtime/model/load_model.js';
 import { randomLmuformerModel } from '../../models/lmuformer/random_model.js';
 import { isVariant } from '../../models/lmuformer/variants.js';
-import { runMqttLoadBench, STEADY_AFTER_MS } from '../../transports/service/mqtt_load_bench.js';
+import { killBenchChildren, runMqttLoadBench, STEADY_AFTER_MS } from '../../transports/service/mqtt_load_bench.js';
 import { DEMO_MODEL, DEMO_SAMPLE } from '../../transports/service/package_paths.js';
 import { BACKEND_HELP, parseBackend, parseNumber } from '../options.js';
 
@@ -56,6 +56,15 @@ export function registerBenchMqtt(program: Command): void {
       if (!(Number.isInteger(devices) && devices >= 1 && devices <= 10_000)) throw new EdgestreamError('E_USAGE', `--devices must be 1…10000, got ${opts.devices}`);
       if (!(seconds > 0 && seconds <= 3600)) throw new EdgestreamError('E_USAGE', `--seconds must be in (0, 3600], got ${opts.seconds}`);
       const tmp = mkdtempSync(join(tmpdir(), 'edgestream-bench-mqtt-'));
+      // Ctrl-C or a SIGTERM: the broker and the service this run started go with it.
+      const onSignal = (sig: NodeJS.Signals): void => {
+        process.stderr.write(`bench-mqtt: ${sig}: stopping the service and the broker\n`);
+        killBenchChildren();
+        rmSync(tmp, { recursive: true, force: true });
+        process.exit(sig === 'SIGINT' ? 130 : 143);
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       try {
         let modelPath = opts.model ?? (existsSync(DEMO_MODEL) ? DEMO_MODEL : null);
         let random = false;
@@ -107,7 +116,7 @@ export function registerBenchMqtt(program: Command): void {
           process.stdout.write(
             [
               `${devices} devices × 20 ms chunks, ${seconds} s, ${result.broker}; model ${model.name}${random ? ' (random weights)' : ''}, ${opts.engine ? `engine ${opts.workers} worker(s)` : 'no engine'}`,
-              `chunks: ${result.chunks.sent} sent, ${result.chunks.received} received, ${result.chunks.dropped} dropped, ${result.chunks.seqGaps} seq gaps`,
+              `chunks: ${result.chunks.sent} sent, ${result.chunks.received} received, ${result.chunks.dropped} dropped, ${result.chunks.shed} shed, ${result.chunks.seqGaps} seq gaps${result.overload?.shedding ? ` (past capacity at the end: serving at most ${result.overload.served_cap} devices)` : ''}`,
               `detections: ${result.events}; latency beyond the model delay: ${l ? `p50 ${l.p50} ms, p90 ${l.p90} ms, p99 ${l.p99} ms, max ${l.max} ms (${l.samples} samples)` : 'no samples'}`,
               `  after the first ${STEADY_AFTER_MS / 1000} s (all devices appearing at once): ${s ? `p50 ${s.p50} ms, p90 ${s.p90} ms, p99 ${s.p99} ms, max ${s.max} ms (${s.samples} samples)` : 'no samples'}`,
               `  in the first ${STEADY_AFTER_MS / 1000} s: ${st ? `p50 ${st.p50} ms, p90 ${st.p90} ms, p99 ${st.p99} ms, max ${st.max} ms (${st.samples} samples)` : 'no samples'}`,
@@ -118,6 +127,8 @@ export function registerBenchMqtt(program: Command): void {
         }
         process.exitCode = result.ok ? 0 : 1;
       } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         rmSync(tmp, { recursive: true, force: true });
       }
     });

@@ -105,8 +105,14 @@ export const ServiceConfigSchema = z.strictObject({
       idleMs: z.number().int().min(100).max(86_400_000).default(30_000),
       /** After a device's stream starts, or restarts after lost audio (seq gap, timestamp jump, dropped chunk): no detections for this long (ms). */
       warmupMs: z.number().int().min(0).max(60_000).default(1000),
+      /**
+       * Past capacity when chunks wait longer than this (p90, arrival → processed) while the event loop
+       * is busy: the most recently started devices are no longer served (their chunks are dropped on
+       * arrival and counted) until the rest are back in time (ms; 0 never sheds).
+       */
+      shedAboveLatencyMs: z.number().int().min(0).max(600_000).default(1000),
     })
-    .default({ enabled: true, format: { encoding: 's16le', rate: 16000, channels: 1 }, maxChunkMs: 1000, bufferChunks: 100, idleMs: 30_000, warmupMs: 1000 }),
+    .default({ enabled: true, format: { encoding: 's16le', rate: 16000, channels: 1 }, maxChunkMs: 1000, bufferChunks: 100, idleMs: 30_000, warmupMs: 1000, shedAboveLatencyMs: 1000 }),
   engine: z
     .strictObject({
       /** Step every device's model as one batch on a shared Engine (worker threads) instead of per device in the service's thread. */

@@ -4,7 +4,7 @@ import type { ServiceTotals } from './health.js';
 import type { RejectReason, ServiceMetrics } from './metrics.js';
 
 export function emptyTotals(): ServiceTotals {
-  return { chunks: 0, drops: 0, sensorDrops: 0, framesDropped: 0, gaps: 0, lostMs: 0, inferredGaps: 0, rejected: 0, events: 0 };
+  return { chunks: 0, drops: 0, sensorDrops: 0, framesDropped: 0, shed: 0, gaps: 0, lostMs: 0, inferredGaps: 0, rejected: 0, events: 0 };
 }
 
 /**
@@ -16,6 +16,9 @@ export function emptyTotals(): ServiceTotals {
 export class DeviceStats {
   totals: ServiceTotals = emptyTotals();
   private readonly rejectLog = new Map<RejectReason, { windowStart: number; logged: number; suppressed: number }>();
+
+  /** Told of every processing latency (the load shedder measures with it). */
+  onLatency: ((ms: number) => void) | null = null;
 
   constructor(
     readonly metrics: ServiceMetrics,
@@ -38,6 +41,13 @@ export class DeviceStats {
     entry.figures.drops++;
     this.totals.drops++;
     this.metrics.chunksDropped.inc({ device: entry.id });
+  }
+
+  /** An audio chunk was dropped on arrival: past capacity, this device is not being served. */
+  chunkShed(entry: DeviceEntry): void {
+    entry.figures.shedChunks++;
+    this.totals.shed++;
+    this.metrics.chunksShed.inc({ device: entry.id });
   }
 
   /** A sensor message was accepted. */
@@ -90,6 +100,7 @@ export class DeviceStats {
   chunkProcessed(entry: DeviceEntry, processingMs: number, latencyMs: number | undefined): void {
     this.metrics.inference.observe(processingMs / 1000);
     if (latencyMs === undefined) return;
+    this.onLatency?.(latencyMs);
     this.metrics.chunkLatency.observe(latencyMs / 1000);
     if (entry.figures.intervalLatencyMs.length < 10_000) entry.figures.intervalLatencyMs.push(latencyMs);
   }

@@ -18,6 +18,10 @@ export interface HealthSnapshot {
   sensor_messages_dropped: number;
   /** Feature frames dropped because the batched engine fell behind. */
   engine_frames_dropped: number;
+  /** Audio chunks dropped on arrival because the service was past capacity (load shedding). */
+  chunks_shed: number;
+  /** Load shedding: whether it is on, the most devices served, the devices not served now. */
+  overload: { shedding: boolean; served_cap: number | null; devices_shed: number; event_loop_utilization: number };
   seq_gaps: number;
   /** Audio lost before it reached the service (ms): seq gaps, timestamp jumps, inferred arrival gaps. */
   audio_lost_ms: number;
@@ -37,6 +41,9 @@ export interface DeviceHealth {
   drops: number;
   sensor_drops: number;
   frames_dropped: number;
+  /** Audio chunks dropped on arrival while this device was shed; `served` false while it is. */
+  shed_chunks: number;
+  served: boolean;
   gaps: number;
   lost_ms: number;
   inferred_gaps: number;
@@ -61,6 +68,8 @@ export interface HealthInputs {
   protocolVersion: 4 | 5 | null;
   state: string;
   totals: ServiceTotals;
+  /** Load shedding state (absent: never sheds). */
+  shedder?: { shedding: boolean; servedCap: number | null; utilization: number; isServed(device: string): boolean };
 }
 
 /** Service-wide counts for /healthz, each in its own unit. */
@@ -72,6 +81,8 @@ export interface ServiceTotals {
   sensorDrops: number;
   /** Engine feature frames dropped. */
   framesDropped: number;
+  /** Audio chunks shed on arrival. */
+  shed: number;
   gaps: number;
   /** Audio lost (ms) and the losses seen only in arrival times. */
   lostMs: number;
@@ -99,6 +110,8 @@ export function healthSnapshot(i: HealthInputs): HealthSnapshot {
       drops: f.drops,
       sensor_drops: f.sensorDrops,
       frames_dropped: f.framesDropped,
+      shed_chunks: f.shedChunks,
+      served: !(i.shedder?.shedding ?? false) || !d.audioActive || i.shedder!.isServed(d.id),
       gaps: f.gaps,
       lost_ms: f.lostMs,
       inferred_gaps: f.inferredGaps,
@@ -115,6 +128,11 @@ export function healthSnapshot(i: HealthInputs): HealthSnapshot {
   if (!i.mqttConnected) problems.push('not connected to the MQTT broker');
   if (i.eventLoopLagMs > i.maxEventLoopLagMs) problems.push(`event loop lag ${i.eventLoopLagMs.toFixed(0)} ms > ${i.maxEventLoopLagMs} ms`);
   if (i.state !== 'running') problems.push(`service is ${i.state}`);
+  let devicesShed = 0;
+  if (i.shedder?.shedding) {
+    for (const d of Object.values(devices)) if (!d.served) devicesShed++;
+    problems.push(`overloaded: serving at most ${i.shedder.servedCap} audio devices, ${devicesShed} shed`);
+  }
   const mem = process.memoryUsage();
   return {
     status: problems.length === 0 ? 'ok' : 'degraded',
@@ -130,6 +148,8 @@ export function healthSnapshot(i: HealthInputs): HealthSnapshot {
     chunks_dropped: i.totals.drops,
     sensor_messages_dropped: i.totals.sensorDrops,
     engine_frames_dropped: i.totals.framesDropped,
+    chunks_shed: i.totals.shed,
+    overload: { shedding: i.shedder?.shedding ?? false, served_cap: i.shedder?.servedCap ?? null, devices_shed: devicesShed, event_loop_utilization: Math.round((i.shedder?.utilization ?? 0) * 100) / 100 },
     seq_gaps: i.totals.gaps,
     audio_lost_ms: i.totals.lostMs,
     inferred_gaps: i.totals.inferredGaps,

@@ -5,6 +5,7 @@ import type { Announcer } from './announcer.js';
 import type { ServiceConfig } from './config.js';
 import type { DeviceEntry, DeviceRegistry } from './device_registry.js';
 import type { DeviceStats } from './device_stats.js';
+import type { LoadShedder } from './load_shedder.js';
 
 /** Shorten and clean a topic, device id or payload for a log line. */
 export function truncate(s: string, n = 80): string {
@@ -27,6 +28,8 @@ export class ServiceInputs {
     private readonly stats: DeviceStats,
     private readonly announcer: Announcer,
     private readonly log: Logger,
+    /** Past capacity, decides which devices are served (null: every device always is). */
+    private readonly shedder: LoadShedder | null = null,
   ) {}
 
   /** The device's entry, or null (counted as `too_many_devices`) when the registry is full. */
@@ -53,6 +56,13 @@ export class ServiceInputs {
     let c = chunk;
     const at = chunk.receivedAt ?? Date.now();
     if (chunk.kind === 'chunk') {
+      if (this.shedder && !this.shedder.admit(entry.id)) {
+        // Shed: dropped before any decoding; the device resumes with fresh state when taken back.
+        this.stats.chunkShed(entry);
+        entry.pendingGap = true;
+        entry.figures.lastChunkAt = at;
+        return;
+      }
       if (entry.pendingGap) {
         c = { ...chunk, gap: true };
         entry.pendingGap = false;

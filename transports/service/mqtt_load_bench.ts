@@ -54,7 +54,9 @@ export interface MqttLoadBenchResult {
   broker: string;
   machine: { cpus: number; model: string; node: string; loadAverageBefore: number[]; loadAverageAfter: number[] };
   /** Chunks published / received by the service; dropped = chunks or frames the service dropped (queue full, engine behind). */
-  chunks: { sent: number; received: number; dropped: number; seqGaps: number; rejected: number; lost: number };
+  chunks: { sent: number; received: number; dropped: number; seqGaps: number; rejected: number; lost: number; shed: number };
+  /** Load shedding seen at the end of the run (the service's /healthz `overload`). */
+  overload: HealthSnapshot['overload'] | null;
   events: number;
   /** Publish (of the chunk completing the needed audio) → event received, ms. */
   latencyMs: LatencyStats | null;
@@ -108,7 +110,49 @@ async function cpuSeconds(pid: number): Promise<number | null> {
   }
 }
 
+/** Child processes of runs in progress, killed if this process exits first (Ctrl-C, SIGTERM, a crash). */
+const children = new Set<() => void>();
+let exitHookInstalled = false;
+function killChildrenOnExit(kill: () => void): () => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const k of children) k();
+    });
+  }
+  children.add(kill);
+  return () => children.delete(kill);
+}
+
+/** Kill every child process of runs in progress now (a signal handler calls this before exiting). */
+export function killBenchChildren(): void {
+  for (const k of children) k();
+  children.clear();
+}
+
+/** A whole run never takes longer than its streaming time plus this (ms): then it fails and cleans up. */
+const RUN_SLACK_MS = 120_000;
+
 export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoadBenchResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new EdgestreamError('E_MQTT', `bench-mqtt did not finish within ${o.seconds} s + ${RUN_SLACK_MS / 1000} s: the service, the broker or the simulator stopped making progress`)), o.seconds * 1000 + RUN_SLACK_MS);
+  });
+  const state: RunState = { stopped: false };
+  try {
+    return await Promise.race([run(o, state), deadline]);
+  } finally {
+    state.stopped = true;
+    clearTimeout(timer);
+  }
+}
+
+interface RunState {
+  /** Set when the run gave up (deadline): loops stop. */
+  stopped: boolean;
+}
+
+async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBenchResult> {
   const log = o.progress ?? (() => undefined);
   const loadBefore = loadavg();
   let broker: Mosquitto | null = null;
@@ -137,6 +181,11 @@ export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoa
   // EDGESTREAM_BENCH_NODE_OPTIONS: node flags for the service process only (e.g. --cpu-prof).
   const nodeFlags = (process.env.EDGESTREAM_BENCH_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
   const service = spawn(process.execPath, [...nodeFlags, o.cli, 'serve', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, EDGESTREAM_LOG: 'warn', EDGESTREAM_LOG_PRETTY: '0' } });
+  const b = broker;
+  const forget = killChildrenOnExit(() => {
+    if (service.exitCode === null) service.kill('SIGKILL');
+    b?.killNow();
+  });
   let serviceErr = '';
   service.stderr!.on('data', (d: Buffer) => (serviceErr = (serviceErr + d.toString()).slice(-20_000)));
   const clients: MqttClient[] = [];
@@ -216,7 +265,7 @@ export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoa
     const t0 = performance.now() + 100;
     streamingSince = performance.timeOrigin + t0;
     let published = 0;
-    for (let k = 0; k < total; k++) {
+    for (let k = 0; k < total && !state.stopped; k++) {
       for (let g = 0; g < groups; g++) {
         const due = t0 + k * chunkMs + (g * chunkMs) / groups;
         const wait = due - performance.now();
@@ -258,7 +307,8 @@ export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoa
       seconds: o.seconds,
       broker: broker ? 'mosquitto (loopback, started by the bench)' : url,
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', node: process.version, loadAverageBefore: loadBefore.map(r1), loadAverageAfter: loadavg().map(r1) },
-      chunks: { sent: published, received, dropped, seqGaps: gaps, rejected: health.messages_rejected, lost: published - received },
+      chunks: { sent: published, received, dropped, seqGaps: gaps, rejected: health.messages_rejected, lost: published - received, shed: health.chunks_shed ?? 0 },
+      overload: health.overload ?? null,
       events,
       latencyMs: lat,
       steadyLatencyMs: latencyStats(steadyLatencies),
@@ -273,12 +323,18 @@ export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoa
     };
     return result;
   } finally {
-    for (const c of clients) await c.endAsync(true).catch(() => undefined);
+    for (const c of clients) await Promise.race([c.endAsync(true).catch(() => undefined), sleep(1000)]);
     if (service.exitCode === null) {
+      const exited = new Promise((r) => service.once('exit', r));
       service.kill('SIGTERM');
-      await new Promise((r) => service.once('exit', r));
+      // serve exits within 3 s of a SIGTERM; if it ever does not, it is killed.
+      if ((await Promise.race([exited.then(() => true), sleep(5000).then(() => false)])) === false) {
+        service.kill('SIGKILL');
+        await exited;
+      }
     }
     await broker?.close();
+    forget();
   }
 }
 

@@ -20,6 +20,7 @@ import { DeviceStats } from './device_stats.js';
 import { healthSnapshot, type HealthSnapshot } from './health.js';
 import { sendJson, ServiceHttpServer, type HttpHandler } from './http_server.js';
 import { ServiceInputs, truncate } from './inputs.js';
+import { LoadShedder } from './load_shedder.js';
 import { ServiceMetrics, type RejectReason } from './metrics.js';
 import { MqttInputs } from './mqtt_inputs.js';
 import { DEMO_MODEL } from './package_paths.js';
@@ -92,6 +93,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   private readonly stats: DeviceStats;
   private readonly announcer: Announcer;
   private readonly inputs: ServiceInputs;
+  private readonly shedder: LoadShedder | null;
   private readonly mqtt: MqttInputs;
   private readonly subscriptions = new Subscription();
   private healthTimer: NodeJS.Timeout | null = null;
@@ -133,7 +135,22 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       silent: () => this.quiet || this.warming,
       onAvailability: (change) => this.emit('availability', change),
     });
-    this.inputs = new ServiceInputs(config, this.devices, this.stats, this.announcer, this.log);
+    this.shedder = config.audio.shedAboveLatencyMs > 0
+      ? new LoadShedder({
+          maxLatencyMs: config.audio.shedAboveLatencyMs,
+          checkMs: 1000,
+          onChange: (c) => {
+            this.metrics.servedCap.set(c.cap ?? -1);
+            if (c.cap !== null) this.log.warn({ ...c }, 'past capacity: serving fewer audio devices (the newest are shed, their chunks dropped and counted)');
+            else this.log.info({ ...c }, 'load back within capacity: every device served');
+          },
+        })
+      : null;
+    if (this.shedder) {
+      const shedder = this.shedder;
+      this.stats.onLatency = (ms) => shedder.observe(ms);
+    }
+    this.inputs = new ServiceInputs(config, this.devices, this.stats, this.announcer, this.log, this.shedder);
     this.mqtt = new MqttInputs({
       config,
       topics: this.topics,
@@ -198,6 +215,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
         this.healthTimer = setInterval(() => this.publishHealth(), this.config.health.intervalMs);
         this.healthTimer.unref();
       }
+      this.shedder?.start();
       this.state = 'running';
       this.log.info({ model: this.keywordModel?.name ?? null, sensorModel: this.streamModel?.name ?? null, mqtt: redact(this.config.mqtt.url) }, 'service running');
     } catch (e) {
@@ -230,6 +248,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     const dropped: Record<string, unknown> = {};
     if (this.healthTimer) clearInterval(this.healthTimer);
     this.healthTimer = null;
+    this.shedder?.stop();
     // Ending the inputs ends every device pipeline; their availability is published below, in one go.
     const online = [...this.devices.all()].filter((d) => d.audioActive || d.sensorActive);
     this.quiet = true;
@@ -337,6 +356,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       for (const id of ids) {
         this.devices.remove(id);
         this.metrics.removeDevice(id);
+        this.shedder?.release(id);
       }
       this.stats.resetAfterWarmUp();
       this.warming = false;
@@ -400,7 +420,10 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       stats: this.stats,
       router: this.router,
       emitScores: () => this.config.scores.enabled || this.listenerCount('scores') > 0,
-      onActive: (entry, active) => this.announcer.setAvailability(entry, 'audio', active),
+      onActive: (entry, active) => {
+        if (!active) this.shedder?.release(entry.id);
+        this.announcer.setAvailability(entry, 'audio', active);
+      },
       onError: (entry, device, e) => audioPipelineFailed(this.stats, this.log, entry, device, e),
     };
   }
@@ -467,6 +490,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       protocolVersion: this.protocolVersion,
       state: this.state,
       totals: this.stats.totals,
+      ...(this.shedder && { shedder: this.shedder }),
     });
   }
 
