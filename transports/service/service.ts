@@ -24,7 +24,8 @@ import { LoadShedder } from './load_shedder.js';
 import { ServiceMetrics, type RejectReason } from './metrics.js';
 import { MqttInputs } from './mqtt_inputs.js';
 import { DEMO_MODEL } from './package_paths.js';
-import { runSensorPipelines, type SensorPipelineDeps } from './sensor_pipeline.js';
+import { runSensorPipelines, SensorStreams, type SensorPipelineDeps } from './sensor_pipeline.js';
+import { StreamSnapshotStore } from './stream_snapshots.js';
 import { syntheticPcm } from './synthetic_audio.js';
 
 /** Typed events of a running service (`service.on('keyword', e => …)`). */
@@ -97,6 +98,9 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   private readonly mqtt: MqttInputs;
   private readonly subscriptions = new Subscription();
   private healthTimer: NodeJS.Timeout | null = null;
+  /** Sensor stream snapshots (`sensor.snapshots`) and their periodic timer. */
+  private sensorStreams: SensorStreams | null = null;
+  private snapshotTimer: NodeJS.Timeout | null = null;
   private intervalStartedAt = Date.now();
   /** Set while stopping: device availability goes out once, from `teardown`. */
   private quiet = false;
@@ -249,6 +253,8 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     if (this.healthTimer) clearInterval(this.healthTimer);
     this.healthTimer = null;
     this.shedder?.stop();
+    if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    this.snapshotTimer = null;
     // Ending the inputs ends every device pipeline; their availability is published below, in one go.
     const online = [...this.devices.all()].filter((d) => d.audioActive || d.sensorActive);
     this.quiet = true;
@@ -431,6 +437,8 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   private sensorDeps(): SensorPipelineDeps {
     return {
       config: this.config,
+      log: this.log,
+      snapshots: this.sensorStreams,
       devices: this.devices,
       stats: this.stats,
       onActive: (entry, active) => this.announcer.setAvailability(entry, 'sensor', active),
@@ -443,7 +451,18 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       this.audioDone = runAudioPipelines(this.audioDeps(), model, this.inputs.audio, (o) => this.onKeywordOutput(o), (s) => this.subscriptions.add(s));
     }
     const sensorModel = this.streamModel;
-    if (sensorModel) this.subscriptions.add(runSensorPipelines(this.sensorDeps(), sensorModel, this.inputs.sensor, (p) => this.onPrediction(p)));
+    if (!sensorModel) return;
+    const snap = this.config.sensor.snapshots;
+    if (snap) {
+      const streams = new SensorStreams(new StreamSnapshotStore(snap.dir, this.log.child({ component: 'snapshots' })), sensorModel, this.log.child({ component: 'snapshots' }));
+      this.sensorStreams = streams;
+      this.snapshotTimer = setInterval(() => {
+        const n = streams.saveAll();
+        if (n > 0) this.log.debug({ streams: n }, 'sensor stream snapshots saved');
+      }, snap.intervalMs);
+      this.snapshotTimer.unref();
+    }
+    this.subscriptions.add(runSensorPipelines(this.sensorDeps(), sensorModel, this.inputs.sensor, (p) => this.onPrediction(p)));
   }
 
   private onKeywordOutput(o: KeywordOutput): void {

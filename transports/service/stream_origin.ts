@@ -28,8 +28,8 @@ export class StreamOrigin {
     this.state = restored ?? null;
   }
 
-  /** See every chunk after `sequenceGuard` gave it a stream time: the first one, or a `start` marker, sets the origin. */
-  observe(chunk: AudioChunk): void {
+  /** See every chunk (or sensor frame) after it has a stream time: the first one, or a `start` marker, sets the origin. */
+  observe(chunk: Pick<AudioChunk, 'timestampMs' | 'receivedAt'> & { kind?: AudioChunk['kind'] }): void {
     if (this.state && chunk.kind !== 'start') return;
     const ts = chunk.timestampMs ?? 0;
     const wallMs = ts >= EPOCH_MS_FLOOR ? ts : (chunk.receivedAt ?? Date.now());
