@@ -40,7 +40,7 @@ describe('sensor stream snapshots: kill -9, restart, the TTT stream continues bi
     return p;
   }
 
-  it('frames 0–199, a periodic snapshot, kill -9, restart, frames 200–399: the forecasts after the restart are an uninterrupted run's, and the saved state equals its state byte for byte', async () => {
+  it('frames 0–199, a periodic snapshot, kill -9, restart, frames 200–399: the forecasts after the restart are those of an uninterrupted run, and the saved state equals its state byte for byte', async () => {
     const { values } = sensorSignal(400, 11);
     const model = await loadModel(MODEL_PATH, { backend: 'wasm' }); // the tier serve runs (this test process may have wasm-relaxed)
     const log = await MqttLog.connect(broker!.url, ['snap/pump/prediction'], { protocolVersion: 5 });

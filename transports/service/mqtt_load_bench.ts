@@ -35,6 +35,25 @@ export interface MqttLoadBenchOptions {
   cli: string;
   tmpDir: string;
   progress?: (line: string) => void;
+  /** Sample the service's /healthz (and the latency of the events since the last sample) this often, into `timeline` (ms). */
+  sampleEveryMs?: number;
+}
+
+/** One sample of a long run (`sampleEveryMs`): the service's memory and counts, and event latency in the window. */
+export interface TimelineSample {
+  t_s: number;
+  rss_bytes: number;
+  heap_used_bytes: number;
+  chunks_received: number;
+  chunks_dropped: number;
+  chunks_shed: number;
+  seq_gaps: number;
+  audio_lost_ms: number;
+  events: number;
+  event_loop_lag_ms: number;
+  /** Latency (beyond the model delay) of the events received in this window. */
+  latency_p50_ms: number | null;
+  latency_p99_ms: number | null;
 }
 
 export interface LatencyStats { p50: number; p90: number; p99: number; max: number; samples: number }
@@ -74,6 +93,8 @@ export interface MqttLoadBenchResult {
   serviceChunkLatencyMs: { p50: number; p99: number };
   serviceRssBytes: number;
   serviceCpuSeconds: number | null;
+  /** With `sampleEveryMs`: the service over time. */
+  timeline: TimelineSample[];
   /** CPU seconds of the device simulator (this process) and of the broker during the run. */
   simulatorCpuSeconds: number;
   brokerCpuSeconds: number | null;
@@ -211,8 +232,10 @@ async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBe
     let events = 0;
     const sentAt: Float64Array[] = [];
     const chunkMs = 20;
-    const slots = Math.ceil((o.seconds * 1000) / chunkMs) + 10;
+    // Publish times of the last minute of chunks per device (a ring: an hour of them would not fit).
+    const slots = Math.min(Math.ceil((o.seconds * 1000) / chunkMs) + 10, 3000);
     for (let d = 0; d < o.devices; d++) sentAt.push(new Float64Array(slots));
+    let windowLatencies: number[] = [];
     sub.on('message', (topic, payload) => {
       const now = performance.timeOrigin + performance.now();
       const device = Number(topic.split('/')[1]!.slice(1));
@@ -225,9 +248,10 @@ async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBe
       events++;
       const neededMs = e.end_ms + o.modelDelayFrames * o.frameShiftMs;
       const idx = Math.ceil(neededMs / chunkMs) - 1; // the chunk holding the last needed sample
-      const t = sentAt[device]?.[idx];
-      if (t) {
+      const t = sentAt[device]?.[idx % slots];
+      if (t && now - t < (slots * chunkMs) / 2) {
         latencies.push(now - t);
+        windowLatencies.push(now - t);
         (t - streamingSince >= STEADY_AFTER_MS ? steadyLatencies : startLatencies).push(now - t);
       }
     });
@@ -256,7 +280,39 @@ async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBe
       await sleep(5);
     }
     await sleep(500);
+    // Publish lags: a bounded uniform sample (reservoir) for long runs.
     const lags: number[] = [];
+    let lagCount = 0;
+    const recordLag = (v: number): void => {
+      lagCount++;
+      if (lags.length < 200_000) lags.push(v);
+      else {
+        const j = Math.floor(Math.random() * lagCount);
+        if (j < lags.length) lags[j] = v;
+      }
+    };
+    const timeline: TimelineSample[] = [];
+    let nextSample = o.sampleEveryMs ?? Infinity;
+    const sample = async (tS: number): Promise<void> => {
+      const w = windowLatencies.sort((a, b) => a - b);
+      windowLatencies = [];
+      const h = await fetchHealth(httpPort);
+      if (!h) return;
+      timeline.push({
+        t_s: Math.round(tS),
+        rss_bytes: h.rss_bytes,
+        heap_used_bytes: h.heap_used_bytes,
+        chunks_received: h.chunks_received,
+        chunks_dropped: h.chunks_dropped,
+        chunks_shed: h.chunks_shed ?? 0,
+        seq_gaps: h.seq_gaps,
+        audio_lost_ms: h.audio_lost_ms ?? 0,
+        events: h.keyword_events,
+        event_loop_lag_ms: h.event_loop_lag_ms,
+        latency_p50_ms: w.length ? r1(percentile(w, 0.5)) : null,
+        latency_p99_ms: w.length ? r1(percentile(w, 0.99)) : null,
+      });
+    };
     const total = Math.floor((o.seconds * 1000) / chunkMs);
     log(`streaming ${o.devices} × ${chunkMs} ms chunks in real time for ${o.seconds} s`);
     // Devices are spread over the 20 ms tick in `groups` phases (as independent devices would be),
@@ -272,16 +328,21 @@ async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBe
         if (wait > 1) await sleep(wait);
         else await new Promise((r) => setImmediate(r));
         for (let d = g; d < o.devices; d += groups) {
-          lags.push(Math.max(0, performance.now() - due));
+          recordLag(Math.max(0, performance.now() - due));
           const offset = ((k + d * 37) % audioChunks) * chunkBytes;
           pubs[d]!.push(o.audio.subarray(offset, offset + chunkBytes));
-          sentAt[d]![k] = performance.timeOrigin + performance.now();
+          sentAt[d]![k % slots] = performance.timeOrigin + performance.now();
           published++;
         }
       }
       if (k % 500 === 0 && k > 0) log(`  ${(k * chunkMs) / 1000} s, ${events} detections so far`);
+      if (k * chunkMs >= nextSample) {
+        void sample((k * chunkMs) / 1000); // not awaited: the devices keep their schedule
+        nextSample += o.sampleEveryMs!;
+      }
     }
     await sleep(2000);
+    if (o.sampleEveryMs !== undefined) await sample(o.seconds + 2);
     const cpuEnd = await cpuSeconds(service.pid!);
     const brokerEnd = broker?.pid ? await cpuSeconds(broker.pid) : null;
     const sim = process.cpuUsage(simStart);
@@ -317,6 +378,7 @@ async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBe
       serviceChunkLatencyMs: { p50, p99 },
       serviceRssBytes: health.rss_bytes,
       serviceCpuSeconds: cpuStart !== null && cpuEnd !== null ? r1(cpuEnd - cpuStart) : null,
+      timeline,
       simulatorCpuSeconds: r1((sim.user + sim.system) / 1e6),
       brokerCpuSeconds: brokerStart !== null && brokerEnd !== null ? r1(brokerEnd - brokerStart) : null,
       ok: published === received && dropped === 0 && gaps === 0 && lat !== null && lat.p99 <= 50,
