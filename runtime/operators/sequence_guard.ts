@@ -47,7 +47,8 @@ export function sequenceGuard(options: SequenceGuardOptions = {}): MonoTypeOpera
           // Only audio chunks are numbered; start/stop markers carry no audio.
           const seq = chunk.kind === 'chunk' ? chunk.seq : undefined;
           const durationMs = (chunkSamples(chunk) / chunk.format.rate) * 1000;
-          if (seq !== undefined && lastSeq !== undefined && seq !== lastSeq + 1) {
+          // A chunk already marked (the service skipped or shed audio before it) is a known gap, not a loss to report.
+          if (!gap && seq !== undefined && lastSeq !== undefined && seq !== lastSeq + 1) {
             gap = true;
             options.onGap?.({ device: chunk.device, reason: 'seq', expected: lastSeq + 1, got: seq, lostMs: Math.max(0, Math.round((seq - lastSeq - 1) * durationMs)) });
           }
