@@ -67,12 +67,12 @@ export function soakSvg(timeline: TimelineSample[], title: string): string {
       ],
     }),
     lineChartSvg({
-      title: 'losses so far', xLabel: 'minutes', yLabel: 'count / ms', height: H,
+      title: 'losses so far (all devices)', xLabel: 'minutes', yLabel: 'chunks / seconds of audio', height: H,
       series: [
         { name: 'chunks dropped', points: timeline.map((t) => [minutes(t), t.chunks_dropped]) },
         { name: 'chunks shed', points: timeline.map((t) => [minutes(t), t.chunks_shed]) },
         { name: 'seq gaps', points: timeline.map((t) => [minutes(t), t.seq_gaps]) },
-        { name: 'audio lost (ms)', points: timeline.map((t) => [minutes(t), t.audio_lost_ms]) },
+        { name: 'audio lost (s)', points: timeline.map((t) => [minutes(t), t.audio_lost_ms / 1000]) },
       ],
     }),
   ];
