@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { firstValueFrom, from, Subject, toArray } from 'rxjs';
+import { firstValueFrom, from, toArray } from 'rxjs';
 import { randomLmuformerModel } from '../../models/lmuformer/random_model.js';
 import { EdgestreamError, isEdgestreamError } from '../../runtime/errors.js';
 import { loadModel } from '../../runtime/model/load_model.js';
@@ -247,7 +247,6 @@ describe('fuzz: MQTT 5 properties end to end (mosquitto)', async () => {
     service.on('rejected', (r) => rejected.push(r.reason));
     await service.start();
     const log = await MqttLog.connect(broker!.url, [], { protocolVersion: 5 });
-    const input = new Subject<void>();
     try {
       let sent = 0;
       let refusedExpected = 0;
@@ -279,7 +278,6 @@ describe('fuzz: MQTT 5 properties end to end (mosquitto)', async () => {
       await until(() => service.health().devices.good?.chunks === Math.ceil(good.length / 640), 'the good device\'s chunks');
       assert.ok(service.running);
     } finally {
-      input.complete();
       await log.close();
       await service.stop();
       await broker?.close();
