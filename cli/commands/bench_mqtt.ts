@@ -9,8 +9,9 @@ import { EdgestreamError } from '../../runtime/errors.js';
 import { loadModel } from '../../runtime/model/load_model.js';
 import { randomLmuformerModel } from '../../models/lmuformer/random_model.js';
 import { isVariant } from '../../models/lmuformer/variants.js';
-import { runMqttLoadBench, STEADY_AFTER_MS } from '../../transports/service/mqtt_load_bench.js';
+import { killBenchChildren, runMqttLoadBench, STEADY_AFTER_MS } from '../../transports/service/mqtt_load_bench.js';
 import { DEMO_MODEL, DEMO_SAMPLE } from '../../transports/service/package_paths.js';
+import { soakSummary, soakSvg } from '../../transports/service/soak_report.js';
 import { BACKEND_HELP, parseBackend, parseNumber } from '../options.js';
 
 interface BenchMqttOptions {
@@ -26,6 +27,9 @@ interface BenchMqttOptions {
   backend: string;
   broker?: string;
   json?: boolean;
+  sampleSeconds?: string;
+  out?: string;
+  svg?: string;
 }
 
 /** The sample as 16 kHz s16le PCM (what the simulated devices send). */
@@ -50,12 +54,26 @@ export function registerBenchMqtt(program: Command): void {
     .option('--backend <name>', BACKEND_HELP, 'auto')
     .option('--broker <url>', 'use this broker instead of starting mosquitto')
     .option('--json', 'print the result as JSON')
+    .option('--sample-seconds <s>', 'sample the service (RSS, heap, drops, gaps, latency) this often over the run (soak runs)')
+    .option('--out <file.json>', 'also write the JSON result (with the timeline) to this file')
+    .option('--svg <file.svg>', 'write memory, latency and losses over the run as an SVG chart (with --sample-seconds)')
     .action(async (opts: BenchMqttOptions) => {
       const devices = parseNumber(opts.devices, '--devices');
       const seconds = parseNumber(opts.seconds, '--seconds');
       if (!(Number.isInteger(devices) && devices >= 1 && devices <= 10_000)) throw new EdgestreamError('E_USAGE', `--devices must be 1…10000, got ${opts.devices}`);
-      if (!(seconds > 0 && seconds <= 3600)) throw new EdgestreamError('E_USAGE', `--seconds must be in (0, 3600], got ${opts.seconds}`);
+      if (!(seconds > 0 && seconds <= 86_400)) throw new EdgestreamError('E_USAGE', `--seconds must be in (0, 86400], got ${opts.seconds}`);
+      const sampleSeconds = opts.sampleSeconds !== undefined ? parseNumber(opts.sampleSeconds, '--sample-seconds') : undefined;
+      if (sampleSeconds !== undefined && !(sampleSeconds >= 1)) throw new EdgestreamError('E_USAGE', `--sample-seconds must be 1 or more, got ${opts.sampleSeconds}`);
       const tmp = mkdtempSync(join(tmpdir(), 'edgestream-bench-mqtt-'));
+      // Ctrl-C or a SIGTERM: the broker and the service this run started go with it.
+      const onSignal = (sig: NodeJS.Signals): void => {
+        process.stderr.write(`bench-mqtt: ${sig}: stopping the service and the broker\n`);
+        killBenchChildren();
+        rmSync(tmp, { recursive: true, force: true });
+        process.exit(sig === 'SIGINT' ? 130 : 143);
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       try {
         let modelPath = opts.model ?? (existsSync(DEMO_MODEL) ? DEMO_MODEL : null);
         let random = false;
@@ -90,6 +108,7 @@ export function registerBenchMqtt(program: Command): void {
           tmpDir: tmp,
           ...(opts.broker !== undefined && { brokerUrl: opts.broker }),
           progress,
+          ...(sampleSeconds !== undefined && { sampleEveryMs: sampleSeconds * 1000 }),
         });
         const report = {
           command: `edgestream bench-mqtt ${process.argv.slice(3).join(' ')}`.trim(),
@@ -97,7 +116,10 @@ export function registerBenchMqtt(program: Command): void {
           backend: opts.backend,
           engine: opts.engine ? { workers: Number(opts.workers) } : null,
           ...result,
+          ...(sampleSeconds !== undefined && { soak: soakSummary(result.timeline) }),
         };
+        if (opts.out) writeFileSync(opts.out, `${JSON.stringify(report, null, 2)}\n`);
+        if (opts.svg) writeFileSync(opts.svg, soakSvg(result.timeline, `${devices} devices, ${Math.round(seconds / 60)} min`));
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         } else {
@@ -107,17 +129,20 @@ export function registerBenchMqtt(program: Command): void {
           process.stdout.write(
             [
               `${devices} devices × 20 ms chunks, ${seconds} s, ${result.broker}; model ${model.name}${random ? ' (random weights)' : ''}, ${opts.engine ? `engine ${opts.workers} worker(s)` : 'no engine'}`,
-              `chunks: ${result.chunks.sent} sent, ${result.chunks.received} received, ${result.chunks.dropped} dropped, ${result.chunks.seqGaps} seq gaps`,
+              `chunks: ${result.chunks.sent} sent, ${result.chunks.received} received, ${result.chunks.dropped} dropped, ${result.chunks.shed} shed, ${result.chunks.seqGaps} seq gaps${result.overload?.shedding ? ` (past capacity at the end: serving at most ${result.overload.served_cap} devices)` : ''}`,
               `detections: ${result.events}; latency beyond the model delay: ${l ? `p50 ${l.p50} ms, p90 ${l.p90} ms, p99 ${l.p99} ms, max ${l.max} ms (${l.samples} samples)` : 'no samples'}`,
               `  after the first ${STEADY_AFTER_MS / 1000} s (all devices appearing at once): ${s ? `p50 ${s.p50} ms, p90 ${s.p90} ms, p99 ${s.p99} ms, max ${s.max} ms (${s.samples} samples)` : 'no samples'}`,
               `  in the first ${STEADY_AFTER_MS / 1000} s: ${st ? `p50 ${st.p50} ms, p90 ${st.p90} ms, p99 ${st.p99} ms, max ${st.max} ms (${st.samples} samples)` : 'no samples'}`,
               `service: chunk latency p50 ${result.serviceChunkLatencyMs.p50} ms / p99 ${result.serviceChunkLatencyMs.p99} ms (worst device), ${result.serviceCpuSeconds ?? '?'} CPU s, RSS ${(result.serviceRssBytes / 2 ** 20).toFixed(0)} MiB; device simulator ${result.simulatorCpuSeconds} CPU s (publish lag p99 ${result.publishLagMs.p99} ms), broker ${result.brokerCpuSeconds ?? '?'} CPU s`,
+              ...('soak' in report && report.soak ? [`memory over ${report.soak.samples} samples: RSS ${report.soak.rssMiB.first} → ${report.soak.rssMiB.last} MiB (max ${report.soak.rssMiB.max}; second half ${report.soak.rssMiB.slopeMiBPerHourSecondHalf ?? '?'} MiB/h), heap ${report.soak.heapMiB.first} → ${report.soak.heapMiB.last} MiB (second half ${report.soak.heapMiB.slopeMiBPerHourSecondHalf ?? '?'} MiB/h); windows with p99 > 50 ms: ${report.soak.windowsP99Above50Ms}`] : []),
               `load average ${result.machine.loadAverageBefore.join(' ')} → ${result.machine.loadAverageAfter.join(' ')}: ${result.ok ? 'PASS' : 'FAIL'} (no loss, p99 ≤ 50 ms)`,
             ].join('\n') + '\n',
           );
         }
         process.exitCode = result.ok ? 0 : 1;
       } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         rmSync(tmp, { recursive: true, force: true });
       }
     });

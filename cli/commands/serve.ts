@@ -25,18 +25,38 @@ export function serveConfig(opts: ServeOptions): ServiceConfig {
   return parseServiceConfig(raw, opts.config ?? 'configuration');
 }
 
+/** A signal ends `serve` this long after it is handled, whatever the load (the requirement is 3 s from the signal; the event loop answers signals within tens of ms, see fair_drain.ts). */
+export const EXIT_DEADLINE_MS = 2000;
+
 /**
  * Run the service until SIGTERM/SIGINT; then stop gracefully: availability `offline` for every
  * device and the bridge, then a clean MQTT disconnect (so the broker does not fire the Will).
+ * The stop is bounded (`STOP_DEADLINE_MS`), and a hard deadline exits the process after
+ * `EXIT_DEADLINE_MS` even if something still holds it (the pending work is logged as dropped).
+ * Resolves with the exit code.
  */
-export async function runUntilSignal(service: { stop(): Promise<void> }): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
+export async function runUntilSignal(service: { stop(options?: { deadlineMs?: number }): Promise<void> }, exitDeadlineMs = EXIT_DEADLINE_MS): Promise<number> {
+  return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (sig: NodeJS.Signals): void => {
       if (stopping) return;
       stopping = true;
       process.stderr.write(`edgestream: ${sig}, stopping\n`);
-      service.stop().then(resolve, reject);
+      const hard = setTimeout(() => {
+        process.stderr.write(`edgestream: not stopped within ${exitDeadlineMs} ms; exiting with the pending work dropped\n`);
+        resolve(1);
+      }, exitDeadlineMs);
+      service.stop({ deadlineMs: Math.max(100, exitDeadlineMs - 500) }).then(
+        () => {
+          clearTimeout(hard);
+          resolve(0);
+        },
+        (e: unknown) => {
+          clearTimeout(hard);
+          process.stderr.write(`edgestream: stop failed: ${(e as Error)?.message ?? String(e)}\n`);
+          resolve(1);
+        },
+      );
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
@@ -67,6 +87,8 @@ export function registerServe(program: Command): void {
         throw new EdgestreamError('E_MQTT', `the service failed to start: ${(e as Error).message}`);
       }
       process.stderr.write(`edgestream: serving ${config.baseTopic}/+/audio on ${service.protocolVersion === 5 ? 'MQTT 5' : 'MQTT 3.1.1'}${service.httpPort ? `, http://${config.http.host}:${service.httpPort}/healthz` : ''}\n`);
-      await runUntilSignal(service);
+      const code = await runUntilSignal(service);
+      // Exit now: a handle left open (a peer in its grace period, a socket) must not keep the process alive.
+      process.exit(code);
     });
 }

@@ -1,4 +1,5 @@
 import { Observable, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
+import { scheduleDrain } from './fair_drain.js';
 
 export interface BoundedBufferOptions<T> {
   /** Values held at most; when full, the oldest is dropped to make room. */
@@ -8,8 +9,10 @@ export interface BoundedBufferOptions<T> {
   /** Applied to the first value emitted after a drop (e.g. to mark a stream gap). */
   afterDrop?: (next: T) => T;
   /**
-   * When the buffer drains. Default: `setImmediate`, i.e. after pending I/O, so that a burst of
-   * input is read (and, if too much, dropped here, counted) rather than left in the socket.
+   * When the buffer drains. Default: on a coming turn of the event loop, after pending I/O, so
+   * that a burst of input is read (and, if too much, dropped here, counted) rather than left in
+   * the socket; the drains of all buffers share a time budget per turn (`fair_drain.ts`), so the
+   * process keeps reading sockets and handling signals however many queues are full.
    * Tests pass a TestScheduler.
    */
   scheduler?: SchedulerLike;
@@ -38,12 +41,12 @@ export function boundedBuffer<T>(options: BoundedBufferOptions<T>): MonoTypeOper
       let markNext = false;
       let end: { error: unknown } | 'complete' | null = null;
       let scheduled = false;
-      let immediate: NodeJS.Immediate | null = null;
+      let cancelDrain: (() => void) | null = null;
       let action: { unsubscribe(): void } | null = null;
 
       const drain = (): void => {
         scheduled = false;
-        immediate = null;
+        cancelDrain = null;
         action = null;
         // Emit what is queued now; values that arrive meanwhile (synchronously) wait for the next turn.
         let n = size;
@@ -64,7 +67,7 @@ export function boundedBuffer<T>(options: BoundedBufferOptions<T>): MonoTypeOper
         if (scheduled) return;
         scheduled = true;
         if (scheduler) action = scheduler.schedule(drain);
-        else immediate = setImmediate(drain);
+        else cancelDrain = scheduleDrain(drain);
       };
 
       const sub = source.subscribe({
@@ -93,7 +96,7 @@ export function boundedBuffer<T>(options: BoundedBufferOptions<T>): MonoTypeOper
       });
       return () => {
         sub.unsubscribe();
-        if (immediate) clearImmediate(immediate);
+        cancelDrain?.();
         action?.unsubscribe();
         ring = [];
         size = 0;

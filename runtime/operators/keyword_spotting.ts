@@ -15,6 +15,8 @@ export interface KeywordSpottingOptions extends Omit<SpotKeywordsOptions, 'warmu
    * (ms of stream time). Default 1000.
    */
   warmupMs?: number;
+  /** A chunk holding NaN/Inf (`E_NONFINITE_INPUT`) is skipped and reported here; without it the error ends the stream. */
+  onInvalidAudio?: (error: EdgestreamError, chunk: AudioChunk) => void;
 }
 
 /**
@@ -41,7 +43,7 @@ export function keywordSpotting(model: Model, options: KeywordSpottingOptions = 
     sequenceGuard(),
     segmented<AudioChunk, KeywordOutput>(
       { startsSegment: (c) => c.kind === 'start' || c.gap === true, endsSegment: (c) => c.kind === 'stop' },
-      (chunks) => chunks.pipe(decodePcm(), resampleAudio(fe.sampleRate), audioFeatures(fe), spotKeywords(model, { ...options, warmupMs })),
+      (chunks) => chunks.pipe(decodePcm(options.onInvalidAudio ? { onInvalid: options.onInvalidAudio } : {}), resampleAudio(fe.sampleRate), audioFeatures(fe), spotKeywords(model, { ...options, warmupMs })),
     ),
   );
 }

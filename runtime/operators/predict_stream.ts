@@ -1,6 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import { isEdgestreamError, type EdgestreamError } from '../errors.js';
 import type { Model } from '../model/model.js';
+import type { Session } from '../stream/session.js';
 import type { SensorFrame, SensorPrediction } from './types.js';
 
 export interface PredictStreamOptions {
@@ -11,6 +12,13 @@ export interface PredictStreamOptions {
   onInputError?: (error: EdgestreamError, frame: SensorFrame) => void;
   /** Name that predictions carry. Default: the model's. */
   modelName?: string;
+  /**
+   * Run on this session instead of a new one (e.g. `model.restoreSession(snapshot)`: the stream
+   * continues from a saved state). Only one subscription may use a given session.
+   */
+  session?: Session;
+  /** Handed the subscription's session when it is made (to snapshot it, e.g. periodically and when the stream ends). */
+  onSession?: (session: Session) => void;
 }
 
 /**
@@ -25,7 +33,8 @@ export function predictStream(model: Model, options: PredictStreamOptions = {}):
   const modelName = options.modelName ?? model.name;
   return (source) =>
     new Observable<SensorPrediction>((subscriber) => {
-      const session = model.createSession();
+      const session = options.session ?? model.createSession();
+      options.onSession?.(session);
       const sub = source.subscribe({
         next: (frame) => {
           let outs: Float32Array[];

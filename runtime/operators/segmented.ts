@@ -45,7 +45,15 @@ export function segmented<T, R>(boundaries: SegmentBoundaries<T>, pipeline: (val
             const i = new Subject<T>();
             input = i;
             let done = false;
-            const inner: Subscription = pipeline(i.asObservable(), v).subscribe({
+            let segment: Observable<R>;
+            try {
+              segment = pipeline(i.asObservable(), v);
+            } catch (e) {
+              input = null;
+              subscriber.error(e);
+              return;
+            }
+            const inner: Subscription = segment.subscribe({
               next: (r) => subscriber.next(r),
               error: (e: unknown) => subscriber.error(e),
               complete: () => {
@@ -56,6 +64,9 @@ export function segmented<T, R>(boundaries: SegmentBoundaries<T>, pipeline: (val
             });
             if (!done) running.add(inner);
           }
+          // The segment's pipeline may have failed as it started: the error went out and the
+          // output is closed (its teardown cleared `input`); nothing is left to feed.
+          if (subscriber.closed || !input) return;
           input.next(v);
           if (endsSegment?.(v)) endSegment();
         },

@@ -9,6 +9,8 @@ export interface StreamGap {
   /** What the next chunk should have carried, and what it did. */
   expected: number;
   got: number;
+  /** Audio lost, as far as the numbers tell (ms): missing chunks × this chunk's length, or the timestamp jump. 0 when the stream went backwards. */
+  lostMs: number;
 }
 
 export interface SequenceGuardOptions {
@@ -44,16 +46,17 @@ export function sequenceGuard(options: SequenceGuardOptions = {}): MonoTypeOpera
           let gap = chunk.gap === true;
           // Only audio chunks are numbered; start/stop markers carry no audio.
           const seq = chunk.kind === 'chunk' ? chunk.seq : undefined;
-          if (seq !== undefined && lastSeq !== undefined && seq !== lastSeq + 1) {
-            gap = true;
-            options.onGap?.({ device: chunk.device, reason: 'seq', expected: lastSeq + 1, got: seq });
-          }
           const durationMs = (chunkSamples(chunk) / chunk.format.rate) * 1000;
+          // A chunk already marked (the service skipped or shed audio before it) is a known gap, not a loss to report.
+          if (!gap && seq !== undefined && lastSeq !== undefined && seq !== lastSeq + 1) {
+            gap = true;
+            options.onGap?.({ device: chunk.device, reason: 'seq', expected: lastSeq + 1, got: seq, lostMs: Math.max(0, Math.round((seq - lastSeq - 1) * durationMs)) });
+          }
           if (!gap && chunk.timestampMs !== undefined && expectedMs !== undefined) {
             const tolerance = Math.max(durationMs, 1);
             if (Math.abs(chunk.timestampMs - expectedMs) > tolerance) {
               gap = true;
-              options.onGap?.({ device: chunk.device, reason: 'timestamp', expected: Math.round(expectedMs), got: chunk.timestampMs });
+              options.onGap?.({ device: chunk.device, reason: 'timestamp', expected: Math.round(expectedMs), got: chunk.timestampMs, lostMs: Math.max(0, Math.round(chunk.timestampMs - expectedMs)) });
             }
           }
           if (seq !== undefined) lastSeq = seq;

@@ -80,7 +80,11 @@ export type KeywordOutput =
 /** A keyword event attributed to a device, as published on `<base>/<device>/keyword`. */
 export interface DeviceKeywordEvent extends KeywordEvent {
   device: string;
-  /** Stable per detection (`<device>-<start_ms>`): consumers drop QoS 1 duplicates by it. */
+  /**
+   * Stable per detection: consumers drop QoS 1 duplicates by it. `<device>-<start_ms>` from the
+   * operators; the service makes it `<device>-<stream origin>-<offset>` (unique across restarts and
+   * workers, stable on replay: `transports/service/stream_origin.ts`).
+   */
   id: string;
   /** ISO time of the detection. */
   ts: string;

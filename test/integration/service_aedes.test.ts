@@ -89,7 +89,8 @@ describe('stream service on aedes (in-process broker)', () => {
     for (const e of events) {
       assert.equal(e.event_type, e.label);
       assert.equal(e.device, 'kitchen');
-      assert.equal(e.id, `kitchen-${e.start_ms}`);
+      // Issue 13 row 11: <device>-<stream origin, wall ms>-<offset from the stream's first sample> (this sender gives no timestamps: offset = start_ms).
+      assert.match(e.id, new RegExp(`^kitchen-\\d{13}-${e.start_ms}$`));
       assert.equal(e.model, model.name);
       assert.ok(!Number.isNaN(Date.parse(e.ts)));
     }

@@ -168,10 +168,44 @@ export class MqttConnection {
     await this.current.subscribeAsync(topics, { qos });
   }
 
-  /** Graceful: DISCONNECT (the Will is not sent) after in-flight QoS 1 publishes complete. */
-  async end(force = false): Promise<void> {
+  /** QoS 1/2 publishes sent and not yet acknowledged by the broker. */
+  get inFlight(): number {
+    return Object.keys((this.current as unknown as { outgoing?: Record<string, unknown> }).outgoing ?? {}).length;
+  }
+
+  /**
+   * Graceful: DISCONNECT (the Will is not sent) after in-flight QoS 1 publishes complete, but
+   * waiting at most `graceMs`; then the socket is destroyed (the broker fires the Will) and what
+   * was still in flight is dropped. mqtt.js alone would wait for the broker forever, and a second
+   * `end(true)` during that wait does nothing: a process would never exit.
+   * @returns the number of publishes dropped unacknowledged.
+   */
+  async end(force = false, graceMs = 5000): Promise<number> {
     this.closing = true;
-    await this.current.endAsync(force);
+    const c = this.current;
+    c.options.reconnectPeriod = 0; // no reconnect once we are closing
+    const pending = this.inFlight;
+    if (force) {
+      c.stream?.destroy();
+      await settleWithin(c.endAsync(true), 200);
+      return pending;
+    }
+    if (await settleWithin(c.endAsync(false), graceMs)) return 0;
+    const dropped = this.inFlight;
+    this.log.warn({ inFlight: dropped, graceMs }, 'the broker did not take our last publishes in time: connection closed without them');
+    c.stream?.destroy();
+    return dropped;
+  }
+}
+
+/** True if `p` settled within `ms` (its result or error is ignored). */
+async function settleWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), Math.max(0, ms))));
+  try {
+    return await Promise.race([p.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

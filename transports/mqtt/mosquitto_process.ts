@@ -120,6 +120,13 @@ export class Mosquitto {
     });
   }
 
+  /** Kill the broker at once (SIGKILL, synchronous): for `process.on('exit')` clean-up. */
+  killNow(): void {
+    const p = this.proc;
+    if (p && p.exitCode === null) p.kill('SIGKILL');
+    this.proc = null;
+  }
+
   /** Stop and start again on the same port (a broker restart; clients must reconnect and resubscribe). */
   async restart(downMs = 0): Promise<void> {
     await this.stop();

@@ -105,8 +105,14 @@ export const ServiceConfigSchema = z.strictObject({
       idleMs: z.number().int().min(100).max(86_400_000).default(30_000),
       /** After a device's stream starts, or restarts after lost audio (seq gap, timestamp jump, dropped chunk): no detections for this long (ms). */
       warmupMs: z.number().int().min(0).max(60_000).default(1000),
+      /**
+       * Past capacity when chunks wait longer than this (p90, arrival → processed) while the event loop
+       * is busy: the most recently started devices are no longer served (their chunks are dropped on
+       * arrival and counted) until the rest are back in time (ms; 0 never sheds).
+       */
+      shedAboveLatencyMs: z.number().int().min(0).max(600_000).default(1000),
     })
-    .default({ enabled: true, format: { encoding: 's16le', rate: 16000, channels: 1 }, maxChunkMs: 1000, bufferChunks: 100, idleMs: 30_000, warmupMs: 1000 }),
+    .default({ enabled: true, format: { encoding: 's16le', rate: 16000, channels: 1 }, maxChunkMs: 1000, bufferChunks: 100, idleMs: 30_000, warmupMs: 1000, shedAboveLatencyMs: 1000 }),
   engine: z
     .strictObject({
       /** Step every device's model as one batch on a shared Engine (worker threads) instead of per device in the service's thread. */
@@ -139,6 +145,19 @@ export const ServiceConfigSchema = z.strictObject({
       idleMs: z.number().int().min(100).max(86_400_000).default(300_000),
       /** Frames queued per device before the oldest are dropped. */
       bufferFrames: z.number().int().min(1).max(100_000).default(1000),
+      /**
+       * Per-device stream state (e.g. TTT fast weights) saved to files in `dir` every `intervalMs`,
+       * when a stream ends and on shutdown, and restored when the device's stream starts again (also
+       * after a restart or a crash, which then loses at most `intervalMs` of learning).
+       */
+      snapshots: z
+        .strictObject({
+          /** Directory of the snapshot files (created if missing); relative to the config file. */
+          dir: z.string().min(1),
+          /** Period of the snapshots (ms). */
+          intervalMs: z.number().int().min(100).max(86_400_000).default(60_000),
+        })
+        .optional(),
     })
     .default({ encoding: 'auto', idleMs: 300_000, bufferFrames: 1000 }),
   /** Per-device settings by device id. Devices not listed are accepted with the defaults. */
@@ -236,6 +255,8 @@ function resolvePaths(raw: Record<string, unknown>, dir: string): Record<string,
   const sensor = out.sensor as Record<string, unknown> | undefined;
   const sensorModel = sensor?.model as Record<string, unknown> | undefined;
   if (sensor && sensorModel && typeof sensorModel === 'object') out.sensor = { ...sensor, model: { ...sensorModel, path: rel(sensorModel.path) } };
+  const snapshots = (out.sensor as Record<string, unknown> | undefined)?.snapshots as Record<string, unknown> | undefined;
+  if (snapshots && typeof snapshots === 'object') out.sensor = { ...(out.sensor as Record<string, unknown>), snapshots: { ...snapshots, dir: rel(snapshots.dir) } };
   const mqtt = out.mqtt as Record<string, unknown> | undefined;
   if (mqtt && typeof mqtt === 'object') {
     const m: Record<string, unknown> = { ...mqtt, passwordFile: rel(mqtt.passwordFile) };

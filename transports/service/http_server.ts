@@ -45,6 +45,7 @@ export class ServiceHttpServer {
     const path = (req.url ?? '/').split('?')[0]!;
     const handler = this.routes.get(`${req.method ?? 'GET'} ${path}`) ?? (req.method === 'HEAD' ? this.routes.get(`GET ${path}`) : undefined);
     if (!handler) {
+      req.resume(); // read and discard a body we will not use: answering before it is read resets the connection
       const allowed = [...this.routes.keys()].filter((k) => k.endsWith(` ${path}`)).map((k) => k.split(' ')[0]);
       res.writeHead(allowed.length > 0 ? 405 : 404, { 'content-type': 'text/plain', ...(allowed.length > 0 && { allow: allowed.join(', ') }) });
       res.end(allowed.length > 0 ? 'method not allowed\n' : 'not found\n');

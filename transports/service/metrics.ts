@@ -12,6 +12,7 @@ export type RejectReason =
   | 'empty'
   | 'bad_metadata'
   | 'bad_sensor_frame'
+  | 'nonfinite_audio'
   | 'bad_command'
   | 'retained_command'
   | 'pipeline_error';
@@ -19,8 +20,19 @@ export type RejectReason =
 /** Figures kept per device for `<base>/bridge/health` (Prometheus has the same as labelled series). */
 export interface DeviceFigures {
   chunks: number;
+  /** Audio chunks dropped from the full device queue. */
   drops: number;
+  /** Sensor messages dropped from the full device queue. */
+  sensorDrops: number;
+  /** Feature frames dropped because the batched engine fell behind. */
+  framesDropped: number;
+  /** Audio chunks not processed because the service was past capacity and this device was shed. */
+  shedChunks: number;
   gaps: number;
+  /** Audio lost on the way (ms): seq gaps × chunk length, timestamp jumps, and inferred arrival gaps. */
+  lostMs: number;
+  /** Arrival gaps of senders without seq or timestamps (`ArrivalLossEstimator`). */
+  inferredGaps: number;
   resets: number;
   events: number;
   sensorFrames: number;
@@ -32,7 +44,7 @@ export interface DeviceFigures {
 }
 
 export function emptyFigures(): DeviceFigures {
-  return { chunks: 0, drops: 0, gaps: 0, resets: 0, events: 0, sensorFrames: 0, predictions: 0, intervalChunks: 0, intervalLatencyMs: [], lastChunkAt: null };
+  return { chunks: 0, drops: 0, sensorDrops: 0, framesDropped: 0, shedChunks: 0, gaps: 0, lostMs: 0, inferredGaps: 0, resets: 0, events: 0, sensorFrames: 0, predictions: 0, intervalChunks: 0, intervalLatencyMs: [], lastChunkAt: null };
 }
 
 const LATENCY_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.2, 0.5, 1, 2, 5];
@@ -49,7 +61,12 @@ export class ServiceMetrics {
   readonly chunksReceived: Counter<'device'>;
   readonly chunksDropped: Counter<'device'>;
   readonly framesDropped: Counter<'device'>;
+  readonly sensorMessagesDropped: Counter<'device'>;
+  readonly chunksShed: Counter<'device'>;
+  readonly servedCap: Gauge;
   readonly seqGaps: Counter<'device'>;
+  readonly audioLost: Counter<'device'>;
+  readonly inferredGaps: Counter<'device'>;
   readonly stateResets: Counter<'device'>;
   readonly rejected: Counter<'reason'>;
   readonly keywordEvents: Counter<'device' | 'label'>;
@@ -68,9 +85,15 @@ export class ServiceMetrics {
     this.mqttConnected = new Gauge({ name: 'edgestream_mqtt_connected', help: '1 while connected to the MQTT broker', registers: [r] });
     this.devicesActive = new Gauge({ name: 'edgestream_devices_active', help: 'Devices with a running stream', registers: [r] });
     this.chunksReceived = new Counter({ name: 'edgestream_chunks_received_total', help: 'Audio chunks accepted', labelNames: ['device'], registers: [r] });
-    this.chunksDropped = new Counter({ name: 'edgestream_chunks_dropped_total', help: 'Chunks dropped because the device queue was full (oldest first)', labelNames: ['device'], registers: [r] });
+    this.chunksDropped = new Counter({ name: 'edgestream_chunks_dropped_total', help: 'Audio chunks dropped because the device queue was full (oldest first)', labelNames: ['device'], registers: [r] });
     this.framesDropped = new Counter({ name: 'edgestream_frames_dropped_total', help: 'Feature frames dropped because the inference engine fell behind (the stream restarts)', labelNames: ['device'], registers: [r] });
+    this.sensorMessagesDropped = new Counter({ name: 'edgestream_sensor_messages_dropped_total', help: 'Sensor messages dropped because the device queue was full (oldest first)', labelNames: ['device'], registers: [r] });
+    this.chunksShed = new Counter({ name: 'edgestream_chunks_shed_total', help: 'Audio chunks dropped on arrival because the service was past capacity and the device was shed', labelNames: ['device'], registers: [r] });
+    this.servedCap = new Gauge({ name: 'edgestream_served_devices_cap', help: 'Most audio devices served while shedding load (-1: no limit)', registers: [r] });
+    this.servedCap.set(-1);
     this.seqGaps = new Counter({ name: 'edgestream_seq_gaps_total', help: 'Discontinuities seen in seq numbers or timestamps', labelNames: ['device'], registers: [r] });
+    this.audioLost = new Counter({ name: 'edgestream_audio_lost_seconds_total', help: 'Audio lost before it reached the service: seq gaps, timestamp jumps, arrival gaps of senders without seq', labelNames: ['device'], registers: [r] });
+    this.inferredGaps = new Counter({ name: 'edgestream_inferred_gaps_total', help: 'Losses inferred from arrival times (senders without seq or timestamps)', labelNames: ['device'], registers: [r] });
     this.stateResets = new Counter({ name: 'edgestream_state_resets_total', help: 'Stream state restarts (gaps, drops, start markers, pipeline errors)', labelNames: ['device'], registers: [r] });
     this.rejected = new Counter({ name: 'edgestream_messages_rejected_total', help: 'Input messages refused, by reason', labelNames: ['reason'], registers: [r] });
     this.keywordEvents = new Counter({ name: 'edgestream_keyword_events_total', help: 'Keyword detections published', labelNames: ['device', 'label'], registers: [r] });
@@ -112,7 +135,7 @@ export class ServiceMetrics {
 
   /** Forget a device's labelled series (it was evicted). */
   removeDevice(device: string): void {
-    for (const c of [this.chunksReceived, this.chunksDropped, this.framesDropped, this.seqGaps, this.stateResets, this.sensorFrames, this.predictions]) c.remove({ device });
+    for (const c of [this.chunksReceived, this.chunksDropped, this.framesDropped, this.sensorMessagesDropped, this.chunksShed, this.seqGaps, this.audioLost, this.inferredGaps, this.stateResets, this.sensorFrames, this.predictions]) c.remove({ device });
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

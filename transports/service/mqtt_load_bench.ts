@@ -35,6 +35,25 @@ export interface MqttLoadBenchOptions {
   cli: string;
   tmpDir: string;
   progress?: (line: string) => void;
+  /** Sample the service's /healthz (and the latency of the events since the last sample) this often, into `timeline` (ms). */
+  sampleEveryMs?: number;
+}
+
+/** One sample of a long run (`sampleEveryMs`): the service's memory and counts, and event latency in the window. */
+export interface TimelineSample {
+  t_s: number;
+  rss_bytes: number;
+  heap_used_bytes: number;
+  chunks_received: number;
+  chunks_dropped: number;
+  chunks_shed: number;
+  seq_gaps: number;
+  audio_lost_ms: number;
+  events: number;
+  event_loop_lag_ms: number;
+  /** Latency (beyond the model delay) of the events received in this window. */
+  latency_p50_ms: number | null;
+  latency_p99_ms: number | null;
 }
 
 export interface LatencyStats { p50: number; p90: number; p99: number; max: number; samples: number }
@@ -54,7 +73,9 @@ export interface MqttLoadBenchResult {
   broker: string;
   machine: { cpus: number; model: string; node: string; loadAverageBefore: number[]; loadAverageAfter: number[] };
   /** Chunks published / received by the service; dropped = chunks or frames the service dropped (queue full, engine behind). */
-  chunks: { sent: number; received: number; dropped: number; seqGaps: number; rejected: number; lost: number };
+  chunks: { sent: number; received: number; dropped: number; seqGaps: number; rejected: number; lost: number; shed: number };
+  /** Load shedding seen at the end of the run (the service's /healthz `overload`). */
+  overload: HealthSnapshot['overload'] | null;
   events: number;
   /** Publish (of the chunk completing the needed audio) → event received, ms. */
   latencyMs: LatencyStats | null;
@@ -72,6 +93,8 @@ export interface MqttLoadBenchResult {
   serviceChunkLatencyMs: { p50: number; p99: number };
   serviceRssBytes: number;
   serviceCpuSeconds: number | null;
+  /** With `sampleEveryMs`: the service over time. */
+  timeline: TimelineSample[];
   /** CPU seconds of the device simulator (this process) and of the broker during the run. */
   simulatorCpuSeconds: number;
   brokerCpuSeconds: number | null;
@@ -108,7 +131,49 @@ async function cpuSeconds(pid: number): Promise<number | null> {
   }
 }
 
+/** Child processes of runs in progress, killed if this process exits first (Ctrl-C, SIGTERM, a crash). */
+const children = new Set<() => void>();
+let exitHookInstalled = false;
+function killChildrenOnExit(kill: () => void): () => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const k of children) k();
+    });
+  }
+  children.add(kill);
+  return () => children.delete(kill);
+}
+
+/** Kill every child process of runs in progress now (a signal handler calls this before exiting). */
+export function killBenchChildren(): void {
+  for (const k of children) k();
+  children.clear();
+}
+
+/** A whole run never takes longer than its streaming time plus this (ms): then it fails and cleans up. */
+const RUN_SLACK_MS = 120_000;
+
 export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoadBenchResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new EdgestreamError('E_MQTT', `bench-mqtt did not finish within ${o.seconds} s + ${RUN_SLACK_MS / 1000} s: the service, the broker or the simulator stopped making progress`)), o.seconds * 1000 + RUN_SLACK_MS);
+  });
+  const state: RunState = { stopped: false };
+  try {
+    return await Promise.race([run(o, state), deadline]);
+  } finally {
+    state.stopped = true;
+    clearTimeout(timer);
+  }
+}
+
+interface RunState {
+  /** Set when the run gave up (deadline): loops stop. */
+  stopped: boolean;
+}
+
+async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBenchResult> {
   const log = o.progress ?? (() => undefined);
   const loadBefore = loadavg();
   let broker: Mosquitto | null = null;
@@ -137,6 +202,11 @@ export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoa
   // EDGESTREAM_BENCH_NODE_OPTIONS: node flags for the service process only (e.g. --cpu-prof).
   const nodeFlags = (process.env.EDGESTREAM_BENCH_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
   const service = spawn(process.execPath, [...nodeFlags, o.cli, 'serve', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, EDGESTREAM_LOG: 'warn', EDGESTREAM_LOG_PRETTY: '0' } });
+  const b = broker;
+  const forget = killChildrenOnExit(() => {
+    if (service.exitCode === null) service.kill('SIGKILL');
+    b?.killNow();
+  });
   let serviceErr = '';
   service.stderr!.on('data', (d: Buffer) => (serviceErr = (serviceErr + d.toString()).slice(-20_000)));
   const clients: MqttClient[] = [];
@@ -162,8 +232,10 @@ export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoa
     let events = 0;
     const sentAt: Float64Array[] = [];
     const chunkMs = 20;
-    const slots = Math.ceil((o.seconds * 1000) / chunkMs) + 10;
+    // Publish times of the last minute of chunks per device (a ring: an hour of them would not fit).
+    const slots = Math.min(Math.ceil((o.seconds * 1000) / chunkMs) + 10, 3000);
     for (let d = 0; d < o.devices; d++) sentAt.push(new Float64Array(slots));
+    let windowLatencies: number[] = [];
     sub.on('message', (topic, payload) => {
       const now = performance.timeOrigin + performance.now();
       const device = Number(topic.split('/')[1]!.slice(1));
@@ -176,9 +248,10 @@ export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoa
       events++;
       const neededMs = e.end_ms + o.modelDelayFrames * o.frameShiftMs;
       const idx = Math.ceil(neededMs / chunkMs) - 1; // the chunk holding the last needed sample
-      const t = sentAt[device]?.[idx];
-      if (t) {
+      const t = sentAt[device]?.[idx % slots];
+      if (t && now - t < (slots * chunkMs) / 2) {
         latencies.push(now - t);
+        windowLatencies.push(now - t);
         (t - streamingSince >= STEADY_AFTER_MS ? steadyLatencies : startLatencies).push(now - t);
       }
     });
@@ -207,7 +280,39 @@ export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoa
       await sleep(5);
     }
     await sleep(500);
+    // Publish lags: a bounded uniform sample (reservoir) for long runs.
     const lags: number[] = [];
+    let lagCount = 0;
+    const recordLag = (v: number): void => {
+      lagCount++;
+      if (lags.length < 200_000) lags.push(v);
+      else {
+        const j = Math.floor(Math.random() * lagCount);
+        if (j < lags.length) lags[j] = v;
+      }
+    };
+    const timeline: TimelineSample[] = [];
+    let nextSample = o.sampleEveryMs ?? Infinity;
+    const sample = async (tS: number): Promise<void> => {
+      const w = windowLatencies.sort((a, b) => a - b);
+      windowLatencies = [];
+      const h = await fetchHealth(httpPort);
+      if (!h) return;
+      timeline.push({
+        t_s: Math.round(tS),
+        rss_bytes: h.rss_bytes,
+        heap_used_bytes: h.heap_used_bytes,
+        chunks_received: h.chunks_received,
+        chunks_dropped: h.chunks_dropped,
+        chunks_shed: h.chunks_shed ?? 0,
+        seq_gaps: h.seq_gaps,
+        audio_lost_ms: h.audio_lost_ms ?? 0,
+        events: h.keyword_events,
+        event_loop_lag_ms: h.event_loop_lag_ms,
+        latency_p50_ms: w.length ? r1(percentile(w, 0.5)) : null,
+        latency_p99_ms: w.length ? r1(percentile(w, 0.99)) : null,
+      });
+    };
     const total = Math.floor((o.seconds * 1000) / chunkMs);
     log(`streaming ${o.devices} × ${chunkMs} ms chunks in real time for ${o.seconds} s`);
     // Devices are spread over the 20 ms tick in `groups` phases (as independent devices would be),
@@ -216,23 +321,28 @@ export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoa
     const t0 = performance.now() + 100;
     streamingSince = performance.timeOrigin + t0;
     let published = 0;
-    for (let k = 0; k < total; k++) {
+    for (let k = 0; k < total && !state.stopped; k++) {
       for (let g = 0; g < groups; g++) {
         const due = t0 + k * chunkMs + (g * chunkMs) / groups;
         const wait = due - performance.now();
         if (wait > 1) await sleep(wait);
         else await new Promise((r) => setImmediate(r));
         for (let d = g; d < o.devices; d += groups) {
-          lags.push(Math.max(0, performance.now() - due));
+          recordLag(Math.max(0, performance.now() - due));
           const offset = ((k + d * 37) % audioChunks) * chunkBytes;
           pubs[d]!.push(o.audio.subarray(offset, offset + chunkBytes));
-          sentAt[d]![k] = performance.timeOrigin + performance.now();
+          sentAt[d]![k % slots] = performance.timeOrigin + performance.now();
           published++;
         }
       }
       if (k % 500 === 0 && k > 0) log(`  ${(k * chunkMs) / 1000} s, ${events} detections so far`);
+      if (k * chunkMs >= nextSample) {
+        void sample((k * chunkMs) / 1000); // not awaited: the devices keep their schedule
+        nextSample += o.sampleEveryMs!;
+      }
     }
     await sleep(2000);
+    if (o.sampleEveryMs !== undefined) await sample(o.seconds + 2);
     const cpuEnd = await cpuSeconds(service.pid!);
     const brokerEnd = broker?.pid ? await cpuSeconds(broker.pid) : null;
     const sim = process.cpuUsage(simStart);
@@ -258,7 +368,8 @@ export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoa
       seconds: o.seconds,
       broker: broker ? 'mosquitto (loopback, started by the bench)' : url,
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', node: process.version, loadAverageBefore: loadBefore.map(r1), loadAverageAfter: loadavg().map(r1) },
-      chunks: { sent: published, received, dropped, seqGaps: gaps, rejected: health.messages_rejected, lost: published - received },
+      chunks: { sent: published, received, dropped, seqGaps: gaps, rejected: health.messages_rejected, lost: published - received, shed: health.chunks_shed ?? 0 },
+      overload: health.overload ?? null,
       events,
       latencyMs: lat,
       steadyLatencyMs: latencyStats(steadyLatencies),
@@ -267,18 +378,25 @@ export async function runMqttLoadBench(o: MqttLoadBenchOptions): Promise<MqttLoa
       serviceChunkLatencyMs: { p50, p99 },
       serviceRssBytes: health.rss_bytes,
       serviceCpuSeconds: cpuStart !== null && cpuEnd !== null ? r1(cpuEnd - cpuStart) : null,
+      timeline,
       simulatorCpuSeconds: r1((sim.user + sim.system) / 1e6),
       brokerCpuSeconds: brokerStart !== null && brokerEnd !== null ? r1(brokerEnd - brokerStart) : null,
       ok: published === received && dropped === 0 && gaps === 0 && lat !== null && lat.p99 <= 50,
     };
     return result;
   } finally {
-    for (const c of clients) await c.endAsync(true).catch(() => undefined);
+    for (const c of clients) await Promise.race([c.endAsync(true).catch(() => undefined), sleep(1000)]);
     if (service.exitCode === null) {
+      const exited = new Promise((r) => service.once('exit', r));
       service.kill('SIGTERM');
-      await new Promise((r) => service.once('exit', r));
+      // serve exits within 3 s of a SIGTERM; if it ever does not, it is killed.
+      if ((await Promise.race([exited.then(() => true), sleep(5000).then(() => false)])) === false) {
+        service.kill('SIGKILL');
+        await exited;
+      }
     }
     await broker?.close();
+    forget();
   }
 }
 

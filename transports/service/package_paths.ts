@@ -1,28 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT, SHIPPED_MODELS_DIR } from '../../runtime/model/shipped_models.js';
 
-/** The package root (where package.json names `edgestream`), from the sources or from dist/. */
-function findPackageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'edgestream') return dir;
-      } catch { /* keep looking */ }
-    }
-    dir = dirname(dir);
-  }
-  return process.cwd();
-}
-
-export const PACKAGE_ROOT = findPackageRoot();
+export { PACKAGE_ROOT };
 
 /** The shipped keyword model `npm start` and `serve` use by default. */
-export const DEMO_MODEL = join(PACKAGE_ROOT, 'models/lmuformer/demo/kws35.safetensors');
+export const DEMO_MODEL = join(SHIPPED_MODELS_DIR, 'kws35.safetensors');
 /** The bundled spoken sample the demo streams (keywords inside phrases). */
-export const DEMO_SAMPLE = join(PACKAGE_ROOT, 'models/lmuformer/demo/sample.wav');
+export const DEMO_SAMPLE = join(SHIPPED_MODELS_DIR, 'sample.wav');
 
 /** The package version (package.json). */
 export const PACKAGE_VERSION: string = (() => {
