@@ -10,6 +10,9 @@ interface ServeOptions {
   model?: string;
   backend?: string;
   httpPort?: string;
+  cluster?: string;
+  group?: string;
+  memberId?: string;
 }
 
 /** Plugins `serve` starts, chosen from the config (the WebRTC endpoint registers here). */
@@ -22,6 +25,11 @@ export function serveConfig(opts: ServeOptions): ServiceConfig {
   if (opts.broker) raw.mqtt = { ...base.mqtt, url: opts.broker };
   if (opts.model || opts.backend) raw.model = { ...base.model, ...(opts.model && { path: opts.model }), ...(opts.backend && { backend: parseBackend(opts.backend) }) };
   if (opts.httpPort !== undefined) raw.http = { ...base.http, port: parseNumber(opts.httpPort, '--http-port') };
+  if (opts.cluster !== undefined || opts.group !== undefined || opts.memberId !== undefined) {
+    if (opts.cluster === undefined && base.cluster === undefined) throw new EdgestreamError('E_USAGE', '--group and --member-id need --cluster nats://… (or cluster.servers in the config file)');
+    // The file's subject prefix was derived from its base topic; --cluster keeps the rest of its cluster section.
+    raw.cluster = { ...(base.cluster ?? {}), ...(opts.cluster !== undefined && { servers: opts.cluster }), ...(opts.group !== undefined && { group: opts.group }), ...(opts.memberId !== undefined && { memberId: opts.memberId }) };
+  }
   return parseServiceConfig(raw, opts.config ?? 'configuration');
 }
 
@@ -72,6 +80,9 @@ export function registerServe(program: Command): void {
     .option('--model <file>', 'keyword model (overrides model.path; default the shipped demo model)')
     .option('--backend <name>', BACKEND_HELP)
     .option('--http-port <port>', 'port of /healthz and /metrics (overrides http.port)')
+    .option('--cluster <servers>', 'run as a worker of a NATS JetStream group: nats://host:4222[,nats://…] (overrides cluster.servers; README "Cluster")')
+    .option('--group <name>', 'the worker group (overrides cluster.group; default edgestream)')
+    .option('--member-id <id>', "this worker's id in the group (overrides cluster.memberId; default <hostname>-<random>)")
     .action(async (opts: ServeOptions) => {
       const config = serveConfig(opts);
       const plugins: ServicePlugin[] = [];
@@ -86,7 +97,8 @@ export function registerServe(program: Command): void {
         if (e instanceof EdgestreamError) throw e;
         throw new EdgestreamError('E_MQTT', `the service failed to start: ${(e as Error).message}`);
       }
-      process.stderr.write(`edgestream: serving ${config.baseTopic}/+/audio on ${service.protocolVersion === 5 ? 'MQTT 5' : 'MQTT 3.1.1'}${service.httpPort ? `, http://${config.http.host}:${service.httpPort}/healthz` : ''}\n`);
+      const inputs = config.cluster ? `group ${service.clusterCoordinator?.config.group} as ${service.clusterCoordinator?.memberId} (NATS), outputs` : `${config.baseTopic}/+/audio`;
+      process.stderr.write(`edgestream: serving ${inputs} on ${service.protocolVersion === 5 ? 'MQTT 5' : 'MQTT 3.1.1'}${service.httpPort ? `, http://${config.http.host}:${service.httpPort}/healthz` : ''}\n`);
       const code = await runUntilSignal(service);
       // Exit now: a handle left open (a peer in its grace period, a socket) must not keep the process alive.
       process.exit(code);

@@ -1,4 +1,4 @@
-import { asyncScheduler, debounceTime, groupBy, mergeMap, Observable, Subject, take, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, debounceTime, filter, groupBy, merge, mergeMap, Observable, Subject, take, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 
 export interface PerDeviceOptions {
   /** A device's pipeline is completed (state freed) after this long without a value. Milliseconds. */
@@ -13,6 +13,11 @@ export interface PerDeviceOptions {
   onError?: (device: string, error: unknown) => void;
   /** Scheduler for the idle timers (tests pass a TestScheduler). Default `asyncScheduler`. */
   scheduler?: SchedulerLike;
+  /**
+   * Device ids whose pipeline ends now, as if it had gone idle (`onIdle` is called; a later value
+   * starts a fresh one): e.g. a cluster worker handing the device over to another worker.
+   */
+  end$?: Observable<string>;
 }
 
 /**
@@ -37,7 +42,11 @@ export function perDevice<T extends { device: string }, R>(
   return (source) =>
     source.pipe(
       groupBy((v) => v.device, {
-        duration: (group) => group.pipe(debounceTime(options.idleMs, scheduler), take(1)),
+        duration: (group) => {
+          const idle = group.pipe(debounceTime(options.idleMs, scheduler));
+          const end$ = options.end$;
+          return (end$ ? merge(idle, end$.pipe(filter((d) => d === group.key))) : idle).pipe(take(1));
+        },
       }),
       mergeMap(
         (group) =>

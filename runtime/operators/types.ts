@@ -30,6 +30,12 @@ export interface AudioChunk {
   /** When the chunk arrived (Date.now()), for latency figures. */
   receivedAt?: number;
   /**
+   * When the transport first recorded the chunk (ms since the epoch), if that differs from its
+   * arrival here and stays the same when the chunk is delivered again (a replay from a JetStream
+   * stream): the stream origin of event ids is taken from it instead of `receivedAt`.
+   */
+  originAt?: number;
+  /**
    * Set when audio before this chunk was lost (a `seq` gap, a timestamp jump, a dropped chunk):
    * the stream state restarts here and detections are suppressed for the warm-up window.
    */

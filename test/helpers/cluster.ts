@@ -18,7 +18,7 @@ export const FAST = { leaseTtlMs: 1500, heartbeatMs: 250, renewMs: 300, rebalanc
  */
 export async function natsCluster(size: 1 | 3, prefixes?: string[]): Promise<NatsCluster | null> {
   const mappings = prefixes
-    ? `mappings {\n${prefixes.flatMap((p) => Object.entries(subjectMappings(p, 16, ['audio', 'sensor'])).map(([k, v]) => `  "${k}": "${v}"\n`)).join('')}}\n`
+    ? `mappings {\n${prefixes.flatMap((p) => Object.entries(subjectMappings(p, 16)).map(([k, v]) => `  "${k}": "${v}"\n`)).join('')}}\n`
     : undefined;
   const c = await NatsCluster.start(size, mappings !== undefined ? { mappings } : {});
   if (c) after(() => c.close());

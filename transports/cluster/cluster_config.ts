@@ -49,6 +49,12 @@ export const ClusterConfigSchema = z
     inputMaxAgeMs: z.number().int().min(1000).default(3_600_000),
     /** Input retention in bytes (-1: unlimited, bounded by inputMaxAgeMs). */
     inputMaxBytes: z.number().int().min(-1).default(-1),
+    /**
+     * Audio a new owner runs again through a keyword stream it takes over (ms before the point its
+     * snapshot was taken): the pipeline restarts there, so its state has converged again before
+     * the audio the last owner may not have decided (README "Cluster": 4 s gave the same events).
+     */
+    audioReplayMs: z.number().int().min(0).max(60_000).default(5000),
   })
   .superRefine((c, ctx) => {
     const renew = c.renewMs ?? Math.floor(c.leaseTtlMs / 5);
@@ -79,6 +85,7 @@ export interface ClusterConfig {
   replicas: 'auto' | 1 | 3 | 5;
   inputMaxAgeMs: number;
   inputMaxBytes: number;
+  audioReplayMs: number;
 }
 
 /** A member id that is unique per process: `<hostname>-<6 hex>` (hostname reduced to id characters). */
@@ -122,5 +129,6 @@ export function parseClusterConfig(input: unknown, what = 'cluster configuration
     replicas: c.replicas,
     inputMaxAgeMs: c.inputMaxAgeMs,
     inputMaxBytes: c.inputMaxBytes,
+    audioReplayMs: c.audioReplayMs,
   };
 }

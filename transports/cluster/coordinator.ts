@@ -5,6 +5,7 @@ import { jetstreamManager, type PubAck } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { moduleLogger } from '../../runtime/log.js';
+import { AnnounceMarkers } from './announce_markers.js';
 import { openBucket, replicasFor } from './buckets.js';
 import { parseClusterConfig, type ClusterConfig, type ClusterConfigInput } from './cluster_config.js';
 import { ensureInputStream, publishInput } from './input_stream.js';
@@ -37,6 +38,12 @@ export interface PartitionRestore {
 export interface DeviceState {
   device: string;
   data: Uint8Array;
+  /**
+   * The last input `data` includes, when it is not every input delivered so far: a device that
+   * needs inputs again after a restore (a keyword stream replays its last seconds of audio) names
+   * the input before the first one it needs. The next owner's replay starts there for this device.
+   */
+  inputSeq?: number;
 }
 
 export type ReleaseReason = 'handover' | 'shutdown' | 'lost';
@@ -162,6 +169,8 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
     private readonly leases: PartitionLeases,
     private readonly leaseKv: KV,
     readonly snapshots: SnapshotStore,
+    /** Publish-once markers (Home Assistant discovery), in the snapshot bucket. */
+    readonly markers: AnnounceMarkers,
     logger: Logger,
   ) {
     super();
@@ -201,7 +210,7 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
       const instance = randomBytes(4).toString('hex');
       const membership = await Membership.join(membersKv, config.memberId, instance, { heartbeatMs: config.heartbeatMs, ttlMs: config.memberTtlMs, logger: log });
       const leases = new PartitionLeases(leaseKv, config.memberId, instance, config.leaseTtlMs);
-      const c = new ClusterCoordinator(config, nc, opts.connection === undefined, handlers, membership, leases, leaseKv, store, log);
+      const c = new ClusterCoordinator(config, nc, opts.connection === undefined, handlers, membership, leases, leaseKv, store, new AnnounceMarkers(snapshotKv), log);
       await c.run();
       return c;
     } catch (e) {
@@ -293,7 +302,10 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
       const lostPositions = Math.max(0, firstSeq - from);
       // Positions are stream-wide: for a partition without device state they are most likely other partitions' inputs.
       if (lostPositions > 0 && snapshots.size > 0) this.log.warn({ partition: p, replayFrom: from, firstAvailable: firstSeq }, 'inputs after the checkpoint were removed by the stream limits: restored state may miss inputs (raise inputMaxAgeMs/inputMaxBytes)');
-      for (const [d, s] of snapshots) o.floors.set(d, Math.max(s.inputSeq, from - 1));
+      // A device's snapshot may hold fewer inputs than the record (it asked for some again) or more
+      // (written after the record): its replay starts after its own position either way.
+      for (const [d, s] of snapshots) o.floors.set(d, s.inputSeq);
+      const consumeFrom = Math.min(from, ...[...o.floors.values()].map((f) => f + 1));
       o.checkpointSeq = from - 1;
       o.devices = snapshots.size;
       const restore: PartitionRestore = { replayFrom: from, checkpoint, snapshots, replayUntil: info.state.last_seq, lostPositions };
@@ -304,7 +316,7 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
         streamName: this.names.inputStream,
         subjectPrefix: this.config.subjectPrefix,
         partition: p,
-        fromSeq: from,
+        fromSeq: consumeFrom,
         replayUntil: info.state.last_seq,
         skipUpTo: o.floors,
         skipOthersUpTo: from - 1,
@@ -441,7 +453,8 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
     const { seq, states } = taken;
     const write = o.writes.then(async () => {
       if (performance.now() > o.lease.validUntil) return null;
-      const written = await this.snapshots.writeCheckpoint(p, seq, states.map((s) => ({ ...s, inputSeq: o.floors.get(s.device) ?? seq })));
+      // Restored devices whose snapshot was newer than the record keep that position until the stream passes it.
+      const written = await this.snapshots.writeCheckpoint(p, seq, states.map((s) => ({ device: s.device, data: s.data, inputSeq: s.inputSeq ?? Math.max(o.floors.get(s.device) ?? seq, seq) })));
       o.checkpointSeq = Math.max(o.checkpointSeq, seq);
       o.checkpointAt = performance.now();
       o.devices = states.length;

@@ -19,5 +19,6 @@ export { readClusterStatus, type ClusterStatusReport } from './cluster_status.js
 export { publishInput } from './input_stream.js';
 export { partitionOf } from './partition_of.js';
 export { assignPartitions, rendezvousOwner } from './rendezvous.js';
-export { clusterNames, deviceSubject, partitionSubject, subjectMappings } from './subjects.js';
+export { clusterNames, deviceSubject, INPUT_KINDS, partitionSubject, subjectMappings } from './subjects.js';
 export { connectNats } from './nats_connection.js';
+export { AnnounceMarkers } from './announce_markers.js';

@@ -122,11 +122,12 @@ export class SnapshotStore {
   }
 
   /**
-   * Write every device snapshot of the partition (each with its own input position, at least
-   * `throughSeq`), then the partition record pointing at `throughSeq`.
+   * Write every device snapshot of the partition (each with its own input position: usually
+   * `throughSeq`, earlier for a device that needs inputs again after a restore, later for one
+   * restored from a snapshot newer than the record), then the partition record pointing at `throughSeq`.
    */
   async writeCheckpoint(partition: number, throughSeq: number, snapshots: readonly { device: string; data: Uint8Array; inputSeq: number }[]): Promise<PartitionCheckpoint> {
-    await Promise.all(snapshots.map((s) => this.putDevice(partition, s.device, Math.max(throughSeq, s.inputSeq), s.data)));
+    await Promise.all(snapshots.map((s) => this.putDevice(partition, s.device, s.inputSeq, s.data)));
     const record: PartitionCheckpoint = { partition, throughSeq, devices: snapshots.map((s) => s.device).sort(), writer: this.writer, writtenAt: new Date().toISOString() };
     try {
       await this.kv.put(checkpointKey(partition), JSON.stringify(record));

@@ -90,8 +90,16 @@ export function parseInputSubject(prefix: string, subject: string): ParsedInputS
  * The nats-server `mappings` block entries that spread `<prefix>.<device>.<kind>` over `partitions`
  * (deploy/nats/edgestream-mappings.conf holds the default; tests generate theirs with this).
  */
-export function subjectMappings(prefix: string, partitions: number, kinds: readonly string[]): Record<string, string> {
+export function subjectMappings(prefix: string, partitions: number, kinds: readonly string[] = INPUT_KINDS): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const kind of kinds) out[`${prefix}.*.${kind}`] = `${prefix}.part.{{partition(${partitions},1)}}.{{wildcard(1)}}.${kind}`;
+  // A two-level kind (`threshold/set`) keeps its first level as the kind token: inputs have one.
+  for (const kind of kinds) out[`${prefix}.*.${kind.split('/').join('.')}`] = `${prefix}.part.{{partition(${partitions},1)}}.{{wildcard(1)}}.${kind.split('/')[0]}`;
   return out;
 }
+
+/**
+ * Every device input a worker consumes from the stream, as MQTT topic levels after the device:
+ * audio, sensor samples and the commands (which change the state a snapshot carries, so they are
+ * replayed in order with the audio). `threshold/set` arrives as kind `threshold`.
+ */
+export const INPUT_KINDS = ['audio', 'sensor', 'set', 'threshold/set'] as const;

@@ -25,6 +25,14 @@ export interface AnnouncerDeps {
   /** True while availability changes must not go out (stopping, warming up). */
   silent: () => boolean;
   onAvailability: (change: { device: string; availability: 'online' | 'offline' }) => void;
+  /**
+   * Cluster workers: whether to publish this discovery payload for `name` (a device id, or
+   * `bridge`): true for the one worker that first claims it, so that discovery goes out once per
+   * device, not once per worker or per hand-over. Absent: always publish.
+   */
+  claimDiscovery?: (name: string, payload: string) => Promise<boolean>;
+  /** The discovery of `name` was cleared: a later one must be published again. */
+  unclaimDiscovery?: (name: string) => Promise<void>;
 }
 
 /**
@@ -114,42 +122,64 @@ export class Announcer {
     for (const d of this.d.devices.all()) d.announced = false;
   }
 
-  /** HA discovery + state for one device (retained). */
-  announce(entry: DeviceEntry): void {
+  /** HA discovery + state for one device (retained). `force`: publish discovery even if a cluster peer already did (HA restarted). */
+  announce(entry: DeviceEntry, force = false): void {
     entry.announced = true;
     if (this.d.config.homeassistant.enabled) {
       const o = this.discoveryOptions();
       const info = { device: entry.id, ...(entry.config?.name !== undefined && { name: entry.config.name }), ...(entry.config?.area !== undefined && { area: entry.config.area }) };
-      void this.publish('discovery', deviceDiscoveryTopic(o, entry.id), JSON.stringify(deviceDiscovery(o, info)), 1, true);
+      this.publishDiscovery(entry.id, deviceDiscoveryTopic(o, entry.id), JSON.stringify(deviceDiscovery(o, info)), force);
     }
     this.state(entry);
+  }
+
+  private publishDiscovery(name: string, topic: string, payload: string, force: boolean): void {
+    const claim = this.d.claimDiscovery;
+    if (!claim || force) {
+      void this.publish('discovery', topic, payload, 1, true);
+      return;
+    }
+    claim(name, payload).then(
+      (mine) => {
+        if (mine) void this.publish('discovery', topic, payload, 1, true);
+      },
+      (e: unknown) => {
+        // The marker store is unreachable: publishing twice is better than not at all.
+        this.d.log.warn({ name, err: describeError(e) }, 'discovery marker unavailable: publishing discovery');
+        void this.publish('discovery', topic, payload, 1, true);
+      },
+    );
   }
 
   /** An evicted device's discovery is cleared (empty retained payload). */
   forget(entry: DeviceEntry): void {
     if (this.d.config.homeassistant.enabled && entry.announced) {
       void this.publish('discovery', deviceDiscoveryTopic(this.discoveryOptions(), entry.id), '', 1, true);
+      void this.d.unclaimDiscovery?.(entry.id).catch(() => undefined);
     }
   }
 
-  /** Everything retained that describes the service: on every connect and when HA comes online. */
-  announceAll(): void {
+  /**
+   * Everything retained that describes the service: on every connect and when HA comes online
+   * (`force`: then discovery goes out again even where a cluster peer published it).
+   */
+  announceAll(force = false): void {
     void this.publish('availability', this.d.topics.bridgeAvailability, 'online', 1, true);
     if (this.d.config.homeassistant.enabled) {
       const o = this.discoveryOptions();
-      void this.publish('discovery', bridgeDiscoveryTopic(o), JSON.stringify(bridgeDiscovery(o)), 1, true);
+      this.publishDiscovery('bridge', bridgeDiscoveryTopic(o), JSON.stringify(bridgeDiscovery(o)), force);
     }
     for (const entry of this.d.devices.all()) {
-      this.announce(entry);
+      this.announce(entry, force);
       const online = entry.audioActive || entry.sensorActive;
       void this.publish('availability', this.d.topics.availability(entry.id), online ? 'online' : 'offline', 1, true);
     }
   }
 
-  /** `offline` for the given devices and the bridge (retained), before a clean disconnect. */
-  offline(devices: DeviceEntry[]): Promise<void[]> {
+  /** `offline` for the given devices and (unless `bridge` is false) the bridge (retained), before a clean disconnect. */
+  offline(devices: DeviceEntry[], bridge = true): Promise<void[]> {
     const all = devices.map((d) => this.publish('availability', this.d.topics.availability(d.id), 'offline', 1, true));
-    all.push(this.publish('availability', this.d.topics.bridgeAvailability, 'offline', 1, true));
+    if (bridge) all.push(this.publish('availability', this.d.topics.bridgeAvailability, 'offline', 1, true));
     return Promise.all(all);
   }
 

@@ -30,6 +30,12 @@ export interface AudioPipelineDeps {
   onActive: (entry: DeviceEntry, active: boolean) => void;
   /** A device's pipeline failed: it is counted and restarts with the next chunk. */
   onError: (entry: DeviceEntry | undefined, device: string, error: unknown) => void;
+  /** Cluster workers: the origin a device's new pipeline continues (a stream taken over), or null. */
+  originFor?: (device: string) => StreamOriginState | null;
+  /** Cluster workers: a device's pipeline made its stream origin (kept for snapshots). */
+  onOrigin?: (device: string, origin: StreamOrigin) => void;
+  /** Devices whose pipeline ends now (handed to another cluster worker). */
+  end$?: Observable<string>;
 }
 
 /** The device's decision settings: the service's, with the device's overrides on top. */
@@ -124,10 +130,11 @@ export function runAudioPipelines(d: AudioPipelineDeps, model: Model, input: Obs
       (device, chunks) => {
         const entry = d.devices.get(device)!;
         d.onActive(entry, true);
-        return deviceAudioPipeline(d, model, entry, chunks);
+        return deviceAudioPipeline(d, model, entry, chunks, { origin: d.originFor?.(device) ?? null, onOrigin: (o) => d.onOrigin?.(device, o) });
       },
       {
         idleMs: d.config.audio.idleMs,
+        ...(d.end$ && { end$: d.end$ }),
         onIdle: (device) => {
           const entry = d.devices.get(device);
           if (entry) d.onActive(entry, false);

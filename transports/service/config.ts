@@ -6,6 +6,7 @@ import { DecisionOptionsSchema } from '../../runtime/decisions/options.js';
 import { EdgestreamError } from '../../runtime/errors.js';
 import { DEVICE_ID, checkBaseTopic } from '../mqtt/topics.js';
 import { WebRtcConfigSchema } from '../webrtc/plugin.js';
+import { ClusterConfigSchema } from '../cluster/cluster_config.js';
 
 /**
  * The service configuration (`edgestream serve --config file.yaml`, `createService(config)`).
@@ -199,6 +200,12 @@ export const ServiceConfigSchema = z.strictObject({
     .default({ intervalMs: 60_000, maxEventLoopLagMs: 1000 }),
   /** Browser microphones over WebRTC (README "WebRTC"); the token may come from EDGESTREAM_WEBRTC_TOKEN. */
   webrtc: WebRtcConfigSchema.optional(),
+  /**
+   * Run as one worker of a NATS JetStream group (README "Cluster"): device inputs come from the
+   * group's stream, partitions owned one worker at a time; outputs still go to `mqtt.url`.
+   * `subjectPrefix` defaults to the base topic with `/` → `.`.
+   */
+  cluster: ClusterConfigSchema.optional(),
 });
 
 export type ServiceConfigInput = z.input<typeof ServiceConfigSchema>;
@@ -207,7 +214,7 @@ export type DeviceConfig = z.output<typeof DeviceSchema>;
 
 /** Validate a configuration object; `E_CONFIG` lists every problem with its path. */
 export function parseServiceConfig(input: unknown, what = 'configuration'): ServiceConfig {
-  const r = ServiceConfigSchema.safeParse(input ?? {});
+  const r = ServiceConfigSchema.safeParse(withClusterPrefix(input ?? {}));
   if (!r.success) {
     const problems = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new EdgestreamError('E_CONFIG', `${what} is not valid:\n  ${problems.join('\n  ')}`, { problems });
@@ -217,6 +224,16 @@ export function parseServiceConfig(input: unknown, what = 'configuration'): Serv
     throw new EdgestreamError('E_CONFIG', `${what}: give mqtt.password or mqtt.passwordFile, not both`);
   }
   return r.data;
+}
+
+/** The cluster's subject prefix follows the base topic unless set (MQTT `a/b` is NATS `a.b`). */
+function withClusterPrefix(input: unknown): unknown {
+  if (input === null || typeof input !== 'object') return input;
+  const raw = input as Record<string, unknown>;
+  const cluster = raw.cluster;
+  if (cluster === null || typeof cluster !== 'object' || Array.isArray(cluster) || 'subjectPrefix' in cluster) return input;
+  const base = typeof raw.baseTopic === 'string' ? raw.baseTopic : 'edgestream';
+  return { ...raw, cluster: { ...cluster, subjectPrefix: base.split('/').join('.') } };
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { ClusterHealth } from './cluster_health.js';
 import type { DeviceEntry } from './device_registry.js';
 
 /** The health figures served on /healthz and published on `<base>/bridge/health`. */
@@ -30,6 +31,8 @@ export interface HealthSnapshot {
   messages_rejected: number;
   keyword_events: number;
   devices: Record<string, DeviceHealth>;
+  /** Cluster workers only: membership, partitions, hand-overs, snapshot age, replay lag. */
+  cluster?: ClusterHealth;
 }
 
 export interface DeviceHealth {
@@ -68,6 +71,8 @@ export interface HealthInputs {
   protocolVersion: 4 | 5 | null;
   state: string;
   totals: ServiceTotals;
+  /** A cluster worker's figures. */
+  cluster?: ClusterHealth;
   /** Load shedding state (absent: never sheds). */
   shedder?: { shedding: boolean; servedCap: number | null; utilization: number; isServed(device: string): boolean };
 }
@@ -128,6 +133,7 @@ export function healthSnapshot(i: HealthInputs): HealthSnapshot {
   if (!i.mqttConnected) problems.push('not connected to the MQTT broker');
   if (i.eventLoopLagMs > i.maxEventLoopLagMs) problems.push(`event loop lag ${i.eventLoopLagMs.toFixed(0)} ms > ${i.maxEventLoopLagMs} ms`);
   if (i.state !== 'running') problems.push(`service is ${i.state}`);
+  if (i.cluster && !i.cluster.nats_connected) problems.push('not connected to NATS (cluster)');
   let devicesShed = 0;
   if (i.shedder?.shedding) {
     for (const d of Object.values(devices)) if (!d.served) devicesShed++;
@@ -156,5 +162,6 @@ export function healthSnapshot(i: HealthInputs): HealthSnapshot {
     messages_rejected: i.totals.rejected,
     keyword_events: i.totals.events,
     devices,
+    ...(i.cluster && { cluster: i.cluster }),
   };
 }

@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { ClusterHealth } from './cluster_health.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Why an input message was refused: the `reason` label of `edgestream_messages_rejected_total`. */
@@ -118,6 +119,37 @@ export class ServiceMetrics {
     });
   }
 
+
+  /**
+   * A cluster worker's figures, read at scrape time: `edgestream_cluster_members`,
+   * `_partitions_owned`, `_devices`, `_snapshot_age_seconds`, `_replay_lag_messages`,
+   * `_nats_connected`, and the counters `_acquisitions_total`, `_handovers_total`,
+   * `_partitions_lost_total`, `_checkpoints_total`, `_checkpoint_failures_total`,
+   * `_devices_restored_total`, `_devices_handed_over_total`.
+   */
+  watchCluster(read: () => ClusterHealth | null): void {
+    const r = this.registry;
+    const gauge = (name: string, help: string, value: (h: ClusterHealth) => number): void => {
+      new Gauge({ name: `edgestream_cluster_${name}`, help, registers: [r], collect() { const h = read(); if (h) this.set(value(h)); } });
+    };
+    const counter = (name: string, help: string, value: (h: ClusterHealth) => number): void => {
+      // Counted by the coordinator; copied at scrape time.
+      new Counter({ name: `edgestream_cluster_${name}_total`, help, registers: [r], collect() { const h = read(); if (h) { this.reset(); this.inc(value(h)); } } });
+    };
+    gauge('members', 'Live members of the group, as this worker sees them', (h) => h.members.length);
+    gauge('partitions_owned', 'Partitions this worker owns', (h) => h.partitions_owned.length);
+    gauge('devices', 'Devices of the owned partitions with state on this worker', (h) => h.devices);
+    gauge('snapshot_age_seconds', 'Age of the oldest owned partition\'s last snapshot', (h) => (h.snapshot_age_ms ?? 0) / 1000);
+    gauge('replay_lag_messages', 'Inputs the stream holds beyond those handled, over the owned partitions', (h) => h.replay_lag);
+    gauge('nats_connected', '1 while connected to NATS', (h) => (h.nats_connected ? 1 : 0));
+    counter('acquisitions', 'Partitions acquired', (h) => h.acquisitions);
+    counter('handovers', 'Partitions handed over (membership change or stop)', (h) => h.handovers);
+    counter('partitions_lost', 'Partitions lost (lease not renewed in time)', (h) => h.partitions_lost);
+    counter('checkpoints', 'Partition checkpoints written', (h) => h.checkpoints);
+    counter('checkpoint_failures', 'Partition checkpoints that failed', (h) => h.checkpoint_failures);
+    counter('devices_restored', 'Devices restored from snapshots', (h) => h.devices_restored);
+    counter('devices_handed_over', 'Devices handed over with their partitions', (h) => h.devices_handed_over);
+  }
 
   get uptimeSeconds(): number {
     return (Date.now() - this.startedAt) / 1000;

@@ -28,6 +28,8 @@ export interface MqttInputsDeps {
   audioEnabled: () => boolean;
   sensorEnabled: () => boolean;
   onConnection: (state: { connected: boolean; protocolVersion: 4 | 5 }) => void;
+  /** Cluster workers take device inputs (audio, sensor, commands) from the group's stream, not from the broker. */
+  inputsFromBroker: boolean;
 }
 
 /**
@@ -85,10 +87,10 @@ export class MqttInputs {
     if (!conn) return;
     this.d.metrics.mqttConnected.set(1);
     this.d.announcer.resetAnnounced();
-    const subs = this.d.topics.subscriptions({ audio: this.d.audioEnabled(), sensor: this.d.sensorEnabled() });
+    const subs = this.d.inputsFromBroker ? this.d.topics.subscriptions({ audio: this.d.audioEnabled(), sensor: this.d.sensorEnabled() }) : [];
     if (this.d.config.homeassistant.enabled) subs.push(this.d.config.homeassistant.statusTopic);
     try {
-      await conn.subscribe(subs, 1);
+      if (subs.length > 0) await conn.subscribe(subs, 1);
       this.d.log.info({ topics: subs }, 'subscribed');
     } catch (e) {
       this.d.log.error({ err: describeError(e) }, 'subscribe failed; retrying on the next connect');
@@ -106,7 +108,7 @@ export class MqttInputs {
     if (ha.enabled && topic === ha.statusTopic) {
       if (payload.toString('utf8').trim() === 'online') {
         this.d.log.info('Home Assistant came online: re-publishing discovery');
-        this.d.announcer.announceAll();
+        this.d.announcer.announceAll(true);
       }
       return;
     }

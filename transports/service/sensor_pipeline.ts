@@ -12,7 +12,13 @@ import type { ServiceConfig } from './config.js';
 import type { DeviceEntry, DeviceRegistry } from './device_registry.js';
 import type { DeviceStats } from './device_stats.js';
 import { StreamOrigin } from './stream_origin.js';
-import type { StreamSnapshot, StreamSnapshotStore } from './stream_snapshots.js';
+import type { StreamSnapshot } from './stream_snapshots.js';
+
+/** Where sensor stream snapshots are kept: files (`StreamSnapshotStore`) or a cluster worker's memory. */
+export interface StreamSnapshotKeeper {
+  load(device: string): StreamSnapshot | null;
+  save(snapshot: StreamSnapshot): void;
+}
 
 /** What the sensor pipelines need from the service. */
 export interface SensorPipelineDeps {
@@ -22,8 +28,12 @@ export interface SensorPipelineDeps {
   stats: DeviceStats;
   /** A device's sensor stream started (true) or went idle (false). */
   onActive: (entry: DeviceEntry, active: boolean) => void;
-  /** Where stream snapshots are kept (`sensor.snapshots`), or null. */
+  /** Where stream snapshots are kept (`sensor.snapshots`, or the cluster), or null. */
   snapshots: SensorStreams | null;
+  /** A device's message left its queue (taken by the pipeline or dropped): cluster snapshots wait for every delivered one. */
+  onDequeued?: (device: string) => void;
+  /** Devices whose pipeline ends now (handed to another cluster worker). */
+  end$?: Observable<string>;
 }
 
 /** One running sensor stream, as snapshots see it. */
@@ -44,7 +54,7 @@ export class SensorStreams {
   private readonly live = new Map<string, LiveStream>();
 
   constructor(
-    readonly store: StreamSnapshotStore,
+    readonly store: StreamSnapshotKeeper,
     private readonly model: Model,
     private readonly log: Logger,
   ) {}
@@ -67,16 +77,28 @@ export class SensorStreams {
     this.live.set(device, stream);
   }
 
+  /** The state of a running stream now (null: not running, or no frame yet). */
+  capture(device: string): StreamSnapshot | null {
+    const s = this.live.get(device);
+    if (!s?.session) return null;
+    return {
+      header: { device, model: this.model.name, lastSeq: s.lastSeq, frames: s.frames, origin: s.origin.snapshot, savedAt: new Date().toISOString() },
+      session: s.session.snapshot(),
+    };
+  }
+
+  isLive(device: string): boolean {
+    return this.live.has(device);
+  }
+
   /** Save one stream now (e.g. as it ends) and optionally forget it. */
   save(device: string, forget = false): void {
     const s = this.live.get(device);
-    if (forget) this.live.delete(device);
-    if (!s?.session) return;
+    if (forget && s) this.live.delete(device);
+    const snapshot = this.capture(device);
+    if (!s || !snapshot) return;
     try {
-      this.store.save({
-        header: { device, model: this.model.name, lastSeq: s.lastSeq, frames: s.frames, origin: s.origin.snapshot, savedAt: new Date().toISOString() },
-        session: s.session.snapshot(),
-      });
+      this.store.save(snapshot);
     } catch (e) {
       this.log.error({ device, err: describeError(e) }, 'stream snapshot could not be written');
     }
@@ -107,7 +129,14 @@ export function deviceSensorPipeline(d: SensorPipelineDeps, model: Model, entry:
     };
     d.snapshots?.track(device, live);
     return messages.pipe(
-      boundedBuffer<RawMessage>({ capacity: cfg.sensor.bufferFrames, onDrop: () => d.stats.sensorMessageDropped(entry) }),
+      boundedBuffer<RawMessage>({
+        capacity: cfg.sensor.bufferFrames,
+        onDrop: () => {
+          d.stats.sensorMessageDropped(entry);
+          d.onDequeued?.(device);
+        },
+      }),
+      tap(() => d.onDequeued?.(device)),
       decodeSensorFrames({
         encoding: entry.config?.sensorEncoding ?? cfg.sensor.encoding,
         expectedValues: model.inputDim,
@@ -142,6 +171,7 @@ export function runSensorPipelines(d: SensorPipelineDeps, model: Model, input: O
         },
         {
           idleMs: d.config.sensor.idleMs,
+          ...(d.end$ && { end$: d.end$ }),
           onIdle: (device) => {
             const entry = d.devices.get(device);
             if (entry) d.onActive(entry, false);

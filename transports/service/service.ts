@@ -15,7 +15,7 @@ import { webrtcPluginFromConfig } from '../webrtc/plugin.js';
 import { Announcer } from './announcer.js';
 import { audioPipelineFailed, runAudioPipelines, type AudioPipelineDeps } from './audio_pipeline.js';
 import { parseServiceConfig, type ServiceConfig, type ServiceConfigInput } from './config.js';
-import { DeviceRegistry } from './device_registry.js';
+import { DeviceRegistry, type DeviceEntry } from './device_registry.js';
 import { DeviceStats } from './device_stats.js';
 import { healthSnapshot, type HealthSnapshot } from './health.js';
 import { sendJson, ServiceHttpServer, type HttpHandler } from './http_server.js';
@@ -26,6 +26,9 @@ import { MqttInputs } from './mqtt_inputs.js';
 import { DEMO_MODEL } from './package_paths.js';
 import { runSensorPipelines, SensorStreams, type SensorPipelineDeps } from './sensor_pipeline.js';
 import { StreamSnapshotStore } from './stream_snapshots.js';
+import { ClusterInputs } from './cluster_inputs.js';
+import { clusterHealth, type ClusterHealth } from './cluster_health.js';
+import { parseClusterConfig } from '../cluster/cluster_config.js';
 import { syntheticPcm } from './synthetic_audio.js';
 
 /** Typed events of a running service (`service.on('keyword', e => …)`). */
@@ -96,6 +99,8 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   private readonly inputs: ServiceInputs;
   private readonly shedder: LoadShedder | null;
   private readonly mqtt: MqttInputs;
+  /** Set with `cluster`: device inputs come from the NATS JetStream group instead of the broker. */
+  private readonly cluster: ClusterInputs | null;
   private readonly subscriptions = new Subscription();
   private healthTimer: NodeJS.Timeout | null = null;
   /** Sensor stream snapshots (`sensor.snapshots`) and their periodic timer. */
@@ -138,6 +143,10 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       streamModel: () => this.streamModel,
       silent: () => this.quiet || this.warming,
       onAvailability: (change) => this.emit('availability', change),
+      ...(config.cluster && {
+        claimDiscovery: async (name: string, payload: string) => this.cluster?.coordinator?.markers.claim(name, payload) ?? true,
+        unclaimDiscovery: async (name: string) => this.cluster?.coordinator?.markers.clear(name),
+      }),
     });
     this.shedder = config.audio.shedAboveLatencyMs > 0
       ? new LoadShedder({
@@ -167,7 +176,36 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       audioEnabled: () => this.keywordModel !== null,
       sensorEnabled: () => this.streamModel !== null,
       onConnection: (c) => this.emit('connection', c),
+      inputsFromBroker: !config.cluster,
     });
+    this.cluster = config.cluster
+      ? new ClusterInputs({
+          config,
+          cluster: parseClusterConfig(config.cluster),
+          log: this.log,
+          devices: this.devices,
+          inputs: this.inputs,
+          stats: this.stats,
+          announcer: this.announcer,
+          audioEnabled: () => this.keywordModel !== null,
+          sensorEnabled: () => this.streamModel !== null,
+          removeDeviceSeries: (device: string) => {
+            this.metrics.removeDevice(device);
+            this.shedder?.release(device);
+          },
+        })
+      : null;
+    if (this.cluster) this.metrics.watchCluster(() => this.clusterHealth());
+  }
+
+  /** The cluster worker's coordinator (with `cluster`, after `start()`). */
+  get clusterCoordinator(): ClusterInputs['coordinator'] {
+    return this.cluster?.coordinator ?? null;
+  }
+
+  /** Cluster workers: outputs only for devices of partitions this worker owns (a handed-over device's are the next owner's). */
+  private mine(device: string): boolean {
+    return !this.cluster || this.cluster.owns(device);
   }
 
   /** The keyword model (after `start()`; none with `audio.enabled: false`). */
@@ -215,6 +253,15 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       }
       if (this.config.http.enabled) await this.http.listen(this.config.http.host, this.config.http.port);
       await this.mqtt.connect();
+      if (this.cluster) {
+        const coordinator = await this.cluster.start();
+        // A worker that died left its Will (bridge offline) behind: the others say online again.
+        let members = coordinator.members().length;
+        coordinator.on('members', (m) => {
+          if (m.length < members && this.state === 'running') void this.announcer.publish('availability', this.topics.bridgeAvailability, 'online', 1, true);
+          members = m.length;
+        });
+      }
       if (this.config.health.intervalMs > 0) {
         this.healthTimer = setInterval(() => this.publishHealth(), this.config.health.intervalMs);
         this.healthTimer.unref();
@@ -255,6 +302,12 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     this.shedder?.stop();
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     this.snapshotTimer = null;
+    // A cluster worker hands its partitions over first (final snapshots), while its pipelines still run.
+    let lastWorker = true;
+    if (this.cluster?.coordinator) {
+      lastWorker = this.cluster.coordinator.members().filter((m) => m !== this.cluster!.coordinator!.memberId).length === 0;
+      if (!(await settles(this.cluster.stop(), left(700)))) dropped.clusterHandover = 'partitions not handed over in time (their leases expire; the next owners replay from the last checkpoints)';
+    }
     // Ending the inputs ends every device pipeline; their availability is published below, in one go.
     const online = [...this.devices.all()].filter((d) => d.audioActive || d.sensorActive);
     this.quiet = true;
@@ -264,7 +317,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     this.subscriptions.unsubscribe();
     const conn = this.mqtt.connection;
     if (conn && graceful && conn.connected) {
-      if (!(await settles(this.announcer.offline(online), Math.min(500, left(300))))) dropped.offlinePublishes = true;
+      if (!(await settles(this.announcer.offline(online, lastWorker), Math.min(500, left(300))))) dropped.offlinePublishes = true;
     }
     for (const p of [...this.plugins].reverse()) {
       const stopped = settles(
@@ -388,6 +441,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
    * published exactly like MQTT chunks. Unsubscribe the returned subscription to detach.
    */
   attachAudioSource(source: Observable<AudioChunk>, name = 'source'): Subscription {
+    this.refuseInCluster(name);
     const sub = source.subscribe({
       next: (chunk) => {
         if (this.state !== 'running') return;
@@ -403,6 +457,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
 
   /** Feed raw sensor messages (payload as on `<base>/<device>/sensor`) from another transport. */
   attachSensorSource(source: Observable<RawMessage>, name = 'source'): Subscription {
+    this.refuseInCluster(name);
     const sub = source.subscribe({
       next: (m) => {
         if (this.state !== 'running') return;
@@ -413,6 +468,13 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     });
     this.subscriptions.add(sub);
     return sub;
+  }
+
+  /** A cluster worker's devices are those of its partitions: other inputs would bypass the ownership (and the state hand-over). */
+  private refuseInCluster(name: string): void {
+    if (this.cluster) {
+      throw new EdgestreamError('E_CONFIG', `${name}: a cluster worker takes device input only from its group's stream; publish it there (coordinator.publishInput) or run this transport on a service without cluster`);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -427,10 +489,18 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       router: this.router,
       emitScores: () => this.config.scores.enabled || this.listenerCount('scores') > 0,
       onActive: (entry, active) => {
-        if (!active) this.shedder?.release(entry.id);
-        this.announcer.setAvailability(entry, 'audio', active);
+        if (!active) {
+          this.shedder?.release(entry.id);
+          this.cluster?.audioEnded(entry.id);
+        }
+        this.setAvailability(entry, 'audio', active);
       },
       onError: (entry, device, e) => audioPipelineFailed(this.stats, this.log, entry, device, e),
+      ...(this.cluster && {
+        originFor: (device: string) => this.cluster!.originFor(device),
+        onOrigin: (device: string, origin: Parameters<ClusterInputs['onOrigin']>[1]) => this.cluster!.onOrigin(device, origin),
+        end$: this.cluster.end$,
+      }),
     };
   }
 
@@ -441,8 +511,16 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       snapshots: this.sensorStreams,
       devices: this.devices,
       stats: this.stats,
-      onActive: (entry, active) => this.announcer.setAvailability(entry, 'sensor', active),
+      onActive: (entry, active) => this.setAvailability(entry, 'sensor', active),
+      ...(this.cluster && { onDequeued: (device: string) => this.cluster!.dequeued(device), end$: this.cluster.end$ }),
     };
+  }
+
+  /** A device's stream started or ended; a device handed to another cluster worker changes hands silently. */
+  private setAvailability(entry: DeviceEntry, stream: 'audio' | 'sensor', active: boolean): void {
+    if (this.mine(entry.id)) this.announcer.setAvailability(entry, stream, active);
+    else if (stream === 'audio') entry.audioActive = active;
+    else entry.sensorActive = active;
   }
 
   private buildPipelines(): void {
@@ -453,7 +531,12 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     const sensorModel = this.streamModel;
     if (!sensorModel) return;
     const snap = this.config.sensor.snapshots;
-    if (snap) {
+    if (this.cluster) {
+      // In a group the device snapshots live in the cluster (restored by whichever worker owns the device).
+      const streams = new SensorStreams(this.cluster, sensorModel, this.log.child({ component: 'snapshots' }));
+      this.sensorStreams = streams;
+      this.cluster.sensorStreams = streams;
+    } else if (snap) {
       const streams = new SensorStreams(new StreamSnapshotStore(snap.dir, this.log.child({ component: 'snapshots' })), sensorModel, this.log.child({ component: 'snapshots' }));
       this.sensorStreams = streams;
       this.snapshotTimer = setInterval(() => {
@@ -466,6 +549,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   }
 
   private onKeywordOutput(o: KeywordOutput): void {
+    if (!this.mine(o.type === 'keyword' ? o.event.device : o.scores.device)) return;
     if (o.type === 'keyword') this.onKeyword(o.event, o.receivedAt);
     else this.onScores(o.scores);
   }
@@ -489,6 +573,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
   }
 
   private onPrediction(p: SensorPrediction): void {
+    if (!this.mine(p.device)) return;
     this.stats.prediction(this.devices.get(p.device), p.device);
     this.emit('prediction', p);
     this.announcer.prediction(p);
@@ -510,7 +595,14 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       state: this.state,
       totals: this.stats.totals,
       ...(this.shedder && { shedder: this.shedder }),
+      ...(this.clusterHealth() && { cluster: this.clusterHealth()! }),
     });
+  }
+
+  private clusterHealth(): ClusterHealth | null {
+    const status = this.cluster?.status();
+    if (!this.cluster || !status) return null;
+    return clusterHealth({ status, natsConnected: this.cluster.natsConnected, devices: this.devices.size, counts: this.cluster.counts });
   }
 
   /** Publish the health figures on `<base>/bridge/health` and start a new interval. */

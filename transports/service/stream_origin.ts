@@ -29,10 +29,10 @@ export class StreamOrigin {
   }
 
   /** See every chunk (or sensor frame) after it has a stream time: the first one, or a `start` marker, sets the origin. */
-  observe(chunk: Pick<AudioChunk, 'timestampMs' | 'receivedAt'> & { kind?: AudioChunk['kind'] }): void {
+  observe(chunk: Pick<AudioChunk, 'timestampMs' | 'receivedAt' | 'originAt'> & { kind?: AudioChunk['kind'] }): void {
     if (this.state && chunk.kind !== 'start') return;
     const ts = chunk.timestampMs ?? 0;
-    const wallMs = ts >= EPOCH_MS_FLOOR ? ts : (chunk.receivedAt ?? Date.now());
+    const wallMs = ts >= EPOCH_MS_FLOOR ? ts : (chunk.originAt ?? chunk.receivedAt ?? Date.now());
     this.state = { wallMs: Math.round(wallMs), streamMs: ts };
   }
 
@@ -40,6 +40,11 @@ export class StreamOrigin {
   eventId(device: string, startMs: number): string {
     const o = this.state ?? { wallMs: 0, streamMs: 0 };
     return `${device}-${o.wallMs}-${Math.round(startMs - o.streamMs)}`;
+  }
+
+  /** True once the stream's first chunk (or a restored state) set the origin. */
+  get known(): boolean {
+    return this.state !== null;
   }
 
   /** For stream snapshots. */

@@ -52,13 +52,7 @@ export class StreamSnapshotStore {
   }
 
   save(s: StreamSnapshot): void {
-    const header = Buffer.from(JSON.stringify(s.header), 'utf8');
-    const out = Buffer.alloc(9 + header.length + s.session.length);
-    out.set(MAGIC, 0);
-    out[4] = VERSION;
-    out.writeUInt32LE(header.length, 5);
-    out.set(header, 9);
-    out.set(s.session, 9 + header.length);
+    const out = encodeSnapshot(s);
     const path = this.path(s.header.device);
     const tmp = `${path}.tmp`;
     writeFileSync(tmp, out);
@@ -89,6 +83,18 @@ export class StreamSnapshotStore {
       return null;
     }
   }
+}
+
+/** A snapshot's bytes: magic "ESSN", version, u32 LE header length, the JSON header, the session bytes. */
+export function encodeSnapshot(s: StreamSnapshot): Buffer {
+  const header = Buffer.from(JSON.stringify(s.header), 'utf8');
+  const out = Buffer.alloc(9 + header.length + s.session.length);
+  out.set(MAGIC, 0);
+  out[4] = VERSION;
+  out.writeUInt32LE(header.length, 5);
+  out.set(header, 9);
+  out.set(s.session, 9 + header.length);
+  return out;
 }
 
 /** Parse a snapshot file's bytes; `E_SNAPSHOT_FORMAT`-style errors name what is wrong. */
