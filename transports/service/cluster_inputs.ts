@@ -97,15 +97,28 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
   /** Hand-overs and restores, for /healthz and /metrics. */
   readonly counts = { devicesRestored: 0, devicesHandedOver: 0, snapshotFailures: 0, lastSnapshotAt: 0 };
 
-  constructor(private readonly d: ClusterInputsDeps) {}
+  constructor(private readonly d: ClusterInputsDeps) {
+    this.ready = new Promise<ClusterCoordinator>((resolve, reject) => (this.joined = { resolve, reject }));
+    this.ready.catch(() => undefined);
+  }
 
   /** Whether the NATS connection is up (it reconnects by itself). */
   natsConnected = false;
+  /** Resolves once the worker has joined its group (publish-once markers wait for it). */
+  readonly ready: Promise<ClusterCoordinator>;
+  private joined!: { resolve: (c: ClusterCoordinator) => void; reject: (e: unknown) => void };
 
   /** Join the group and start owning partitions (after the MQTT connection for outputs is up). */
   async start(): Promise<ClusterCoordinator> {
-    const c = await startClusterCoordinator(this.d.cluster, this, { logger: this.d.log.child({ component: 'cluster' }) });
+    let c: ClusterCoordinator;
+    try {
+      c = await startClusterCoordinator(this.d.cluster, this, { logger: this.d.log.child({ component: 'cluster' }) });
+    } catch (e) {
+      this.joined.reject(e);
+      throw e;
+    }
     this.coordinator = c;
+    this.joined.resolve(c);
     this.natsConnected = true;
     void (async () => {
       for await (const s of c.connection.status()) {
@@ -328,10 +341,16 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
     this.origins.set(device, origin);
   }
 
-  /** A device's keyword stream ended (idle): nothing to resume. */
+  /**
+   * A device's keyword pipeline ended (idle by the local clock). If its next chunk follows within
+   * `audio.idleMs` by the stream's clock (deliveries stalled, e.g. during a NATS leader election),
+   * the stream goes on: same origin and stream time, with a fresh pipeline (its warm-up; counted
+   * as a state reset). Otherwise `onAudio` starts a new stream.
+   */
   audioEnded(device: string): void {
-    this.audio.delete(device);
+    const origin = this.origins.get(device)?.snapshot;
     this.origins.delete(device);
+    if (origin && this.audio.has(device)) this.restoredOrigins.set(device, origin);
   }
 
   /** Sensor snapshots (keeper for `SensorStreams`): a restored state for the device's next stream. */

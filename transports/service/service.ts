@@ -144,8 +144,8 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       silent: () => this.quiet || this.warming,
       onAvailability: (change) => this.emit('availability', change),
       ...(config.cluster && {
-        claimDiscovery: async (name: string, payload: string) => this.cluster?.coordinator?.markers.claim(name, payload) ?? true,
-        unclaimDiscovery: async (name: string) => this.cluster?.coordinator?.markers.clear(name),
+        claimDiscovery: async (name: string, payload: string) => (await this.cluster!.ready).markers.claim(name, payload),
+        unclaimDiscovery: async (name: string) => (await this.cluster!.ready).markers.clear(name),
       }),
     });
     this.shedder = config.audio.shedAboveLatencyMs > 0

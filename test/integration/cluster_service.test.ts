@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { connect } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { MODEL_PATH as TTT_MODEL } from '../../examples/sensor-drift/run.js';
+import { sensorSignal } from '../../examples/sensor-drift/signal.js';
+import { loadModel } from '../../runtime/model/load_model.js';
+import type { Model } from '../../runtime/model/model.js';
+import type { DeviceKeywordEvent } from '../../runtime/operators/types.js';
+import { assignPartitions, clusterNames, partitionOf, publishInput } from '../../transports/cluster/index.js';
+import { decodeDeviceSnapshot } from '../../transports/cluster/snapshot_envelope.js';
+import { decodeDeviceState } from '../../transports/service/cluster_device_state.js';
+import { DEMO_MODEL } from '../../transports/service/package_paths.js';
+import { natsCluster, NATS_SERVER_MISSING } from '../helpers/cluster.js';
+import { eventKey, offlineEvents, ownership, samplePcm, serveWorker, SERVE_FAST, streamDevices, watchLeases, type ServeWorker, type SimulatedDevice } from '../helpers/cluster_service.js';
+import { MqttLog, sleep, until } from '../helpers/mqtt_log.js';
+import { tempDir } from '../helpers/tmp.js';
+
+// Issue 14 phase 2: `edgestream serve --cluster` workers as real processes on a real 3-node
+// nats-server cluster (deploy/nats configurations on loopback ports), devices streaming in real
+// time over nats-server's MQTT listener, outputs read back over MQTT. Keyword devices stream the
+// bundled sample (rotated per device) through the demo model; TTT sensor devices stream the
+// sensor-drift signal through its TTT forecaster. Device counts are modest (this 2-core machine
+// is shared): 40 devices where the issue names no number, 100 for the kill -9 test.
+
+const cluster = await natsCluster(3, ['sticky', 'kill', 'scale', 'natsfail']);
+const skip = cluster ? false : NATS_SERVER_MISSING;
+const CHUNK_MS = 100;
+const CHUNK_BYTES = 3200;
+const OFFSETS = [0, 2000, 4000, 6000];
+
+/** Published keyword events of `base`, per device, de-duplicated by id (what a consumer keeps). */
+function eventsByDevice(log: MqttLog, base: string): Map<string, DeviceKeywordEvent[]> {
+  const out = new Map<string, Map<string, DeviceKeywordEvent>>();
+  for (const m of log.messages) {
+    const t = m.topic.split('/');
+    if (t[0] !== base || t[2] !== 'keyword') continue;
+    const e = JSON.parse(m.text) as DeviceKeywordEvent;
+    const byId = out.get(e.device) ?? new Map<string, DeviceKeywordEvent>();
+    out.set(e.device, byId);
+    const seen = byId.get(e.id);
+    // A duplicate (re-decided after a hand-over) must be the same event.
+    if (seen) assert.equal(eventKey(seen), eventKey(e), `${e.device}: two events with id ${e.id}`);
+    byId.set(e.id, e);
+  }
+  return new Map([...out].map(([d, m]) => [d, [...m.values()].sort((a, b) => a.start_ms - b.start_ms)]));
+}
+
+describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }, () => {
+  let model: Model;
+  let ttt: Model;
+  const expected = new Map<number, string[]>();
+  const dir = tempDir();
+  const mqttUrl = (): string => cluster!.nodes[0]!.mqttUrl;
+
+  before(async () => {
+    model = await loadModel(DEMO_MODEL, { backend: 'wasm' }); // the tier the workers run
+    ttt = await loadModel(TTT_MODEL, { backend: 'wasm' });
+  });
+
+  async function expectedFor(offset: number, seconds: number): Promise<string[]> {
+    const key = offset * 1000 + seconds;
+    if (!expected.has(key)) expected.set(key, await offlineEvents(model, samplePcm(offset), CHUNK_BYTES, seconds));
+    return expected.get(key)!;
+  }
+
+  function devices(prefix: string, n: number): (SimulatedDevice & { offset: number })[] {
+    return Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, offset: OFFSETS[i % OFFSETS.length]!, pcm: samplePcm(OFFSETS[i % OFFSETS.length]!) }));
+  }
+
+  /** Every device's distinct events equal the single-process decisions on its audio; ids carry one origin per device. */
+  async function assertEventsEqualOffline(log: MqttLog, base: string, devs: (SimulatedDevice & { offset: number })[], seconds: number): Promise<number> {
+    let total = 0;
+    const got = eventsByDevice(log, base);
+    for (const d of devs) {
+      const want = await expectedFor(d.offset, seconds);
+      const events = got.get(d.id) ?? [];
+      assert.deepEqual(events.map(eventKey), want, `${d.id}: events differ from the single-process run`);
+      assert.equal(new Set(events.map((e) => e.id.split('-').slice(0, -1).join('-'))).size <= 1, true, `${d.id}: one stream origin`);
+      total += want.length;
+    }
+    return total;
+  }
+
+  /** Sensor predictions as published: seq → values (every duplicate must agree). */
+  function predictions(log: MqttLog, base: string, device: string): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    for (const m of log.on(`${base}/${device}/prediction`)) {
+      const p = JSON.parse(m.text) as { seq: number; values: number[] };
+      const seen = out.get(p.seq);
+      if (seen) assert.deepEqual(p.values, seen, `${device}: two different predictions for seq ${p.seq}`);
+      out.set(p.seq, p.values);
+    }
+    return out;
+  }
+
+  /** The uninterrupted run of the TTT forecaster over `values` (predictions rounded as published) and its final state. */
+  function uninterrupted(values: ArrayLike<number>): { predictions: number[][]; state: Uint8Array } {
+    const session = ttt.createSession();
+    const out: number[][] = [];
+    for (const v of Array.from(values)) for (const o of session.push(new Float32Array([v]))) out.push(Array.from(o).map((x) => Math.round(x * 1e6) / 1e6));
+    return { predictions: out, state: session.snapshot() };
+  }
+
+  /** The sensor state a device's last snapshot in the group holds. */
+  async function storedSensorState(group: string, device: string): Promise<Uint8Array> {
+    const nc = await connect({ servers: cluster!.urls });
+    try {
+      const kv = await new Kvm(nc).open(clusterNames(group).snapshotsBucket);
+      const e = await kv.get(`d.${partitionOf(device, 16)}.${device}`);
+      assert.ok(e && e.operation === 'PUT', `a snapshot of ${device}`);
+      const state = decodeDeviceState(decodeDeviceSnapshot(e.value, device).data, device);
+      assert.ok(state.sensor, `${device}'s snapshot holds its sensor stream`);
+      return state.sensor.session;
+    } finally {
+      await nc.close();
+    }
+  }
+
+  async function stopAll(workers: ServeWorker[]): Promise<void> {
+    for (const w of workers) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGTERM');
+    const codes = await Promise.all(workers.map((w) => w.exited));
+    for (const [i, c] of codes.entries()) assert.ok(c === 0 || workers[i]!.proc.signalCode === 'SIGKILL', `${workers[i]!.id} exit ${c}: ${workers[i]!.stderr().slice(-1500)}`);
+  }
+
+  it('sticky: each device on one worker at a time, its events equal a single process run, discovery once per device, TTT predictions exact', async () => {
+    const base = 'sticky';
+    const seconds = 10;
+    const devs = devices('s', 40);
+    const log = await MqttLog.connect(mqttUrl(), [`${base}/+/keyword`, `${base}/+/prediction`, `homeassistant/device/#`], { protocolVersion: 4 });
+    after(() => log.close());
+    const worker = (id: string): Promise<ServeWorker> => serveWorker({ dir, base, memberId: `${base}-${id}`, natsUrls: cluster!.urls, mqttUrl: mqttUrl(), sensorModel: TTT_MODEL });
+    const workers = [await worker('a')];
+    const leases = await watchLeases(cluster!.urls, base);
+    workers.push(await worker('b'));
+    const { values } = sensorSignal(seconds * 10, 5);
+    await streamDevices(mqttUrl(), base, devs, seconds, { sensors: [{ id: 'pump', values }] });
+    await until(() => devs.every((d) => (eventsByDevice(log, base).get(d.id)?.length ?? 0) > 0) && predictions(log, base, 'pump').size >= values.length, 'events of every device and every prediction', 20_000);
+    await sleep(2500); // the streams' tails (decided when they go idle)
+    const total = await assertEventsEqualOffline(log, base, devs, seconds);
+    assert.ok(total >= 40 * 3, `${total} events`);
+    const want = uninterrupted(values);
+    const got = predictions(log, base, 'pump');
+    for (let t = 0; t < want.predictions.length; t++) assert.deepEqual(got.get(t), want.predictions[t], `prediction ${t}`);
+    // Each device's chunks were handled by exactly one worker: the one that owns its partition.
+    const health = await Promise.all(workers.map((w) => w.health()));
+    for (const d of devs) {
+      const holders = health.filter((h) => (h.devices[d.id]?.chunks ?? 0) > 0);
+      assert.equal(holders.length, 1, `${d.id} handled by ${holders.length} workers`);
+      assert.equal(holders[0]!.devices[d.id]!.chunks, seconds * 10, `${d.id}: every chunk once`);
+      assert.ok(holders[0]!.cluster!.partitions_owned.includes(partitionOf(d.id, 16)));
+    }
+    for (const h of health) assert.equal(h.cluster!.members.length, 2);
+    // Ownership never overlapped (lease writes as the server stored them).
+    for (const [p, owners] of ownership(leases.events, SERVE_FAST.leaseTtlMs)) {
+      for (let i = 1; i < owners.length; i++) assert.ok(owners[i]!.from >= owners[i - 1]!.to, `partition ${p}: ${owners[i]!.owner} took it before ${owners[i - 1]!.owner} let go`);
+    }
+    // Home Assistant discovery: once per device (and once for the bridge), not once per worker.
+    for (const d of [...devs.map((x) => x.id), 'pump', 'bridge']) {
+      assert.equal(log.on(`homeassistant/device/${base}_${d}/config`).length, 1, `discovery of ${d}`);
+    }
+    await stopAll(workers);
+  });
+});
