@@ -20,8 +20,9 @@ export class ArrivalLossEstimator {
 
   /** @returns the audio inferred lost just before this chunk (ms), or 0. */
   observe(chunk: AudioChunk): number {
-    if (chunk.kind !== 'chunk' || chunk.seq !== undefined || chunk.receivedAt === undefined) return 0;
-    const at = chunk.receivedAt;
+    // The stream's own clock when the transport keeps one (a JetStream replay delivers late by design).
+    const at = chunk.originAt ?? chunk.receivedAt;
+    if (chunk.kind !== 'chunk' || chunk.seq !== undefined || at === undefined) return 0;
     let lost = 0;
     if (this.anchor === null || chunk.gap) this.anchor = at - this.audioMs; // a new start, or a resume after OFF/lost audio already accounted for
     else {

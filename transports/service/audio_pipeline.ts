@@ -34,9 +34,14 @@ export interface AudioPipelineDeps {
   originFor?: (device: string) => StreamOriginState | null;
   /** Cluster workers: a device's pipeline made its stream origin (kept for snapshots). */
   onOrigin?: (device: string, origin: StreamOrigin) => void;
-  /** Devices whose pipeline ends now (handed to another cluster worker). */
+  /** Cluster workers: devices whose pipeline ends now (idle, or handed to another worker); the local idle timer is then off. */
   end$?: Observable<string>;
+  /** Cluster workers: a chunk went through the device's pipeline (its decisions are out). */
+  onProcessed?: (device: string, chunk: AudioChunk) => void;
 }
+
+/** A pipeline's idle timer when something else ends idle streams (a day: the largest `audio.idleMs`). */
+const MAX_IDLE_MS = 86_400_000;
 
 /** The device's decision settings: the service's, with the device's overrides on top. */
 export function decisionFor(config: ServiceConfig, entry: DeviceEntry): DecisionOptions {
@@ -96,7 +101,10 @@ export function deviceAudioPipeline(
       tap((c) => {
         if (c.gap) d.stats.stateReset(entry);
       }),
-      timeProcessing((c, ms) => d.stats.chunkProcessed(entry, ms, c.receivedAt !== undefined ? Date.now() - c.receivedAt : undefined)),
+      timeProcessing((c, ms) => {
+        d.stats.chunkProcessed(entry, ms, c.receivedAt !== undefined ? Date.now() - c.receivedAt : undefined);
+        d.onProcessed?.(device, c);
+      }),
       keywordSpotting(model, {
         ...(d.router && {
           engine: d.router,
@@ -133,7 +141,8 @@ export function runAudioPipelines(d: AudioPipelineDeps, model: Model, input: Obs
         return deviceAudioPipeline(d, model, entry, chunks, { origin: d.originFor?.(device) ?? null, onOrigin: (o) => d.onOrigin?.(device, o) });
       },
       {
-        idleMs: d.config.audio.idleMs,
+        // Cluster workers end idle streams themselves (by the stream's clock: a replay must not look idle).
+        idleMs: d.end$ ? MAX_IDLE_MS : d.config.audio.idleMs,
         ...(d.end$ && { end$: d.end$ }),
         onIdle: (device) => {
           const entry = d.devices.get(device);

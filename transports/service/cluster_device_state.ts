@@ -14,6 +14,12 @@ export interface AudioResumePoint {
   streamMs: number;
   /** When the chunk before it was stored (a pause longer than `audio.idleMs` before it starts a new stream). */
   previousStoredAt: number | null;
+  /**
+   * Stream time (ms) from which the next owner publishes events again: the last owner had decided
+   * (and published) every event ending before it. Earlier events of the restarted pipeline are
+   * dropped: its state has not converged there yet and it may decide them differently.
+   */
+  decideFromMs: number;
 }
 
 /**

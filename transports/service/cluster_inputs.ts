@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Subject } from 'rxjs';
 import { describeError, EdgestreamError } from '../../runtime/errors.js';
-import type { AudioChunk } from '../../runtime/operators/types.js';
+import type { AudioChunk, DeviceKeywordEvent } from '../../runtime/operators/types.js';
 import { chunkSamples } from '../../runtime/operators/pcm_layout.js';
 import { partitionOf } from '../cluster/partition_of.js';
 import { startClusterCoordinator, type ClusterCoordinator, type DeviceState, type InputMessage, type PartitionHandlers, type PartitionRestore, type ReleaseReason } from '../cluster/index.js';
@@ -46,9 +46,19 @@ interface AudioTrack {
   /** Stream time of the next chunk (senders without timestamps). */
   streamMs: number;
   lastStoredAt: number | null;
-  /** Chunks of the last `audioReplayMs` (and the one before): where a new owner would resume. */
+  /** Chunks from `audioReplayMs` before the last processed one on: where a new owner would resume. */
   recent: ChunkPosition[];
+  /** End (stream ms) of the last chunk the pipeline has processed: every event ending well before it is out. */
+  processedMs: number | null;
+  /** A restored resume point not yet replayed (handed on as it is if the partition moves again first). */
+  restored: { at: AudioResumePoint; seq: number } | null;
+  /** Events of the restored stream ending before this were published by the last owner. */
+  decideFromMs: number;
 }
+
+/** Events end at most this long before the last processed audio once decided (model delay, smoothing), plus the peak search. */
+const DECISION_LAG_MS = 500;
+const decisionLagMs = (config: ServiceConfig): number => DECISION_LAG_MS + 10 * (config.decision.peakFrames ?? 0);
 
 /** How long a snapshot waits for sensor messages still queued to be taken by their pipelines. */
 const DRAIN_TIMEOUT_MS = 3000;
@@ -74,8 +84,13 @@ const DRAIN_TIMEOUT_MS = 3000;
  */
 export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
   coordinator: ClusterCoordinator | null = null;
-  /** Devices whose pipelines end now (handed over): the service's pipelines listen. */
-  readonly end$ = new Subject<string>();
+  /** Devices whose audio pipeline ends now (idle, or handed over): the service's audio pipelines listen. */
+  readonly audioEnd$ = new Subject<string>();
+  /** Devices whose sensor pipeline ends now (handed over). */
+  readonly sensorEnd$ = new Subject<string>();
+  /** Local arrival time of each device's last audio chunk (idle detection). */
+  private readonly arrivals = new Map<string, number>();
+  private idleTimer: NodeJS.Timeout | null = null;
   /** The service's sensor streams (set before `start`). */
   sensorStreams: SensorStreams | null = null;
   private readonly partitionDevices = new Map<number, Set<string>>();
@@ -119,6 +134,8 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
     }
     this.coordinator = c;
     this.joined.resolve(c);
+    this.idleTimer = setInterval(() => this.endIdleStreams(), Math.max(20, Math.min(250, this.d.config.audio.idleMs / 4)));
+    this.idleTimer.unref();
     this.natsConnected = true;
     void (async () => {
       for await (const s of c.connection.status()) {
@@ -131,7 +148,28 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
 
   /** Leave: every owned partition is snapshotted and handed over. Bounded by `ms`. */
   async stop(): Promise<void> {
+    if (this.idleTimer) clearInterval(this.idleTimer);
     await this.coordinator?.stop();
+  }
+
+  /**
+   * End the keyword streams of devices that sent nothing for `audio.idleMs`, but only where the
+   * partition has nothing pending: while a new owner catches up (or deliveries stall), a device's
+   * chunks may pause for a while without the device having stopped, and a stream ended there
+   * would restart with a warm-up and lose its events.
+   */
+  private endIdleStreams(): void {
+    const c = this.coordinator;
+    if (!c || !this.natsConnected) return;
+    const now = Date.now();
+    let caughtUp: Set<number> | null = null;
+    for (const [device, at] of this.arrivals) {
+      if (now - at <= this.d.config.audio.idleMs) continue;
+      caughtUp ??= new Set(c.status().owned.filter((p) => p.pending === 0).map((p) => p.partition));
+      if (!caughtUp.has(this.partition(device))) continue;
+      this.arrivals.delete(device);
+      this.audioEnd$.next(device);
+    }
   }
 
   private partition(device: string): number {
@@ -167,7 +205,7 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
       entry.lastScore = state.lastScore;
       entry.lastTs = state.lastTs;
       this.restoredThrough.set(device, state.throughSeq);
-      if (state.audio) this.resumeAudio(device, state.audio);
+      if (state.audio) this.resumeAudio(device, state.audio, snap.inputSeq + 1);
       if (state.sensor) this.sensorStates.set(device, state.sensor);
       this.counts.devicesRestored++;
     }
@@ -176,8 +214,8 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
     }
   }
 
-  private resumeAudio(device: string, at: AudioResumePoint): void {
-    this.audio.set(device, { streamMs: at.streamMs, lastStoredAt: at.previousStoredAt, recent: [] });
+  private resumeAudio(device: string, at: AudioResumePoint, seq: number): void {
+    this.audio.set(device, { streamMs: at.streamMs, lastStoredAt: at.previousStoredAt, recent: [], processedMs: null, restored: { at, seq }, decideFromMs: at.decideFromMs });
     this.restoredOrigins.set(device, at.origin);
   }
 
@@ -208,6 +246,7 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
     if (!this.d.audioEnabled()) return;
     const entry = this.d.inputs.admit(m.device);
     if (!entry) return;
+    this.arrivals.set(m.device, Date.now());
     const cfg = this.d.config;
     let chunk: AudioChunk;
     try {
@@ -224,28 +263,45 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
       throw e;
     }
     chunk.originAt = m.storedAt;
+    // A replayed chunk is late by design: its wait is the hand-over (reported as replay lag), not
+    // processing latency, and must not make the worker shed load while it catches up.
+    if (m.replay) delete chunk.receivedAt;
     let track = this.audio.get(m.device);
     if (track && track.lastStoredAt !== null && m.storedAt - track.lastStoredAt > cfg.audio.idleMs && chunk.kind === 'chunk') {
       // The sender paused longer than the idle time (by the stream's clock, so that a replay decides
       // the same): a new stream, with a new origin, as a single service would have started.
       this.restoredOrigins.delete(m.device);
       track = undefined;
-      this.d.inputs.acceptAudio(entry, { device: m.device, kind: 'start', data: new Uint8Array(0), format: chunk.format, timestampMs: 0, originAt: m.storedAt, receivedAt: chunk.receivedAt! });
+      this.d.inputs.acceptAudio(entry, { device: m.device, kind: 'start', data: new Uint8Array(0), format: chunk.format, timestampMs: 0, originAt: m.storedAt, ...(chunk.receivedAt !== undefined && { receivedAt: chunk.receivedAt }) });
     }
-    track ??= { streamMs: 0, lastStoredAt: null, recent: [] };
-    this.audio.set(m.device, track);
-    if (chunk.kind === 'start') track.streamMs = 0;
+    if (!track || chunk.kind === 'start') {
+      track = { streamMs: 0, lastStoredAt: track?.lastStoredAt ?? null, recent: [], processedMs: null, restored: null, decideFromMs: 0 };
+      this.audio.set(m.device, track);
+    }
+    track.restored = null;
     if (chunk.timestampMs === undefined) chunk.timestampMs = track.streamMs;
     const durationMs = (chunkSamples(chunk) / chunk.format.rate) * 1000;
     track.recent.push({ seq: m.seq, streamMs: chunk.timestampMs, storedAt: m.storedAt, previousStoredAt: track.lastStoredAt });
     track.streamMs = chunk.timestampMs + durationMs;
     track.lastStoredAt = m.storedAt;
-    // Keep the chunks of the last audioReplayMs, plus the one that starts that window.
-    const keepFrom = track.streamMs - this.d.cluster.audioReplayMs;
+    this.d.inputs.acceptAudio(entry, chunk);
+  }
+
+  /** A chunk went through its pipeline: the resume window moves on (`audioReplayMs` before it, and the chunk that starts that window). */
+  processed(device: string, chunk: AudioChunk): void {
+    const track = this.audio.get(device);
+    if (!track || chunk.kind !== 'chunk' || chunk.timestampMs === undefined) return;
+    track.processedMs = chunk.timestampMs + (chunkSamples(chunk) / chunk.format.rate) * 1000;
+    const keepFrom = track.processedMs - this.d.cluster.audioReplayMs;
     let drop = 0;
     while (drop + 1 < track.recent.length && track.recent[drop + 1]!.streamMs <= keepFrom) drop++;
     if (drop > 0) track.recent.splice(0, drop);
-    this.d.inputs.acceptAudio(entry, chunk);
+  }
+
+  /** Whether a keyword event goes out: a restored stream's events the last owner already published do not. */
+  publishes(event: DeviceKeywordEvent): boolean {
+    const track = this.audio.get(event.device);
+    return !track || event.end_ms >= track.decideFromMs;
   }
 
   private onSensor(m: InputMessage): void {
@@ -271,8 +327,14 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
       const entry = this.d.devices.get(device);
       if (!entry) continue;
       const track = this.audio.get(device);
-      const resume = track?.recent[0];
+      const first = track?.recent[0];
       const origin = this.origins.get(device)?.snapshot ?? this.restoredOrigins.get(device) ?? null;
+      // Where the next owner resumes: `audioReplayMs` before the last processed chunk, and from
+      // where it publishes: what this worker had not decided yet (or the restored point, unreplayed).
+      const resume: { at: AudioResumePoint; seq: number } | null = track?.restored ?? (track && first ? {
+        seq: first.seq,
+        at: { origin, streamMs: first.streamMs, previousStoredAt: first.previousStoredAt, decideFromMs: Math.max(track.decideFromMs, (track.processedMs ?? first.streamMs) - decisionLagMs(this.d.config)) },
+      } : null);
       const state: ClusterDeviceState = {
         device,
         throughSeq: Math.max(this.lastDelivered.get(partition) ?? 0, this.restoredThrough.get(device) ?? 0),
@@ -281,7 +343,7 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
         lastKeyword: entry.lastKeyword,
         lastScore: entry.lastScore,
         lastTs: entry.lastTs,
-        audio: resume ? { origin, streamMs: resume.streamMs, previousStoredAt: resume.previousStoredAt } : null,
+        audio: resume?.at ?? null,
         sensor: this.sensorStreams?.capture(device) ?? this.sensorStates.get(device) ?? null,
       };
       states.push({ device, data: encodeDeviceState(state), ...(resume && { inputSeq: resume.seq - 1 }) });
@@ -312,7 +374,10 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
     if (lastWorker && online.length > 0) void this.d.announcer.offline(online.map((e) => e!), false);
     for (const device of devices) {
       this.released.set(device, partition);
-      this.end$.next(device); // ends the device's pipelines (as if idle); their availability stays as the next owner sets it
+      // End the device's pipelines (as if idle); their availability stays as the next owner sets it.
+      this.audioEnd$.next(device);
+      this.sensorEnd$.next(device);
+      this.arrivals.delete(device);
       this.audio.delete(device);
       this.origins.delete(device);
       this.restoredOrigins.delete(device);

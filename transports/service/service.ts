@@ -499,7 +499,8 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       ...(this.cluster && {
         originFor: (device: string) => this.cluster!.originFor(device),
         onOrigin: (device: string, origin: Parameters<ClusterInputs['onOrigin']>[1]) => this.cluster!.onOrigin(device, origin),
-        end$: this.cluster.end$,
+        end$: this.cluster.audioEnd$,
+        onProcessed: (device: string, chunk: AudioChunk) => this.cluster!.processed(device, chunk),
       }),
     };
   }
@@ -512,7 +513,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
       devices: this.devices,
       stats: this.stats,
       onActive: (entry, active) => this.setAvailability(entry, 'sensor', active),
-      ...(this.cluster && { onDequeued: (device: string) => this.cluster!.dequeued(device), end$: this.cluster.end$ }),
+      ...(this.cluster && { onDequeued: (device: string) => this.cluster!.dequeued(device), end$: this.cluster.sensorEnd$ }),
     };
   }
 
@@ -550,6 +551,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
 
   private onKeywordOutput(o: KeywordOutput): void {
     if (!this.mine(o.type === 'keyword' ? o.event.device : o.scores.device)) return;
+    if (o.type === 'keyword' && this.cluster && !this.cluster.publishes(o.event)) return;
     if (o.type === 'keyword') this.onKeyword(o.event, o.receivedAt);
     else this.onScores(o.scores);
   }
