@@ -60,6 +60,9 @@ interface AudioTrack {
 const DECISION_LAG_MS = 500;
 const decisionLagMs = (config: ServiceConfig): number => DECISION_LAG_MS + 10 * (config.decision.peakFrames ?? 0);
 
+/** A partition with no delivery at all for `audio.idleMs` plus this ends its streams (when nothing is pending on the server). */
+const QUIET_PARTITION_MARGIN_MS = 5000;
+
 /** How long a snapshot waits for sensor messages still queued to be taken by their pipelines. */
 const DRAIN_TIMEOUT_MS = 3000;
 
@@ -88,8 +91,10 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
   readonly audioEnd$ = new Subject<string>();
   /** Devices whose sensor pipeline ends now (handed over). */
   readonly sensorEnd$ = new Subject<string>();
-  /** Local arrival time of each device's last audio chunk (idle detection). */
+  /** Devices with a running keyword stream (idle detection). */
   private readonly arrivals = new Map<string, number>();
+  /** Per partition: the newest stored time delivered (the stream's clock) and the local time of the last delivery. */
+  private readonly partitionClock = new Map<number, { newestStoredAt: number; lastDeliveryAt: number }>();
   private idleTimer: NodeJS.Timeout | null = null;
   /** The service's sensor streams (set before `start`). */
   sensorStreams: SensorStreams | null = null;
@@ -153,20 +158,31 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
   }
 
   /**
-   * End the keyword streams of devices that sent nothing for `audio.idleMs`, but only where the
-   * partition has nothing pending: while a new owner catches up (or deliveries stall), a device's
-   * chunks may pause for a while without the device having stopped, and a stream ended there
-   * would restart with a warm-up and lose its events.
+   * End the keyword streams of devices that sent nothing for `audio.idleMs`, by the stream's
+   * clock: a later input of the same partition was stored more than `idleMs` after the device's
+   * last chunk (partitions are delivered in order, so nothing of the device is still on its way).
+   * Local time cannot tell: while a new owner catches up, or deliveries stall, or the event loop
+   * is busy, a device's chunks pause without the device having stopped, and a stream ended there
+   * would restart with a warm-up and lose events. A partition that went quiet altogether (nothing
+   * delivered for `idleMs` + 5 s and nothing pending on the server) ends its streams too.
    */
   private endIdleStreams(): void {
     const c = this.coordinator;
-    if (!c || !this.natsConnected) return;
+    if (!c) return;
     const now = Date.now();
+    const idleMs = this.d.config.audio.idleMs;
     let caughtUp: Set<number> | null = null;
-    for (const [device, at] of this.arrivals) {
-      if (now - at <= this.d.config.audio.idleMs) continue;
-      caughtUp ??= new Set(c.status().owned.filter((p) => p.pending === 0).map((p) => p.partition));
-      if (!caughtUp.has(this.partition(device))) continue;
+    for (const device of this.arrivals.keys()) {
+      const p = this.partition(device);
+      const last = this.audio.get(device)?.lastStoredAt ?? null;
+      const part = this.partitionClock.get(p);
+      if (!part || last === null) continue;
+      let idle = part.newestStoredAt - last > idleMs;
+      if (!idle && this.natsConnected && now - part.lastDeliveryAt > idleMs + QUIET_PARTITION_MARGIN_MS) {
+        caughtUp ??= new Set(c.status().owned.filter((o) => o.pending === 0).map((o) => o.partition));
+        idle = caughtUp.has(p);
+      }
+      if (!idle) continue;
       this.arrivals.delete(device);
       this.audioEnd$.next(device);
     }
@@ -221,6 +237,11 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
 
   message(m: InputMessage): void {
     this.lastDelivered.set(m.partition, m.seq);
+    const clock = this.partitionClock.get(m.partition);
+    if (clock) {
+      clock.newestStoredAt = Math.max(clock.newestStoredAt, m.storedAt);
+      clock.lastDeliveryAt = Date.now();
+    } else this.partitionClock.set(m.partition, { newestStoredAt: m.storedAt, lastDeliveryAt: Date.now() });
     this.partitionDevices.get(m.partition)?.add(m.device);
     const through = this.restoredThrough.get(m.device);
     // Audio before the snapshot point is run again on purpose (the resume point); other inputs are in the state.
@@ -368,6 +389,7 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
     const devices = [...(this.partitionDevices.get(partition) ?? [])];
     this.partitionDevices.delete(partition);
     this.lastDelivered.delete(partition);
+    this.partitionClock.delete(partition);
     // The last worker of the group going down: its devices go offline, as a single service's would.
     const lastWorker = reason === 'shutdown' && (this.coordinator?.members().filter((m) => m !== this.coordinator!.memberId).length ?? 0) === 0;
     const online = devices.map((d) => this.d.devices.get(d)).filter((e) => e && (e.audioActive || e.sensorActive));
