@@ -233,4 +233,128 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     for (const s of sensors) assert.ok(Buffer.from(await storedSensorState(base, s.id)).equals(Buffer.from(uninterrupted(s.values).state)), `${s.id}: final state equals the uninterrupted run's`);
     process.stderr.write(`# kill -9: ${victimPartitions.length} partitions taken over ${takeovers.join(', ')} ms after lease expiry\n`);
   });
+
+  it('scale out 2 → 4 workers and back under load: the partitions rendezvous hashing moves (about 1/N) move, nothing else, and the state moves with them', async () => {
+    const base = 'scale';
+    const seconds = 15;
+    const devs = devices('c', 40);
+    const log = await MqttLog.connect(mqttUrl(), [`${base}/+/keyword`, `${base}/+/prediction`], { protocolVersion: 4 });
+    after(() => log.close());
+    const worker = (id: string): Promise<ServeWorker> => serveWorker({ dir, base, memberId: `${base}-${id}`, natsUrls: cluster!.urls, mqttUrl: mqttUrl(), sensorModel: TTT_MODEL });
+    const first = [await worker('w1')];
+    const leases = await watchLeases(cluster!.urls, base);
+    first.push(await worker('w2'));
+    await sleep(1000); // w1 hands w2 its partitions
+    const twoReady = Date.now();
+    const ids2 = first.map((w) => w.id);
+    const ids4 = [...ids2, `${base}-w3`, `${base}-w4`];
+    const two = assignPartitions(16, ids2);
+    const four = assignPartitions(16, ids4);
+    const { values } = sensorSignal(seconds * 10, 7);
+    let extra: Promise<ServeWorker[]> | null = null;
+    let added: ServeWorker[] = [];
+    const addedHealth: Awaited<ReturnType<ServeWorker['health']>>[] = [];
+    await streamDevices(mqttUrl(), base, devs, seconds, {
+      sensors: [{ id: 'pump', values }],
+      onTick: async (k) => {
+        if (k === 20) extra = Promise.all([worker('w3'), worker('w4')]); // joins while the devices stream
+        if (k > 20 && extra && added.length === 0 && k % 5 === 0) {
+          const h = await first[0]!.health();
+          if (h.cluster!.members.length === 4) {
+            added = await extra;
+          }
+        }
+        if (k === 110) {
+          assert.ok(added.length === 2, 'the two workers joined in time');
+          addedHealth.push(...(await Promise.all(added.map((w) => w.health()))));
+          for (const w of added) w.proc.kill('SIGTERM'); // leave: their partitions are handed back
+        }
+      },
+    });
+    await Promise.all(added.map((w) => w.exited));
+    const want = await Promise.all(devs.map((d) => expectedFor(d.offset, seconds)));
+    await until(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); }, 'the events of every device', 40_000);
+    await until(() => predictions(log, base, 'pump').size >= values.length, 'every prediction', 20_000);
+    await sleep(1000);
+    // Ownership changes: on scale-out exactly the partitions the 4-member assignment gives the new
+    // workers moved (to them), none between the old two; on scale-in they came back.
+    const owners = ownership(leases.events, SERVE_FAST.leaseTtlMs);
+    const movedOut = [...owners].filter(([, list]) => list.some((x) => x.owner.endsWith('w3') || x.owner.endsWith('w4'))).map(([p]) => p).sort((a, b) => a - b);
+    const expectedMoves = four.flatMap((o, p) => (o !== two[p] ? [p] : []));
+    assert.deepEqual(movedOut, expectedMoves, 'the partitions that moved are those rendezvous hashing gives the new workers');
+    for (const p of expectedMoves) assert.ok(ids4.slice(2).includes(four[p]!));
+    for (const [p, list] of owners) {
+      const since = list.filter((x) => x.to >= twoReady);
+      // The two join one after the other: with three members the partition may go to the first of them.
+      const allowed = new Set([two, four, assignPartitions(16, [...ids2, ids4[2]!]), assignPartitions(16, [...ids2, ids4[3]!])].map((a) => a[p]!));
+      assert.ok(since.every((x) => allowed.has(x.owner)), `partition ${p} went only to its rendezvous owners: ${since.map((x) => x.owner).join(' → ')}`);
+      assert.ok(since.length <= 4, `partition ${p} moved only with the membership: ${since.map((x) => x.owner).join(' → ')}`);
+      assert.equal(list.at(-1)!.owner, two[p], `partition ${p} is back with its 2-member owner`);
+    }
+    // State moved with the partitions: the new workers restored devices, and so did the old ones when they came back.
+    assert.ok(addedHealth.reduce((n, h) => n + h.cluster!.devices_restored, 0) > 0, 'the new workers restored devices');
+    const after2 = await Promise.all(first.map((w) => w.health()));
+    assert.ok(after2.reduce((n, h) => n + h.cluster!.devices_restored, 0) > 0, 'the old workers restored the devices handed back');
+    await assertEventsEqualOffline(log, base, devs, seconds);
+    const wantPred = uninterrupted(values);
+    const got = predictions(log, base, 'pump');
+    for (let t = 0; t < wantPred.predictions.length; t++) assert.deepEqual(got.get(t), wantPred.predictions[t], `pump: prediction ${t}`);
+    await stopAll(first);
+    assert.ok(Buffer.from(await storedSensorState(base, 'pump')).equals(Buffer.from(wantPred.state)), 'pump: final state equals the uninterrupted run\'s');
+    process.stderr.write(`# scale 2 → 4 → 2: ${expectedMoves.length} of 16 partitions moved each way\n`);
+  });
+
+  it('one NATS node killed and restarted: workers reconnect, nothing acknowledged is lost', async () => {
+    const base = 'natsfail';
+    const seconds = 10;
+    const devs = devices('n', 20);
+    const log = await MqttLog.connect(mqttUrl(), [`${base}/+/keyword`], { protocolVersion: 4 });
+    after(() => log.close());
+    // A stall of a few seconds while the stream elects a leader is no idle device (idleMs 20 s); the streams end with `stop` markers.
+    const worker = (id: string): Promise<ServeWorker> => serveWorker({ dir, base, memberId: `${base}-${id}`, natsUrls: cluster!.urls, mqttUrl: mqttUrl(), extra: { audio: { idleMs: 20_000, bufferChunks: 1000 } } });
+    const workers = [await worker('a'), await worker('b')];
+    const nc = await connect({ servers: cluster!.urls });
+    after(() => nc.close());
+    // Kill the input stream's leader unless it is node 1 (whose MQTT listener carries the outputs), else node 3.
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const info = await (await jetstreamManager(nc)).streams.info(clusterNames(base).inputStream);
+    const victim = cluster!.nodes.find((n) => n.spec.name === info.cluster?.leader && n.spec.name !== 'n1') ?? cluster!.nodes[2]!;
+    let acked = 0;
+    /** Publish through JetStream (acknowledged by the stream); retried with the same message id until acknowledged. */
+    const send = async (device: string, k: number, data: Uint8Array, type: 'chunk' | 'stop'): Promise<void> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await publishInput(nc, base, device, 'audio', data, { seq: String(k), timestamp: String(k * CHUNK_MS), type }, { msgId: `${device}-${k}-${type}`, timeoutMs: 2000 });
+          acked++;
+          return;
+        } catch (e) {
+          if (attempt > 200) throw e;
+          await sleep(100);
+        }
+      }
+    };
+    const ticks = seconds * 10;
+    const t0 = Date.now();
+    for (let k = 0; k < ticks; k++) {
+      if (k === 30) await victim.kill('SIGKILL');
+      if (k === 70) await victim.restart();
+      const wait = t0 + k * CHUNK_MS - Date.now();
+      if (wait > 0) await sleep(wait);
+      await Promise.all(devs.map((d) => send(d.id, k, d.pcm.subarray(k * CHUNK_BYTES, (k + 1) * CHUNK_BYTES), 'chunk')));
+    }
+    await Promise.all(devs.map((d) => send(d.id, ticks, new Uint8Array(0), 'stop')));
+    assert.equal(acked, devs.length * (ticks + 1));
+    const want = await Promise.all(devs.map((d) => expectedFor(d.offset, seconds)));
+    await until(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); }, 'the events of every device', 40_000);
+    await sleep(1000);
+    await assertEventsEqualOffline(log, base, devs, seconds);
+    const health = await Promise.all(workers.map((w) => w.health()));
+    for (const h of health) {
+      assert.equal(h.cluster!.nats_connected, true);
+      assert.equal(h.cluster!.members.length, 2);
+      assert.equal(h.seq_gaps, 0, 'no acknowledged chunk missing from a device\'s stream');
+      assert.equal(h.chunks_dropped, 0);
+    }
+    await stopAll(workers);
+  });
 });
