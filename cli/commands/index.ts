@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerBench } from './bench.js';
+import { registerBenchCluster } from './bench_cluster.js';
 import { registerBenchMqtt } from './bench_mqtt.js';
 import { registerBenchTtt } from './bench_ttt.js';
 import { registerClassify } from './classify.js';
@@ -32,4 +33,5 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerDemo,
   registerBenchMqtt,
   registerCluster,
+  registerBenchCluster,
 ];

@@ -37,6 +37,10 @@ export interface MqttLoadBenchOptions {
   progress?: (line: string) => void;
   /** Sample the service's /healthz (and the latency of the events since the last sample) this often, into `timeline` (ms). */
   sampleEveryMs?: number;
+  /** MQTT version of the devices and the subscriber (4 = 3.1.1: no properties; nats-server's listener needs it). Default 5. */
+  protocolVersion?: 4 | 5;
+  /** Base topic (default `bench<pid>`). */
+  baseTopic?: string;
 }
 
 /** One sample of a long run (`sampleEveryMs`): the service's memory and counts, and event latency in the window. */
@@ -186,7 +190,8 @@ async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBe
     url = broker.url;
   }
   const httpPort = await freePort();
-  const base = `bench${process.pid}`;
+  const base = o.baseTopic ?? `bench${process.pid}`;
+  const protocolVersion = o.protocolVersion ?? 5;
   const configPath = join(o.tmpDir, 'bench-service.json');
   writeFileSync(configPath, JSON.stringify({
     baseTopic: base,
@@ -213,7 +218,8 @@ async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBe
   try {
     for (let i = 0; ; i++) {
       const h = await fetchHealth(httpPort);
-      if (h?.mqtt_connected) break;
+      // A cluster worker is ready once it owns every partition (it is the only one).
+      if (h?.mqtt_connected && (!h.cluster || h.cluster.partitions_owned.length === (o.service.cluster as { partitions?: number } | undefined)?.partitions)) break;
       if (service.exitCode !== null) throw new EdgestreamError('E_MQTT', `edgestream serve exited (${service.exitCode}): ${serviceErr.slice(-2000)}`);
       if (i > 600) throw new EdgestreamError('E_MQTT', 'edgestream serve did not come up within 60 s');
       await sleep(100);
@@ -223,7 +229,7 @@ async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBe
     const simStart = process.cpuUsage();
 
     // The subscriber: latency of every detection.
-    const sub = await mqtt.connectAsync(url, { protocolVersion: 5, clientId: `${base}-sub` });
+    const sub = await mqtt.connectAsync(url, { protocolVersion, clientId: `${base}-sub` });
     clients.push(sub);
     const latencies: number[] = [];
     const steadyLatencies: number[] = [];
@@ -261,7 +267,7 @@ async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBe
     log(`connecting ${o.devices} devices`); // clients[1 + d] is device d
     const pubs: MqttAudioPublisher[] = [];
     for (let d = 0; d < o.devices; d++) {
-      const c = await mqtt.connectAsync(url, { protocolVersion: 5, clientId: `${base}-d${d}`, queueQoSZero: false });
+      const c = await mqtt.connectAsync(url, { protocolVersion, clientId: `${base}-d${d}`, queueQoSZero: false });
       clients.push(c);
       pubs.push(new MqttAudioPublisher(c, { baseTopic: base, device: `d${d}`, chunkMs }));
     }
