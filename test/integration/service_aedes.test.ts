@@ -69,7 +69,8 @@ describe('stream service on aedes (in-process broker)', () => {
     await broker.close();
   });
 
-  it('falls back to MQTT 3.1.1, announces itself (retained bridge availability + HA discovery) and publishes the same events as the offline pipeline', async () => {
+  // That the events equal the offline pipeline's is the transport contract (transport_contract.test.ts, aedes among the others).
+  it('falls back to MQTT 3.1.1, announces itself (retained bridge availability + HA discovery) and publishes events with their fields, QoS 1, not retained', async () => {
     const log = await listen(['edgestream/#', 'homeassistant/#']);
     const service = await start({ baseTopic: 'edgestream' });
     assert.equal(service.protocolVersion, 4);
@@ -79,13 +80,10 @@ describe('stream service on aedes (in-process broker)', () => {
     const bridge = await log.waitFor((m) => m.topic === 'homeassistant/device/edgestream_bridge/config', 'bridge discovery');
     assert.deepEqual(JSON.parse(bridge.text).dev.ids, ['edgestream_bridge']);
 
-    const expected = await offlineEvents(model, 'kitchen');
-    assert.ok(expected.length >= 3, `the offline run has ${expected.length} events`);
     await publishAudio(log, 'edgestream/kitchen/audio', AUDIO);
-    await until(() => log.on('edgestream/kitchen/keyword').length >= expected.length, `${expected.length} keyword events`);
+    await until(() => log.on('edgestream/kitchen/keyword').length >= 3, '3 keyword events');
     await sleep(200);
     const events = log.on('edgestream/kitchen/keyword').map((m) => JSON.parse(m.text) as DeviceKeywordEvent);
-    assert.deepEqual(events.map((e) => `${e.label}@${e.end_ms}`), expected);
     for (const e of events) {
       assert.equal(e.event_type, e.label);
       assert.equal(e.device, 'kitchen');

@@ -9,10 +9,9 @@ import { loadModel } from '../../runtime/model/load_model.js';
 import type { Model } from '../../runtime/model/model.js';
 import { keywordSpotting } from '../../runtime/operators/keyword_spotting.js';
 import type { AudioChunk, DeviceKeywordEvent } from '../../runtime/operators/types.js';
-import { MqttAudioPublisher } from '../../transports/mqtt/audio_publisher.js';
 import type { ServiceConfigInput } from '../../transports/service/config.js';
 import { createService, type EdgestreamService } from '../../transports/service/service.js';
-import { f32le, s16le, testSignal } from '../helpers/audio_signal.js';
+import { s16le, testSignal } from '../helpers/audio_signal.js';
 import { Mosquitto, MOSQUITTO_MISSING } from '../helpers/mosquitto.js';
 import { MqttLog, sleep, until } from '../helpers/mqtt_log.js';
 import { CLI } from '../helpers/paths.js';
@@ -25,13 +24,6 @@ import { tempDir } from '../helpers/tmp.js';
 const DECISION = { threshold: 0.0, refractoryMs: 400 };
 const broker = await Mosquitto.start();
 const skip = broker ? false : MOSQUITTO_MISSING;
-
-function eventKeys(messages: { text: string }[]): string[] {
-  return messages.map((m) => {
-    const e = JSON.parse(m.text) as DeviceKeywordEvent;
-    return `${e.label}@${e.end_ms}`;
-  });
-}
 
 async function offline(model: Model, chunks: AudioChunk[]): Promise<string[]> {
   const out = await firstValueFrom(from(chunks).pipe(keywordSpotting(model, { decision: DECISION }), toArray()));
@@ -78,29 +70,8 @@ describe('stream service on mosquitto', { skip }, () => {
     await broker?.close();
   });
 
-  it('speaks MQTT 5; audio described by MQTT 5 properties (48 kHz f32le stereo, seq, timestamps) gives the offline events', async () => {
-    const log = await listen(['m5/#']);
-    const service = await start({ baseTopic: 'm5' });
-    assert.equal(service.protocolVersion, 5);
-    const audio = testSignal(48000, 2.4, 5);
-    const bytes = f32le(audio, 2);
-    const pub = new MqttAudioPublisher(log.client, { baseTopic: 'm5', device: 'studio', format: { encoding: 'f32le', rate: 48000, channels: 2 }, chunkMs: 20 });
-    const chunks: AudioChunk[] = [];
-    for (let o = 0, i = 0; o < bytes.length; o += pub.chunkBytes, i++) {
-      chunks.push({ device: 'studio', kind: 'chunk', data: bytes.subarray(o, o + pub.chunkBytes), format: pub.format, seq: i, timestampMs: i * 20 });
-      pub.push(bytes.subarray(o, o + pub.chunkBytes));
-      if (i % 10 === 0) await sleep(2);
-    }
-    await pub.end();
-    const expected = await offline(model, chunks);
-    assert.ok(expected.length >= 3);
-    await until(() => log.on('m5/studio/keyword').length >= expected.length, `${expected.length} events`);
-    await sleep(200);
-    assert.deepEqual(eventKeys(log.on('m5/studio/keyword')), expected);
-    const h = service.health().devices.studio!;
-    assert.equal(h.gaps, 0);
-    assert.equal(h.chunks, chunks.length);
-  });
+  // MQTT 5 with format properties (48 kHz f32le stereo, seq, timestamps) giving the offline events is
+  // the transport contract's mosquitto case (transport_contract.test.ts).
 
   it('wrong format properties are refused and counted; a seq gap restarts the stream (counted, warm-up applied)', async () => {
     const log = await listen([]);
