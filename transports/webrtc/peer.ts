@@ -71,6 +71,7 @@ export class WebRtcPeer {
     this.pc.ontrack = ({ track }) => this.onTrack(track);
     this.pc.ondatachannel = ({ channel }) => this.onDataChannel(channel);
     this.pc.onconnectionstatechange = () => this.onConnectionState();
+    this.pc.oniceconnectionstatechange = () => this.onConnectionState();
     this.after(options.connectTimeoutMs, () => {
       if (this.connectedAt === null) this.close('connect_timeout');
     });
@@ -142,6 +143,7 @@ export class WebRtcPeer {
     this.pc.ontrack = null;
     this.pc.ondatachannel = null;
     this.pc.onconnectionstatechange = null;
+    this.pc.oniceconnectionstatechange = null;
     this.pc.close();
     this.options.log.info({ device: this.device, reason, chunks: this.chunks, ms: Date.now() - this.createdAt }, 'webrtc peer closed');
     this.options.onClosed(this, reason);
@@ -210,8 +212,11 @@ export class WebRtcPeer {
 
   private onConnectionState(): void {
     if (this.closed) return;
-    const state = this.pc.connectionState;
-    this.options.log.debug({ device: this.device, state }, 'webrtc connection state');
+    // @roamhq/wrtc's connectionState still reads `connected` when ICE goes `disconnected` (seen on
+    // 0.10: connected → failed 10 s later), so the ICE state decides the grace period.
+    const ice = this.pc.iceConnectionState;
+    const state = ice === 'disconnected' && this.pc.connectionState === 'connected' ? 'disconnected' : this.pc.connectionState;
+    this.options.log.debug({ device: this.device, state, ice }, 'webrtc connection state');
     if (state === 'connected') {
       if (this.disconnectTimer) clearTimeout(this.disconnectTimer);
       this.disconnectTimer = null;

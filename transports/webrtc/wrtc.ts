@@ -78,6 +78,7 @@ export interface WrtcPeerConnection {
   ontrack: ((e: { track: WrtcMediaStreamTrack }) => void) | null;
   ondatachannel: ((e: { channel: WrtcDataChannel }) => void) | null;
   onconnectionstatechange: (() => void) | null;
+  oniceconnectionstatechange: (() => void) | null;
   addEventListener(type: 'icegatheringstatechange' | 'connectionstatechange', listener: () => void): void;
   removeEventListener(type: 'icegatheringstatechange' | 'connectionstatechange', listener: () => void): void;
   createOffer(): Promise<WrtcSessionDescriptionInit>;
