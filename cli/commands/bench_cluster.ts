@@ -79,11 +79,11 @@ export function registerBenchCluster(program: Command): void {
           const lines = [`${devices} devices × 20 ms chunks (MQTT 3.1.1 via nats-server's listener), ${seconds} s per round, ${rounds} round(s) each; model ${model.name}`];
           for (const x of r.rounds) {
             const l = x.result.steadyLatencyMs;
-            lines.push(`  ${x.mode.padEnd(7)} round ${x.round + 1}: latency p50 ${l?.p50 ?? '?'} ms, p99 ${l?.p99 ?? '?'} ms (${l?.samples ?? 0} events after 2 s); chunks ${x.result.chunks.sent} sent, ${x.result.chunks.lost} lost, ${x.result.chunks.dropped} dropped; ${x.result.serviceCpuSeconds ?? '?'} CPU s → ${x.devicesPerCore ?? '?'} devices per core`);
+            lines.push(`  ${x.mode.padEnd(7)} round ${x.round + 1}: latency p50 ${l?.p50 ?? '?'} ms, p99 ${l?.p99 ?? '?'} ms (${l?.samples ?? 0} events after 2 s); chunks ${x.result.chunks.sent} sent, ${x.result.chunks.lost} lost, ${x.result.chunks.dropped} dropped; ${x.result.serviceCpuSeconds ?? '?'} CPU s → ${x.devicesPerCore ?? '?'} devices per core; nats-server ${x.natsCpuSeconds ?? '?'} CPU s`);
           }
           for (const mode of ['single', 'cluster'] as const) {
             const m = r.median[mode];
-            lines.push(`median ${mode}: latency p50 ${m.steadyP50Ms ?? '?'} ms (whole run p50 ${m.latencyP50Ms ?? '?'}, p99 ${m.latencyP99Ms ?? '?'}), ${m.devicesPerCore ?? '?'} devices per core`);
+            lines.push(`median ${mode}: latency p50 ${m.steadyP50Ms ?? '?'} ms (whole run p50 ${m.latencyP50Ms ?? '?'}, p99 ${m.latencyP99Ms ?? '?'}), ${m.devicesPerCore ?? '?'} devices per core, nats-server ${m.natsCpuSeconds ?? '?'} CPU s per round`);
           }
           lines.push(`cluster path adds ${r.addedLatencyP50Ms ?? '?'} ms at p50; load average ${r.machine.loadAverageBefore.join(' ')} → ${r.machine.loadAverageAfter.join(' ')} (${r.machine.cpus} CPUs)`);
           process.stdout.write(`${lines.join('\n')}\n`);

@@ -2,7 +2,7 @@ import { cpus, loadavg } from 'node:os';
 import { EdgestreamError } from '../../runtime/errors.js';
 import { NatsCluster, NATS_SERVER_MISSING } from '../cluster/nats_server_process.js';
 import { subjectMappings } from '../cluster/subjects.js';
-import { runMqttLoadBench, type MqttLoadBenchOptions, type MqttLoadBenchResult } from './mqtt_load_bench.js';
+import { cpuSeconds, runMqttLoadBench, type MqttLoadBenchOptions, type MqttLoadBenchResult } from './mqtt_load_bench.js';
 
 /**
  * The cluster path against a single service, in one run on one machine: a nats-server (the
@@ -27,6 +27,8 @@ export interface ClusterBenchRound {
   result: MqttLoadBenchResult;
   /** Real-time devices one core holds at this round's CPU cost. */
   devicesPerCore: number | null;
+  /** CPU seconds of nats-server during the round (MQTT listener; for the cluster also JetStream storage and delivery). */
+  natsCpuSeconds: number | null;
 }
 
 export interface ClusterBenchResult {
@@ -35,7 +37,7 @@ export interface ClusterBenchResult {
   rounds: ClusterBenchRound[];
   machine: { cpus: number; model: string; node: string; loadAverageBefore: number[]; loadAverageAfter: number[] };
   /** Medians over the rounds of each mode. */
-  median: Record<'single' | 'cluster', { latencyP50Ms: number | null; latencyP99Ms: number | null; steadyP50Ms: number | null; devicesPerCore: number | null; cpuSeconds: number | null; lost: number; dropped: number }>;
+  median: Record<'single' | 'cluster', { latencyP50Ms: number | null; latencyP99Ms: number | null; steadyP50Ms: number | null; devicesPerCore: number | null; cpuSeconds: number | null; natsCpuSeconds: number | null; lost: number; dropped: number }>;
   /** Median cluster p50 − median single p50 (steady state, ms). */
   addedLatencyP50Ms: number | null;
 }
@@ -63,6 +65,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
         log(`round ${r + 1}/${o.rounds}: ${mode}`);
         // Each cluster round has its own group and stream: nothing restored from an earlier round.
         const base = mode === 'cluster' ? prefixes[r]! : `benchs${process.pid}r${r}`;
+        const natsBefore = node.pid !== null ? await cpuSeconds(node.pid) : null;
         const result = await runMqttLoadBench({
           ...o,
           brokerUrl: node.mqttUrl,
@@ -74,7 +77,9 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
           },
         });
         const devicesPerCore = result.serviceCpuSeconds ? Math.round(((o.devices * o.seconds) / result.serviceCpuSeconds) * 10) / 10 : null;
-        rounds.push({ mode, round: r, result, devicesPerCore });
+        const natsAfter = node.pid !== null ? await cpuSeconds(node.pid) : null;
+        const natsCpuSeconds = natsBefore !== null && natsAfter !== null ? Math.round((natsAfter - natsBefore) * 10) / 10 : null;
+        rounds.push({ mode, round: r, result, devicesPerCore, natsCpuSeconds });
       }
     }
   } finally {
@@ -88,6 +93,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       steadyP50Ms: median(rs.map((x) => x.result.steadyLatencyMs?.p50)),
       devicesPerCore: median(rs.map((x) => x.devicesPerCore)),
       cpuSeconds: median(rs.map((x) => x.result.serviceCpuSeconds)),
+      natsCpuSeconds: median(rs.map((x) => x.natsCpuSeconds)),
       lost: rs.reduce((n, x) => n + x.result.chunks.lost, 0),
       dropped: rs.reduce((n, x) => n + x.result.chunks.dropped, 0),
     };

@@ -124,7 +124,7 @@ async function fetchHealth(port: number): Promise<HealthSnapshot | null> {
 }
 
 /** User + system CPU seconds of a process (Linux /proc). */
-async function cpuSeconds(pid: number): Promise<number | null> {
+export async function cpuSeconds(pid: number): Promise<number | null> {
   try {
     const { readFileSync } = await import('node:fs');
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
