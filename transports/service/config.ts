@@ -10,7 +10,7 @@ import { WebRtcConfigSchema } from '../webrtc/plugin.js';
 /**
  * The service configuration (`edgestream serve --config file.yaml`, `createService(config)`).
  * Every field is optional; the defaults run the shipped demo model against a broker on
- * localhost. Secrets can stay out of the file: see `applyEnvironment`. README "Configuration"
+ * localhost. Secrets can stay out of the file: see `applyEnvironment`. docs/service.md, "Configuration"
  * documents every field with its default.
  */
 
@@ -197,7 +197,7 @@ export const ServiceConfigSchema = z.strictObject({
       maxEventLoopLagMs: z.number().int().min(1).default(1000),
     })
     .default({ intervalMs: 60_000, maxEventLoopLagMs: 1000 }),
-  /** Browser microphones over WebRTC (README "WebRTC"); the token may come from EDGESTREAM_WEBRTC_TOKEN. */
+  /** Browser microphones over WebRTC (docs/webrtc.md, "WebRTC"); the token may come from EDGESTREAM_WEBRTC_TOKEN. */
   webrtc: WebRtcConfigSchema.optional(),
 });
 
