@@ -77,7 +77,7 @@ class Batches(torch.utils.data.IterableDataset):
             clip_labels = np.where(kinds < a.silence_p, 0, np.where(kinds < a.silence_p + a.unknown_p, 1,
                                                                    rng.integers(2, len(sc.LABELS), a.batch_clips)))
             xb = np.stack([aug.clip(pool.draw(int(l), rng), int(l)) for l in clip_labels])
-            seqs = [aug.sequence(pool, a.seq_frames, a.window) for _ in range(a.batch_seq)]
+            seqs = [aug.sequence(pool, a.seq_frames, a.window, phrase_p=a.phrase_p) for _ in range(a.batch_seq)]
             xq = np.stack([s[0] for s in seqs]) if seqs else np.zeros((0, a.seq_frames, 128), np.float32)
             yq = np.stack([s[1] for s in seqs])[:, a.first:] if seqs else np.zeros((0, a.seq_frames - a.first), np.int64)
             yield torch.from_numpy(xb), torch.from_numpy(clip_labels), torch.from_numpy(xq), torch.from_numpy(yq)
@@ -147,6 +147,7 @@ def main() -> None:
     ap.add_argument('--seq-frames', type=int, default=256)
     ap.add_argument('--window', type=int, default=128)
     ap.add_argument('--first', type=int, default=60)
+    ap.add_argument('--phrase-p', type=float, default=0.0, help='share of sequences that are phrases (a command among closely spoken words)')
     ap.add_argument('--lr', type=float, default=3e-3)
     ap.add_argument('--weight-decay', type=float, default=0.02)
     ap.add_argument('--label-smoothing', type=float, default=0.05)
