@@ -24,7 +24,7 @@ import torch
 import features
 import speech_commands as sc
 from make_stream import DEFAULT_DATA
-from train_kws12 import window_logits
+from train import window_logits
 from verify import load_checkpoint
 from wave_augment import word_span
 
