@@ -2,7 +2,7 @@
  * edgestream: the package root. Everything here is public API; deeper modules are internal.
  *
  *   import { createKeywordSpotter, loadModel } from 'edgestream';
- *   const spotter = await createKeywordSpotter('kws35');          // audio in, keyword events out
+ *   const spotter = await createKeywordSpotter('kws12');          // audio in, keyword events out
  *   for (const e of spotter.push(pcm)) console.log(e.label, e.start_ms);
  *   const session = (await loadModel('model.safetensors')).createSession(); // frames in, outputs out
  */

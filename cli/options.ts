@@ -7,7 +7,7 @@ const BACKENDS = ['auto', 'js', 'wasm', 'wasm-relaxed', 'onnx'] as const;
 /** Help texts shared by the commands that load a model: --backend (what parseBackend accepts), --threshold, --int8. */
 export const BACKEND_HELP = BACKENDS.join(' | ');
 export const THRESHOLD_HELP = 'score a keyword must reach (default: the threshold stored in the model, else 0.5)';
-export const INT8_HELP = 'int8 weights (per-row scales; README "Kernels")';
+export const INT8_HELP = 'int8 weights (per-row scales; docs/kernels.md)';
 
 export function parseBackend(value: string): BackendName | 'auto' {
   if (!(BACKENDS as readonly string[]).includes(value)) {

@@ -5,7 +5,7 @@
   background noise (the validation part of the data set's noise recordings, 25 dB below speech);
 - test/fixtures/kws12/<word>/<speaker>_nohash_<n>.flac: a small labelled set for `edgestream eval`
   (three clips of every command (three speakers each), eight of other words, four of silence), the data set's own files;
-- test/fixtures/kws12-reference/: PyTorch outputs of the shipped kws12 models on some of those clips
+- test/fixtures/kws12-reference/: PyTorch outputs of the shipped kws12 model on some of those clips
   and on the sample stream, for the runtime's conformance test.
 
     /usr/bin/python3 training/real_fixtures.py
@@ -24,13 +24,13 @@ import torch
 import features
 import speech_commands as sc
 from make_stream import DEFAULT_DATA
-from train_kws12 import window_logits
+from train import window_logits
 from verify import load_checkpoint
 from wave_augment import word_span
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE_ORDER = ['yes', 'no', 'up', 'down', 'bed', 'left', 'right', 'on', 'off', 'happy', 'stop', 'go']
-MODELS = {'kws12': 'lmu_rnn_conv1d', 'kws12-spiking': 'slmu_rnn_ms_conv1d'}
+MODELS = {'kws12': 'lmu_rnn_conv1d'}
 
 
 def pick(rng: np.random.Generator, clips: list[sc.Clip], n: int, used: set[str]) -> list[sc.Clip]:

@@ -3,8 +3,8 @@
 Each step draws fresh examples from the training speakers' clips (wave_augment.py): whole clips as
 `classify` sees them (loss on the whole-clip output) and sequences of continuous noisy speech as
 `listen` sees them (loss on the windowed head at every frame from `--first` on). Loss: softmax
-cross-entropy over the 12 labels, optionally distilled from a stronger offline teacher
-(teacher.py; `--teacher`). The model keeps the official architecture and parameter names, and the
+cross-entropy over the 12 labels, optionally distilled from a trained teacher (`--teacher`: the
+spiking model learns from the non-spiking one, on clips and on every window). The model keeps the official architecture and parameter names, and the
 best checkpoint (validation speakers) is saved as an official-format `best_model.pth`.
 """
 from __future__ import annotations
@@ -20,21 +20,10 @@ from torch import nn
 
 import speech_commands as sc
 from model import LmuFormer
+from train import window_logits  # the runtime's windowed head over a sequence (shared with the synthetic recipe)
 from wave_augment import IGNORE, Augmenter, ClipPool, PAD_VALUE
 
 FRAMES_CLIP = 128
-
-
-def window_logits(model: nn.Module, x: torch.Tensor, window: int, first: int) -> torch.Tensor:
-    """Head outputs for the windows ending at frames first…N−1 (mean over the last `window` frames,
-    fewer at the start), as the runtime's windowed head. [B, N − first, K]"""
-    f = model.features(x)  # [B, C, N]
-    b, c, n = f.shape
-    cs = torch.cat([f.new_zeros(b, c, 1), torch.cumsum(f, dim=2)], dim=2)
-    t = torch.arange(first, n)
-    lo = torch.clamp(t + 1 - window, min=0)
-    mean = (cs[:, :, t + 1] - cs[:, :, lo]) / (t + 1 - lo).to(f.dtype)
-    return model.head(mean.transpose(1, 2).contiguous())
 
 
 class SpecAugment:
@@ -77,7 +66,7 @@ class Batches(torch.utils.data.IterableDataset):
             clip_labels = np.where(kinds < a.silence_p, 0, np.where(kinds < a.silence_p + a.unknown_p, 1,
                                                                    rng.integers(2, len(sc.LABELS), a.batch_clips)))
             xb = np.stack([aug.clip(pool.draw(int(l), rng), int(l)) for l in clip_labels])
-            seqs = [aug.sequence(pool, a.seq_frames, a.window) for _ in range(a.batch_seq)]
+            seqs = [aug.sequence(pool, a.seq_frames, a.window, phrase_p=a.phrase_p) for _ in range(a.batch_seq)]
             xq = np.stack([s[0] for s in seqs]) if seqs else np.zeros((0, a.seq_frames, 128), np.float32)
             yq = np.stack([s[1] for s in seqs])[:, a.first:] if seqs else np.zeros((0, a.seq_frames - a.first), np.int64)
             yield torch.from_numpy(xb), torch.from_numpy(clip_labels), torch.from_numpy(xq), torch.from_numpy(yq)
@@ -147,6 +136,7 @@ def main() -> None:
     ap.add_argument('--seq-frames', type=int, default=256)
     ap.add_argument('--window', type=int, default=128)
     ap.add_argument('--first', type=int, default=60)
+    ap.add_argument('--phrase-p', type=float, default=0.0, help='share of sequences that are phrases (a command among closely spoken words)')
     ap.add_argument('--lr', type=float, default=3e-3)
     ap.add_argument('--weight-decay', type=float, default=0.02)
     ap.add_argument('--label-smoothing', type=float, default=0.05)
@@ -160,8 +150,7 @@ def main() -> None:
     ap.add_argument('--init-from-lmu', default=None,
                     help='spiking model: start from a trained lmu_rnn_conv1d checkpoint (its conv filters, W_u, MLP, projection and head)')
     ap.add_argument('--teacher', default=None,
-                    help='distil from a teacher: a trained lmu_rnn_conv1d checkpoint (best_model.pth; clips and windows) '
-                         'or a teacher.py CNN (teacher.pt; clips)')
+                    help='distil from a trained lmu_rnn_conv1d checkpoint (best_model.pth) on clips and windows')
     ap.add_argument('--kd-weight', type=float, default=0.5, help='share of the distillation term in the clip loss')
     ap.add_argument('--kd-temp', type=float, default=2.0)
     ap.add_argument('--out', required=True)
@@ -185,14 +174,9 @@ def main() -> None:
         transfer_from_lmu(model, torch.load(args.init_from_lmu, map_location='cpu'))
         print(f'[train] conv/MLP/head weights from {args.init_from_lmu}', flush=True)
     teacher = None
-    teacher_windows = False
     if args.teacher:
-        if args.teacher.endswith('.pth'):  # an LMUFormer: it scores windows too
-            from verify import load_checkpoint
-            teacher, teacher_windows = load_checkpoint(args.teacher, 'lmu_rnn_conv1d'), True
-        else:
-            from teacher import load_teacher
-            teacher = load_teacher(args.teacher)
+        from verify import load_checkpoint
+        teacher = load_checkpoint(args.teacher, 'lmu_rnn_conv1d')
         print(f'[train] distilling from {args.teacher}', flush=True)
 
     def distil(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
@@ -230,7 +214,7 @@ def main() -> None:
         if args.batch_seq:
             wl = window_logits(model, spec(xq), args.window, args.first)
             wloss = ce(wl.reshape(-1, wl.shape[-1]), yq.reshape(-1))
-            if teacher_windows:
+            if teacher is not None:
                 with torch.no_grad():
                     tw = window_logits(teacher, xq, args.window, args.first)
                 wloss = (1 - args.kd_weight) * wloss + args.kd_weight * distil(wl.reshape(-1, wl.shape[-1]), tw.reshape(-1, tw.shape[-1]))

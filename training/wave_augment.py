@@ -130,13 +130,17 @@ class Augmenter:
         return clip_features(w)
 
     def sequence(self, pool: 'ClipPool', frames: int, window: int, command_p: float = 0.55,
-                 snr_db: tuple[float, float] = (0, 30)) -> tuple[np.ndarray, np.ndarray]:
+                 snr_db: tuple[float, float] = (0, 30), phrase_p: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """Continuous audio of `frames` frames with words 1.0–2.5 s apart (onset to onset) on a noise
-        bed, and the window label of every frame."""
+        bed, or (with probability `phrase_p`) a phrase: a command among other words that follow each
+        other closely as in fluent speech; and the window label of every frame."""
         r = self.rng
         n = WIN + (frames - 1) * HOP
         audio = np.zeros(n, np.float32)
         words: list[tuple[int, int, int]] = []  # (start, end, label) in samples
+        if phrase_p > 0 and r.random() < phrase_p:  # (no draw at all without phrases: earlier runs replay exactly)
+            self.phrase(pool, audio, words, command_p)
+            return self.finish(audio, words, frames, window, snr_db)
         pos = int(r.integers(-RATE, RATE // 2))
         while True:
             label = int(r.integers(2, len(LABELS))) if r.random() < command_p else 1
@@ -151,6 +155,47 @@ class Augmenter:
             pos += int(r.uniform(1.0, 2.5) * RATE) if words or pos >= 0 else int(r.uniform(0.3, 1.5) * RATE)
             if pos >= n:
                 break
+        return self.finish(audio, words, frames, window, snr_db)
+
+    def phrase(self, pool: 'ClipPool', audio: np.ndarray, words: list[tuple[int, int, int]], command_p: float) -> None:
+        """1–3 other words, a command (or, 1 time in (1 − command_p), another word), then 0–2 more,
+        each cut to its spoken part and 30–250 ms after the previous one, at one level (± 3 dB)."""
+        r = self.rng
+        n = len(audio)
+        labels = [1] * int(r.integers(1, 4)) + [int(r.integers(2, len(LABELS))) if r.random() < command_p else 1] + [1] * int(r.integers(0, 3))
+        pieces = []
+        for label in labels:
+            w = self.perturb(pool.draw(label, r))
+            s, e = word_span(w)
+            m = int(0.03 * RATE)
+            w = w[max(0, s - m):e + m]
+            pieces.append((w / (np.abs(w).max() + 1e-9) * 10 ** (r.uniform(-3, 3) / 20), min(s, m), min(s, m) + (e - s), label))
+        level = 10 ** (r.uniform(-30, -3) / 20)
+        # Lay the phrase out, then place it so that its command (if any) is wholly inside the sequence.
+        placed, at = [], 0
+        for w, s, e, label in pieces:
+            placed.append((at, w, s, e, label))
+            at += e + int(r.uniform(0.03, 0.25) * RATE) - int(0.03 * RATE)
+        cmd = [(a, s, e) for a, w, s, e, label in placed if label >= 2]
+        if cmd:
+            a, s, e = cmd[0]
+            lo, hi = int(0.3 * RATE) - (a + s), n - int(0.2 * RATE) - (a + e)
+            shift = int(r.integers(lo, hi + 1)) if hi >= lo else lo
+        else:
+            shift = int(r.uniform(-0.5, 0.5) * RATE)
+        for a, w, s, e, label in placed:
+            start = a + shift
+            if start + e <= 0 or start + s >= n:
+                continue
+            lo_w, hi_w = max(0, -start), min(len(w), n - start)
+            audio[start + lo_w:start + hi_w] += (w[lo_w:hi_w] * level).astype(np.float32)
+            words.append((start + s, start + e, label))
+
+    def finish(self, audio: np.ndarray, words: list[tuple[int, int, int]], frames: int, window: int,
+               snr_db: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Noise at a random SNR against the words, fbank, and the window labels."""
+        r = self.rng
+        n = len(audio)
         speech = [audio[max(0, a):min(n, b)] for a, b, _ in words if b > 0 and a < n]
         level = rms_of(np.concatenate(speech)) if speech else 10 ** (r.uniform(-50, -20) / 20)
         if r.random() < 0.9 or not speech:

@@ -35,7 +35,7 @@ function printStatus(r: ClusterStatusReport): void {
 }
 
 export function registerCluster(program: Command): void {
-  const cluster = program.command('cluster').description('workers on a NATS JetStream cluster (README "Cluster")');
+  const cluster = program.command('cluster').description('workers on a NATS JetStream cluster (docs/cluster.md, "Cluster")');
   cluster
     .command('status')
     .description('list the members of a worker group and who owns each partition, from the NATS KV buckets')

@@ -6,7 +6,7 @@ import { decodeOnnx, readStepModel } from '../../runtime/onnx/step_convention.js
 export function registerExportOnnx(program: Command): void {
   program
     .command('export-onnx')
-    .description('export a model to an ONNX step graph (one packed state tensor in and out; README "ONNX backend")')
+    .description('export a model to an ONNX step graph (one packed state tensor in and out; docs/onnx.md)')
     .argument('<model>', 'model file (.safetensors)')
     .requiredOption('-o, --out <model.onnx>', 'output ONNX file (written atomically)')
     .option('--no-check', 'skip loading the exported graph in onnxruntime-node')

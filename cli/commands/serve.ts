@@ -74,7 +74,7 @@ export async function runUntilSignal(service: { stop(options?: { deadlineMs?: nu
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('run the stream service: MQTT audio/sensor topics in, keyword events and predictions out (README "Stream service")')
+    .description('run the stream service: MQTT audio/sensor topics in, keyword events and predictions out (docs/service.md)')
     .option('-c, --config <file>', 'YAML or JSON config file (secrets from EDGESTREAM_MQTT_* environment variables)')
     .option('--broker <url>', 'MQTT broker URL (overrides mqtt.url)')
     .option('--model <file>', 'keyword model (overrides model.path; default the shipped demo model)')

@@ -1,7 +1,7 @@
 import { EdgestreamError } from '../errors.js';
 import { besselI0, kaiserBeta, kaiserHalfLength, sinc } from './kaiser_sinc.js';
 
-/** Resampler quality knobs; the defaults suit speech features (see README "Audio front end"). */
+/** Resampler quality knobs; the defaults suit speech features (see docs/audio-frontend.md). */
 export interface ResamplerOptions {
   /** Stopband attenuation in dB (aliases and images are pushed this far down). Default 100. */
   attenuationDb?: number;

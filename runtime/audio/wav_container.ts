@@ -16,7 +16,7 @@ export interface WavFormat {
 }
 
 /**
- * The WAV container rules, the same for a whole file and a stream (README "Audio front end", Limits):
+ * The WAV container rules, the same for a whole file and a stream (docs/audio-frontend.md, Limits):
  *  - chunks other than `fmt ` and `data` are skipped unread (LIST, bext, iXML, cue, id3, JUNK, …),
  *    each followed by its pad byte when its size is odd (a non-zero byte there is taken as the next
  *    chunk: some writers forget the pad);

@@ -8,7 +8,7 @@ import { ZipArchive, type ZipEntry } from './zip_archive.js';
  * `<archive>/data.pkl` holds the pickled dict, `<archive>/data/<key>` the raw little-endian storages.
  * Nothing is executed: the pickle is interpreted by `unpickle` with a fixed set of known globals.
  *
- * Bounded by what the pickle declares and the archive holds (README "Command line", Limits): only
+ * Bounded by what the pickle declares and the archive holds (docs/command-line.md, Limits): only
  * the entries of tensors that are read are ever inflated, each capped at its storage's declared
  * size; a storage must be exactly as large as its archive entry; a tensor must lie inside its
  * storage without overlapping itself (no stride-0 broadcasting), so no tensor has more elements

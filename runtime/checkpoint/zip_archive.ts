@@ -6,7 +6,7 @@ import { EdgestreamError } from '../errors.js';
  * when asked for, stored entries as views of the archive (no copy), deflated ones inflated with a
  * hard cap on their output. PyTorch checkpoints are ZIP files (`torch.save` stores entries
  * uncompressed); a re-zipped one may be deflated. Nothing here trusts a size it has not checked
- * against the archive, so a hostile archive costs at most the limits below (README "Command line",
+ * against the archive, so a hostile archive costs at most the limits below (docs/command-line.md,
  * Limits).
  */
 export const ZIP_LIMITS = {

@@ -14,7 +14,7 @@ export interface KeywordStreamOptions {
   /**
    * No events whose audio ends less than this long after the stream (re)started (stream time, ms):
    * in its first second the head has heard less than the window it was trained on and the
-   * recurrent state is still filling, and most of what crosses a threshold there is false (README,
+   * recurrent state is still filling, and most of what crosses a threshold there is false (docs/keyword-spotting.md,
    * "Start of a stream"). Default 1000; 0 keeps everything.
    */
   warmupMs?: number;

@@ -13,7 +13,7 @@ import { logitsToScores, type ScoreActivation } from './scores.js';
  * and the cost is one model step per frame. (An earlier policy, several staggered sessions reset
  * every window, cost 4× as much and misfired when a freshly reset session's mean covered only a
  * few frames; measured on a stream of held-out clips, the windowed head gave more correct
- * detections with fewer wrong labels and false alarms — README, "Continuous detection".)
+ * detections with fewer wrong labels and false alarms — docs/keyword-spotting.md, "Continuous detection".)
  *
  * Scores start once the window holds `minFrames` frames.
  */

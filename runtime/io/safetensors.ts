@@ -26,7 +26,7 @@ export interface SafetensorsFile {
 
 const ITEM: Record<SafetensorsDtype, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I8: 1, U8: 1, I32: 4 };
 /**
- * Limits of what a model file's header can sensibly hold (README "Model file"). The largest models
+ * Limits of what a model file's header can sensibly hold (docs/model-file.md). The largest models
  * the families accept have a few thousand tensors (64 LMUFormer blocks, 256 TTT layers) and at
  * most 100,000 labels: a header of a few MiB. The JSON is scanned against these before it is
  * parsed, because JSON.parse of a hostile header (a million empty tensors, deep nesting) builds

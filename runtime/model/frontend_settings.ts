@@ -3,7 +3,7 @@ import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../audio/sample_rates.js';
 
 /**
  * Bounds of what a model's audio front end can use. Every size a model file or an ONNX step model
- * declares for its front end is checked against them at load (README "Model file", Limits), so a
+ * declares for its front end is checked against them at load (docs/model-file.md, Limits), so a
  * hostile file cannot make `classify` pad a clip to a billion frames or build gigabyte tables.
  */
 export const FRONTEND_LIMITS = {

@@ -26,7 +26,7 @@ export function registerBackendLoader(name: BackendName, loader: BackendLoader, 
 }
 
 // The ONNX backend, loaded on first use so that onnxruntime's native library stays out of the
-// default path. It also runs ONNX step models (README "ONNX backend").
+// default path. It also runs ONNX step models (docs/onnx.md).
 registerBackendLoader('onnx', async ({ bytes, options, what }) => (await import('../onnx/backend.js')).loadOnnxModel(bytes, { what, ...options }), isOnnxInput);
 
 /**

@@ -34,7 +34,7 @@ let loaded: Onnxruntime | null = null;
 /**
  * onnxruntime-node, loaded on first use of the onnx backend. It is an optional peer dependency:
  * installing edgestream does not install it (its install script fetches CUDA libraries on
- * Linux x64; README "Installing"), so its absence is an `E_BACKEND` error that says how to add it.
+ * Linux x64; docs/installing.md), so its absence is an `E_BACKEND` error that says how to add it.
  */
 export function loadOnnxruntime(specifier = ONNXRUNTIME_PACKAGE): Onnxruntime {
   if (loaded && specifier === ONNXRUNTIME_PACKAGE) return loaded;

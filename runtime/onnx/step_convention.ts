@@ -4,7 +4,7 @@ import { FrontendSettingsSchema, type FrontendSettings } from '../model/frontend
 import { DT, onnx, type ModelProto, type IValueInfoProto } from './proto.js';
 
 /**
- * The edgestream ONNX step convention, version 1 (README "ONNX backend"): a graph that advances
+ * The edgestream ONNX step convention, version 1 (docs/onnx.md): a graph that advances
  * N independent streams by one step.
  *
  *   inputs   frame      float32 [N, F]   one input frame per stream (zeros on `end` steps)
@@ -35,7 +35,7 @@ export const META = {
 /** The largest delay accepted from a model's metadata. */
 const MAX_DELAY = 10_000;
 /**
- * The most values one stream's frame, output and state may have (README "ONNX backend", Limits):
+ * The most values one stream's frame, output and state may have (docs/onnx.md, Limits):
  * every program allocates them per batch row before onnxruntime runs, so a graph that merely
  * declares [N, 2^31] must be refused, not allocated. 1 Mi values per frame or output, 16 Mi (64 MiB)
  * of state per stream; a model's state is further bounded by its file size (Model).
@@ -114,7 +114,7 @@ export function readStepModel(model: ModelProto, what: string): StepModelInfo {
   const initNames = new Set(initializer.map((t) => t.name));
   const inputs = new Map((graph.input ?? []).filter((v) => !initNames.has(v.name ?? '')).map((v) => [v.name ?? '', v]));
   const outputs = new Map((graph.output ?? []).map((v) => [v.name ?? '', v]));
-  const hint = 'does not follow the edgestream step convention (inputs frame, state, end; outputs output, ready, state_out: see README "ONNX backend")';
+  const hint = 'does not follow the edgestream step convention (inputs frame, state, end; outputs output, ready, state_out: see docs/onnx.md)';
   const need = (map: Map<string, IValueInfoProto>, name: string, kind: 'input' | 'output') => {
     const v = map.get(name);
     if (!v) bad(what, `${hint}: it has no ${kind} named "${name}" (its ${kind}s: ${[...map.keys()].join(', ') || 'none'})`, { missing: name });

@@ -27,7 +27,7 @@ export interface KeywordSpottingOptions extends Omit<SpotKeywordsOptions, 'warmu
  * model hears enough audio: in the first second its head averages over a fraction of the window it
  * was trained on, and most of what crosses a threshold there is false (on speech where the demo
  * model finds no keyword, 36 of the 47 detections in 100 looped 30 s streams at its stored
- * threshold fell in the first second: README, "Start of a stream").
+ * threshold fell in the first second: docs/keyword-spotting.md, "Start of a stream").
  *
  * ```ts
  * chunks$.pipe(keywordSpotting(model, { decision: { threshold: 0.7 } }))

@@ -10,10 +10,12 @@ import { loadModel } from '../../runtime/model/load_model.js';
 import { ROOT } from '../helpers/paths.js';
 
 const DEMO = join(ROOT, 'models/lmuformer/demo');
-const REF = join(ROOT, 'test/fixtures/kws-demo');
+const KWS12_LABELS = ['_silence_', '_unknown_', 'yes', 'no', 'up', 'down', 'left', 'right', 'on', 'off', 'stop', 'go'];
+/** Each shipped model, the labels it must have, and the folder of its PyTorch reference outputs. */
 const MODELS = [
-  { name: 'kws35-spiking', variant: 'slmu_rnn_ms_conv1d', spiking: true },
-  { name: 'kws35', variant: 'lmu_rnn_conv1d', spiking: false },
+  { name: 'kws12', variant: 'lmu_rnn_conv1d', spiking: false, labels: KWS12_LABELS, ref: join(ROOT, 'test/fixtures/kws12-reference') },
+  { name: 'kws35-spiking', variant: 'slmu_rnn_ms_conv1d', spiking: true, labels: SPEECH_COMMANDS_LABELS, ref: join(ROOT, 'test/fixtures/kws-demo') },
+  { name: 'kws35', variant: 'lmu_rnn_conv1d', spiking: false, labels: SPEECH_COMMANDS_LABELS, ref: join(ROOT, 'test/fixtures/kws-demo') },
 ];
 
 /**
@@ -23,20 +25,20 @@ const MODELS = [
 describe('shipped demo models', () => {
   for (const m of MODELS) {
     const file = join(DEMO, `${m.name}.safetensors`);
-    const skip = existsSync(file) ? false : `${file} is not built (training/run_synthetic.sh)`;
-    it(`${m.name}: a small ${m.variant} model with the 35 Speech Commands labels in official order`, { skip }, async () => {
+    it(`${m.name}: a small ${m.variant} model with its ${m.labels.length} labels in order`, async () => {
+      assert.ok(existsSync(file), `${file} is missing: the package ships it (training/run.sh, training/run_synthetic.sh)`);
       const model = await loadModel(file, { backend: 'js' });
       assert.equal(model.variant, m.variant);
-      assert.deepEqual([...model.labels], [...SPEECH_COMMANDS_LABELS]);
+      assert.deepEqual([...model.labels], [...m.labels]);
       assert.equal(model.name, `lmuformer-${m.name}`);
       assert.match(model.modelVersion, /^\d+\.\d+\.\d+$/);
       assert.ok(statSync(file).size < 2_000_000, 'package-friendly size');
     });
 
-    it(`${m.name}: streaming frame by frame reproduces the PyTorch all_seq outputs`, { skip }, async () => {
+    it(`${m.name}: streaming frame by frame reproduces the PyTorch all_seq outputs`, async () => {
       const model = await loadModel(file, { backend: 'js' });
-      const input = readNpy(readFileBytes(join(REF, 'input.npy')));
-      const expected = readNpy(readFileBytes(join(REF, `${m.name}.all_seq.npy`)));
+      const input = readNpy(readFileBytes(join(m.ref, 'input.npy')));
+      const expected = readNpy(readFileBytes(join(m.ref, `${m.name}.all_seq.npy`)));
       const [B, T, F] = input.shape as [number, number, number];
       const K = expected.shape[2]!;
       let framesOff = 0;
@@ -66,10 +68,10 @@ describe('shipped demo models', () => {
       else assert.ok(worst <= 1e-4, `max abs error ${worst}`);
     });
 
-    it(`${m.name}: the windowed head (headWindow 128) on a whole phrase recording reproduces PyTorch's windowed outputs`, { skip: skip || (existsSync(join(REF, `${m.name}.windowed.npy`)) ? false : 'no windowed reference (training/demo_golden.py)') }, async () => {
+    it(`${m.name}: the windowed head (headWindow 128) on a whole phrase recording reproduces PyTorch's windowed outputs`, { skip: existsSync(join(m.ref, `${m.name}.windowed.npy`)) ? false : 'no windowed reference (training/demo_golden.py, training/real_fixtures.py)' }, async () => {
       const model = await loadModel(file, { backend: 'js' });
-      const input = readNpy(readFileBytes(join(REF, 'stream_input.npy')));
-      const expected = readNpy(readFileBytes(join(REF, `${m.name}.windowed.npy`)));
+      const input = readNpy(readFileBytes(join(m.ref, 'stream_input.npy')));
+      const expected = readNpy(readFileBytes(join(m.ref, `${m.name}.windowed.npy`)));
       const [T, F] = input.shape as [number, number];
       const K = expected.shape[1]!;
       assert.equal(expected.shape[0], T);

@@ -98,7 +98,7 @@ describe('NATS node failure in a 3-node cluster', { skip }, () => {
     assert.equal(after.state.messages, 300 + mqttLog.length, 'exactly the acknowledged JetStream inputs (retries deduplicated) and the stored MQTT ones are in the stream');
     // MQTT QoS 1 through the failure is reported, not asserted: depending on which node dies,
     // nats-server 2.9 either PUBACKs publishes the leaderless stream never stores, or stops
-    // PUBACKing altogether (README "Cluster").
+    // PUBACKing altogether (docs/cluster.md, "Cluster").
     assert.ok(!w1.c.connection.isClosed() && !w2.c.connection.isClosed());
     assert.equal(w1.c.ownedPartitions().length + w2.c.ownedPartitions().length, 16);
     const lost = w1.c.status().lost + w2.c.status().lost;

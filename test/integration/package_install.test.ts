@@ -65,19 +65,19 @@ describe('the packed package, installed as a user installs it', () => {
   });
 
   it('the command line: inspect the shipped model and classify a clip, as in the repository', () => {
-    const model = join(pkg.packageDir, 'models/lmuformer/demo/kws35.safetensors');
+    const model = join(pkg.packageDir, 'models/lmuformer/demo/kws12.safetensors');
     const inspected = inApp('npx', ['edgestream', 'inspect', model]);
     assert.equal(inspected.status, 0, inspected.stderr);
-    assert.equal(inspected.stdout, inRepo([CLI, 'inspect', join(ROOT, 'models/lmuformer/demo/kws35.safetensors')]).stdout);
-    assert.match(inspected.stdout, /lmuformer-kws35/);
+    assert.equal(inspected.stdout, inRepo([CLI, 'inspect', join(ROOT, 'models/lmuformer/demo/kws12.safetensors')]).stdout);
+    assert.match(inspected.stdout, /lmuformer-kws12/);
 
     const clip = join(ROOT, 'test/fixtures/kws/left__rms.wav');
-    const classified = inApp(bin('edgestream'), ['classify', 'kws35', clip, '--json']);
+    const classified = inApp(bin('edgestream'), ['classify', 'kws12', clip, '--json']);
     assert.equal(classified.status, 0, classified.stderr);
-    assert.deepEqual(JSON.parse(classified.stdout), JSON.parse(inRepo([CLI, 'classify', 'kws35', clip, '--json']).stdout));
+    assert.deepEqual(JSON.parse(classified.stdout), JSON.parse(inRepo([CLI, 'classify', 'kws12', clip, '--json']).stdout));
 
     // The onnx backend without onnxruntime-node: a clear error that says how to add it.
-    const onnx = inApp(bin('edgestream'), ['classify', 'kws35', clip, '--backend', 'onnx']);
+    const onnx = inApp(bin('edgestream'), ['classify', 'kws12', clip, '--backend', 'onnx']);
     assert.equal(onnx.status, 2);
     assert.match(onnx.stderr, /^edgestream: E_BACKEND: the onnx backend needs the npm package onnxruntime-node, which is not installed .*npm install onnxruntime-node --onnxruntime-node-install=skip/);
   });
@@ -166,7 +166,7 @@ describe('the packed package, installed as a user installs it', () => {
         assert.equal(mic.status, 0, mic.stderr);
         assert.match(mic.stderr, /publish_mic: 150 chunks sent/);
 
-        const offline = inApp(bin('edgestream'), ['listen', 'kws35', recording, '--format', 's16le', '--json']).stdout.trim().split('\n').filter(Boolean)
+        const offline = inApp(bin('edgestream'), ['listen', 'kws12', recording, '--format', 's16le', '--json']).stdout.trim().split('\n').filter(Boolean)
           .map((l) => { const e = JSON.parse(l) as { label: string; start_ms: number; end_ms: number }; return `${e.label} ${e.start_ms}-${e.end_ms}`; });
         assert.ok(offline.some((e) => e.startsWith('off ')), `the model hears "off" in the recording (what the subscriber acts on): ${offline.join(', ')}`);
         await events.waitFor(() => events.messages.length >= offline.length, `${offline.length} keyword events`, 20_000);

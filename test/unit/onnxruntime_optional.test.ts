@@ -4,7 +4,7 @@ import { isEdgestreamError } from '../../runtime/errors.js';
 import { loadOnnxruntime } from '../../runtime/onnx/ort.js';
 import { ONNXRUNTIME_PACKAGE, onnxruntimeVersion } from '../../runtime/onnx/version.js';
 
-// onnxruntime-node is an optional peer dependency (README "Installing the package"): the onnx backend
+// onnxruntime-node is an optional peer dependency (docs/installing.md): the onnx backend
 // loads it on first use, and its absence is an E_BACKEND error that says how to add it.
 describe('onnxruntime-node, loaded on first use', () => {
   it('an absent package is E_BACKEND naming the package and the install command', () => {

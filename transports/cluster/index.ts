@@ -1,4 +1,4 @@
-// The cluster building blocks (README "Cluster"): what the stream service uses to run as one of
+// The cluster building blocks (docs/cluster.md, "Cluster"): what the stream service uses to run as one of
 // many workers on NATS JetStream.
 export { ClusterConfigSchema, parseClusterConfig, type ClusterConfig, type ClusterConfigInput } from './cluster_config.js';
 export {

@@ -51,7 +51,7 @@ export async function ensureInputStream(nc: NatsConnection, spec: InputStreamSpe
 
 /**
  * Publish one device input through JetStream and wait for the stream's acknowledgement: the way
- * for NATS-side producers (MQTT publishes are not acknowledged by the stream, see README). It goes
+ * for NATS-side producers (MQTT publishes are not acknowledged by the stream, see docs/cluster.md). It goes
  * to `<prefix>.<device>.<kind>`, which the server's mapping puts on the device's partition.
  */
 export async function publishInput(

@@ -1,7 +1,7 @@
 import type { DeviceKeywordEvent, KeywordScores, SensorPrediction } from '../../runtime/operators/types.js';
 
 /**
- * JSON bodies of what the service publishes (README "MQTT schema"). Field names follow the
+ * JSON bodies of what the service publishes (docs/service.md, "MQTT schema"). Field names follow the
  * conventions of Home Assistant (`event_type`), Wyoming (`start_ms`/`end_ms` stream times) and
  * Frigate (`id` for de-duplicating QoS 1 re-deliveries).
  */

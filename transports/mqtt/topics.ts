@@ -1,7 +1,7 @@
 import { EdgestreamError } from '../../runtime/errors.js';
 
 /**
- * The MQTT topic schema (README "MQTT schema"): everything under one base topic, one level per
+ * The MQTT topic schema (docs/service.md, "MQTT schema"): everything under one base topic, one level per
  * device. Device ids are `[A-Za-z0-9_-]+` (Home Assistant's node_id rule), which also keeps
  * topics free of wildcards and separators.
  */

@@ -7,11 +7,12 @@ import { EdgestreamError } from '../../runtime/errors.js';
 import { DEVICE_ID, checkBaseTopic } from '../mqtt/topics.js';
 import { WebRtcConfigSchema } from '../webrtc/plugin.js';
 import { ClusterConfigSchema } from '../cluster/cluster_config.js';
+import { DEFAULT_WARMUP_MS } from '../../runtime/decisions/keyword_stream.js';
 
 /**
  * The service configuration (`edgestream serve --config file.yaml`, `createService(config)`).
  * Every field is optional; the defaults run the shipped demo model against a broker on
- * localhost. Secrets can stay out of the file: see `applyEnvironment`. README "Configuration"
+ * localhost. Secrets can stay out of the file: see `applyEnvironment`. docs/service.md, "Configuration"
  * documents every field with its default.
  */
 
@@ -56,7 +57,7 @@ export const ServiceConfigSchema = z.strictObject({
   /** Topic prefix, unique per instance. */
   baseTopic: z.string().default('edgestream'),
   /** The keyword model for `<base>/<device>/audio`. */
-  model: ModelSchema.default({ backend: 'auto' }),
+  model: ModelSchema.prefault({}),
   mqtt: z
     .strictObject({
       /** Broker URL: mqtt://, mqtts://, ws://, wss://. Env EDGESTREAM_MQTT_URL. */
@@ -91,13 +92,13 @@ export const ServiceConfigSchema = z.strictObject({
       /** MQTT 5 maximum packet size we accept (the broker drops larger packets for us); larger payloads are rejected on 3.1.1 too. */
       maxPacketBytes: z.number().int().min(1024).max(268_435_455).default(262_144),
     })
-    .default({ url: 'mqtt://localhost:1883', protocolVersion: 'auto', keepalive: 30, reconnectMs: 2000, connectTimeoutMs: 30_000, maxPacketBytes: 262_144 }),
+    .prefault({}),
   audio: z
     .strictObject({
       /** Keyword spotting on `<base>/<device>/audio` (false: a sensor-only service, no keyword model loaded). */
       enabled: z.boolean().default(true),
       /** Format of audio messages without MQTT 5 properties (MQTT 3.1.1, microcontrollers). */
-      format: PcmFormatSchema.default({ encoding: 's16le', rate: 16000, channels: 1 }),
+      format: PcmFormatSchema.prefault({}),
       /** Longest chunk accepted (ms of audio). */
       maxChunkMs: z.number().int().min(10).max(10_000).default(1000),
       /** Chunks queued per device before the oldest are dropped (and counted). */
@@ -105,7 +106,7 @@ export const ServiceConfigSchema = z.strictObject({
       /** A device without audio for this long goes `offline` and its stream state is freed (ms). */
       idleMs: z.number().int().min(100).max(86_400_000).default(30_000),
       /** After a device's stream starts, or restarts after lost audio (seq gap, timestamp jump, dropped chunk): no detections for this long (ms). */
-      warmupMs: z.number().int().min(0).max(60_000).default(1000),
+      warmupMs: z.number().int().min(0).max(60_000).default(DEFAULT_WARMUP_MS),
       /**
        * Past capacity when chunks wait longer than this (p90, arrival → processed) while the event loop
        * is busy: the most recently started devices are no longer served (their chunks are dropped on
@@ -113,7 +114,7 @@ export const ServiceConfigSchema = z.strictObject({
        */
       shedAboveLatencyMs: z.number().int().min(0).max(600_000).default(1000),
     })
-    .default({ enabled: true, format: { encoding: 's16le', rate: 16000, channels: 1 }, maxChunkMs: 1000, bufferChunks: 100, idleMs: 30_000, warmupMs: 1000, shedAboveLatencyMs: 1000 }),
+    .prefault({}),
   engine: z
     .strictObject({
       /** Step every device's model as one batch on a shared Engine (worker threads) instead of per device in the service's thread. */
@@ -123,9 +124,9 @@ export const ServiceConfigSchema = z.strictObject({
       /** Most streams in one batched step. */
       maxBatch: z.number().int().min(1).max(4096).default(64),
     })
-    .default({ enabled: false, workers: 1, maxBatch: 64 }),
+    .prefault({}),
   /** How scores become events (thresholds, smoothing, hysteresis, refractory period, windowing). */
-  decision: DecisionOptionsSchema.default(DecisionOptionsSchema.parse({})),
+  decision: DecisionOptionsSchema.prefault({}),
   scores: z
     .strictObject({
       /** Publish `<base>/<device>/scores`. */
@@ -135,7 +136,7 @@ export const ServiceConfigSchema = z.strictObject({
       /** Labels per message. */
       topK: z.number().int().min(1).max(100).default(5),
     })
-    .default({ enabled: false, intervalMs: 250, topK: 5 }),
+    .prefault({}),
   sensor: z
     .strictObject({
       /** A stream model (e.g. a TTT forecaster) for `<base>/<device>/sensor`; no sensor topics without it. */
@@ -160,7 +161,7 @@ export const ServiceConfigSchema = z.strictObject({
         })
         .optional(),
     })
-    .default({ encoding: 'auto', idleMs: 300_000, bufferFrames: 1000 }),
+    .prefault({}),
   /** Per-device settings by device id. Devices not listed are accepted with the defaults. */
   devices: z.record(z.string().regex(DEVICE_ID, 'device ids are [A-Za-z0-9_-]{1,64}'), DeviceSchema).default({}),
   /** Devices served at once; messages from further devices are rejected (and counted). */
@@ -173,13 +174,13 @@ export const ServiceConfigSchema = z.strictObject({
       /** Discovery is re-published when this topic says `online` (HA restarted). */
       statusTopic: z.string().min(1).default('homeassistant/status'),
     })
-    .default({ enabled: true, discoveryPrefix: 'homeassistant', statusTopic: 'homeassistant/status' }),
+    .prefault({}),
   hermes: z
     .strictObject({
       /** Also publish `hermes/hotword/<keyword>/detected` (Rhasspy/Snips Hermes, siteId = device). */
       enabled: z.boolean().default(false),
     })
-    .default({ enabled: false }),
+    .prefault({}),
   http: z
     .strictObject({
       /** Serve /healthz and /metrics (and plugin routes). */
@@ -189,7 +190,7 @@ export const ServiceConfigSchema = z.strictObject({
       /** 0 picks a free port. */
       port: z.number().int().min(0).max(65535).default(8099),
     })
-    .default({ enabled: true, host: '127.0.0.1', port: 8099 }),
+    .prefault({}),
   health: z
     .strictObject({
       /** Period of `<base>/bridge/health` messages (ms); 0 disables them. */
@@ -197,11 +198,11 @@ export const ServiceConfigSchema = z.strictObject({
       /** /healthz reports unhealthy when the event loop lags more than this (ms). */
       maxEventLoopLagMs: z.number().int().min(1).default(1000),
     })
-    .default({ intervalMs: 60_000, maxEventLoopLagMs: 1000 }),
-  /** Browser microphones over WebRTC (README "WebRTC"); the token may come from EDGESTREAM_WEBRTC_TOKEN. */
+    .prefault({}),
+  /** Browser microphones over WebRTC (docs/webrtc.md, "WebRTC"); the token may come from EDGESTREAM_WEBRTC_TOKEN. */
   webrtc: WebRtcConfigSchema.optional(),
   /**
-   * Run as one worker of a NATS JetStream group (README "Cluster"): device inputs come from the
+   * Run as one worker of a NATS JetStream group (docs/cluster.md): device inputs come from the
    * group's stream, partitions owned one worker at a time; outputs still go to `mqtt.url`.
    * `subjectPrefix` defaults to the base topic with `/` → `.`.
    */

@@ -5,8 +5,8 @@ import { PACKAGE_ROOT, SHIPPED_MODELS_DIR } from '../../runtime/model/shipped_mo
 export { PACKAGE_ROOT };
 
 /** The shipped keyword model `npm start` and `serve` use by default. */
-export const DEMO_MODEL = join(SHIPPED_MODELS_DIR, 'kws35.safetensors');
-/** The bundled spoken sample the demo streams (keywords inside phrases). */
+export const DEMO_MODEL = join(SHIPPED_MODELS_DIR, 'kws12.safetensors');
+/** The bundled sample the demo streams: real people saying the ten commands and two other words (sample.json). */
 export const DEMO_SAMPLE = join(SHIPPED_MODELS_DIR, 'sample.wav');
 
 /** The package version (package.json). */

@@ -40,7 +40,7 @@ export const WebRtcSettingsSchema = z.object({
   scoresIntervalMs: z.number().int().min(0).max(60_000).default(100),
   /**
    * 48 → 16 kHz resampler quality (the audio front end's defaults: passband 0.95, 100 dB). On small
-   * boards `passband: 0.9` costs about a third less CPU per stream (README "WebRTC").
+   * boards `passband: 0.9` costs about a third less CPU per stream (docs/webrtc.md, "WebRTC").
    */
   resampler: z.strictObject({ passband: z.number().gt(0).lt(1).optional(), attenuationDb: z.number().min(20).max(200).optional() }).optional(),
   /** Serve the browser page at `<basePath>/`. Default true. */

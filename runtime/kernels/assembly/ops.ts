@@ -93,7 +93,7 @@ export function lifState_f32(x: usize, table: usize, rows: i32, dim: i32, thresh
 
 // erf(z) ≈ z·P(z²)/Q(z²) on |z| ≤ 3.925 (beyond it erf rounds to ±1 in float32): a rational
 // fit made for this project (iteratively reweighted least squares on Chebyshev nodes, see the
-// README's Kernels section). Max abs error 4.5e-8 in exact arithmetic, 3.4e-7 evaluated in float32.
+// docs/kernels.md). Max abs error 4.5e-8 in exact arithmetic, 3.4e-7 evaluated in float32.
 const ERF_ZMAX: f32 = 3.925;
 const P0: f32 = 1.1283787488937378;
 const P1: f32 = 0.1994357854127884;

@@ -9,7 +9,7 @@ import { packF32, packI8, packI8Pairs, packRows, ROW_PAD } from './pack.js';
 /**
  * float32 spike layers: a stream's step runs the event-driven kernel when at most this fraction
  * of its inputs are active, the dense kernel otherwise (the two cost the same at about 65 %,
- * batch 1 and 64, on the bench machine; see README "Kernels"). int8 spike layers always take the
+ * batch 1 and 64, on the bench machine; see docs/kernels.md). int8 spike layers always take the
  * integer event-driven kernel for binary input: it is the faster one at every density.
  */
 const F32_SPARSE_MAX_DENSITY = 0.6;

@@ -35,7 +35,7 @@ tokenInput.value = params.get('token') ?? sessionStorage.getItem('edgestream.tok
 if (params.has('token')) history.replaceState(null, '', location.pathname + location.search); // keep the token out of the address bar
 
 if (!window.isSecureContext || !navigator.mediaDevices?.getUserMedia) {
-  setState('error', 'This browser only lends its microphone to secure pages: open this page over https:// or on http://localhost (see the README, "WebRTC").');
+  setState('error', 'This browser only lends its microphone to secure pages: open this page over https:// or on http://localhost (see the docs/webrtc.md, "WebRTC").');
   connectButton.disabled = true;
 }
 
