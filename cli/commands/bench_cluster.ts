@@ -26,7 +26,7 @@ interface BenchClusterOptions {
 export function registerBenchCluster(program: Command): void {
   program
     .command('bench-cluster')
-    .description('the cluster path against a single serve, in one run: N MQTT devices through a loopback nats-server to one `serve` and to one `serve --cluster` worker, in alternating rounds; devices per worker core and the added latency (README "Cluster")')
+    .description('the cluster path against a single serve, in one run: N MQTT devices through a loopback nats-server to one `serve` and to one `serve --cluster` worker, in alternating rounds; devices per worker core and the added latency (docs/cluster.md)')
     .option('--devices <n>', 'simulated devices (MQTT 3.1.1, 20 ms chunks in real time)', '50')
     .option('--seconds <s>', 'streaming time per round', '20')
     .option('--rounds <n>', 'rounds of each (single, cluster, single, cluster, …); medians are reported', '3')

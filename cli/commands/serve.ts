@@ -80,7 +80,7 @@ export function registerServe(program: Command): void {
     .option('--model <file>', 'keyword model (overrides model.path; default the shipped demo model)')
     .option('--backend <name>', BACKEND_HELP)
     .option('--http-port <port>', 'port of /healthz and /metrics (overrides http.port)')
-    .option('--cluster <servers>', 'run as a worker of a NATS JetStream group: nats://host:4222[,nats://…] (overrides cluster.servers; README "Cluster")')
+    .option('--cluster <servers>', 'run as a worker of a NATS JetStream group: nats://host:4222[,nats://…] (overrides cluster.servers; docs/cluster.md)')
     .option('--group <name>', 'the worker group (overrides cluster.group; default edgestream)')
     .option('--member-id <id>', "this worker's id in the group (overrides cluster.memberId; default <hostname>-<random>)")
     .action(async (opts: ServeOptions) => {

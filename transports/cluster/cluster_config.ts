@@ -52,7 +52,7 @@ export const ClusterConfigSchema = z
     /**
      * Audio a new owner runs again through a keyword stream it takes over (ms before the point its
      * snapshot was taken): the pipeline restarts there, so its state has converged again before
-     * the audio the last owner may not have decided (README "Cluster": 4 s gave the same events).
+     * the audio the last owner may not have decided (docs/cluster.md: 4 s gave the same events).
      */
     audioReplayMs: z.number().int().min(0).max(60_000).default(5000),
   })

@@ -1,6 +1,6 @@
 import type { CoordinatorStatus } from '../cluster/coordinator.js';
 
-/** A cluster worker's part of /healthz (README "Cluster": health and metrics). */
+/** A cluster worker's part of /healthz (docs/cluster.md, "Health and metrics per worker"). */
 export interface ClusterHealth {
   member: string;
   /** Live members of the group as this worker sees them. */
