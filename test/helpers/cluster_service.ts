@@ -14,11 +14,18 @@ import { clusterNames } from '../../transports/cluster/index.js';
 import { freePort } from '../../transports/cluster/nats_server_process.js';
 import { parseServiceConfig } from '../../transports/service/config.js';
 import type { HealthSnapshot } from '../../transports/service/health.js';
+import { DEMO_MODEL } from '../../transports/service/package_paths.js';
 import { CLI, ROOT } from './paths.js';
 import { sleep, until } from './mqtt_log.js';
 
 /** Fast cluster timings for tests: a dead worker's partitions are free 1.5 s after its last renewal. */
 export const SERVE_FAST = { leaseTtlMs: 1500, heartbeatMs: 250, renewMs: 300, rebalanceMs: 100, checkpointMs: 500, connectTimeoutMs: 10_000 } as const;
+/**
+ * The keyword model of the cluster tests' workers and of their single-process reference: the shipped
+ * default (kws12). The assertions compare the two runs, so any model fits; on the bundled sample at
+ * threshold 0.1 it decides 3–8 events per device in 10–15 s (the tests count on several).
+ */
+export const KEYWORD_MODEL = DEMO_MODEL;
 /** The decision settings of the cluster tests' workers (threshold 0.1: several events per device on the sample). */
 export const DECISION = parseServiceConfig({ decision: { threshold: 0.1 } }).decision;
 export const SAMPLE_WAV = join(ROOT, 'models/lmuformer/demo/sample.wav');
@@ -49,7 +56,7 @@ export async function serveWorker(o: WorkerOptions): Promise<ServeWorker> {
   const httpPort = await freePort();
   const config = {
     baseTopic: o.base,
-    model: { backend: 'wasm' },
+    model: { path: KEYWORD_MODEL, backend: 'wasm' },
     mqtt: { url: o.mqttUrl, reconnectMs: 300 },
     http: { host: '127.0.0.1', port: httpPort },
     audio: { idleMs: 1500, bufferChunks: 1000 },

@@ -77,3 +77,27 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 10_00
     await sleep(20);
   }
 }
+
+/**
+ * Poll until `cond()` holds while the system is still making progress: fail when `progress()`
+ * (e.g. the messages received so far) has not changed for `stallMs`, or after `maxMs` in all. On a
+ * loaded machine a catch-up can take long, but a lost message shows as a stall.
+ */
+export async function untilStalled(cond: () => boolean, progress: () => number, what: string, opts: { stallMs?: number; maxMs?: number } = {}): Promise<void> {
+  const stallMs = opts.stallMs ?? 15_000;
+  const maxMs = opts.maxMs ?? 300_000;
+  const start = Date.now();
+  let last = progress();
+  let lastChange = start;
+  while (!cond()) {
+    const now = Date.now();
+    const p = progress();
+    if (p !== last) {
+      last = p;
+      lastChange = now;
+    }
+    if (now - lastChange > stallMs) throw new Error(`no progress for ${stallMs} ms (after ${now - start} ms) waiting for ${what}`);
+    if (now - start > maxMs) throw new Error(`timed out after ${maxMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}

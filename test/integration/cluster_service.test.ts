@@ -10,10 +10,9 @@ import type { DeviceKeywordEvent } from '../../runtime/operators/types.js';
 import { assignPartitions, clusterNames, partitionOf, publishInput } from '../../transports/cluster/index.js';
 import { decodeDeviceSnapshot } from '../../transports/cluster/snapshot_envelope.js';
 import { decodeDeviceState } from '../../transports/service/cluster_device_state.js';
-import { DEMO_MODEL } from '../../transports/service/package_paths.js';
 import { natsCluster, NATS_SERVER_MISSING } from '../helpers/cluster.js';
-import { eventKey, offlineEvents, ownership, samplePcm, serveWorker, SERVE_FAST, streamDevices, watchLeases, type ServeWorker, type SimulatedDevice } from '../helpers/cluster_service.js';
-import { MqttLog, sleep, until } from '../helpers/mqtt_log.js';
+import { eventKey, KEYWORD_MODEL, offlineEvents, ownership, samplePcm, serveWorker, SERVE_FAST, streamDevices, watchLeases, type ServeWorker, type SimulatedDevice } from '../helpers/cluster_service.js';
+import { MqttLog, sleep, untilStalled } from '../helpers/mqtt_log.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // Issue 14 phase 2: `edgestream serve --cluster` workers as real processes on a real 3-node
@@ -54,7 +53,7 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
   const mqttUrl = (): string => cluster!.nodes[0]!.mqttUrl;
 
   before(async () => {
-    model = await loadModel(DEMO_MODEL, { backend: 'wasm' }); // the tier the workers run
+    model = await loadModel(KEYWORD_MODEL, { backend: 'wasm' }); // the model and tier the workers run
     ttt = await loadModel(TTT_MODEL, { backend: 'wasm' });
   });
 
@@ -135,8 +134,10 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     workers.push(await worker('b'));
     const { values } = sensorSignal(seconds * 10, 5);
     await streamDevices(mqttUrl(), base, devs, seconds, { sensors: [{ id: 'pump', values }] });
-    await until(() => devs.every((d) => (eventsByDevice(log, base).get(d.id)?.length ?? 0) > 0) && predictions(log, base, 'pump').size >= values.length, 'events of every device and every prediction', 20_000);
-    await sleep(2500); // the streams' tails (decided when they go idle)
+    const wantEvents = await Promise.all(devs.map((d) => expectedFor(d.offset, seconds)));
+    // The streams' tails are decided when they go idle; wait while the workers still publish.
+    await untilStalled(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= wantEvents[i]!.length) && predictions(log, base, 'pump').size >= values.length; }, () => log.messages.length, 'the events of every device and every prediction');
+    await sleep(500); // anything beyond them (which would fail the comparison) arrives too
     const total = await assertEventsEqualOffline(log, base, devs, seconds);
     assert.ok(total >= 40 * 3, `${total} events`);
     const want = uninterrupted(values);
@@ -191,10 +192,24 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     });
     await victim.exited;
     const survivors = workers.filter((w) => w !== victim);
-    await until(() => sensors.every((s) => predictions(log, base, s.id).size >= s.values.length), 'every prediction', 30_000);
+    // The survivors replay the victim's partitions while the devices go on: on a loaded machine they
+    // catch up after the devices stop; wait while they still publish.
+    await untilStalled(() => sensors.every((s) => predictions(log, base, s.id).size >= s.values.length), () => log.messages.length, 'every prediction').catch(async (e: unknown) => {
+      for (const s of sensors) {
+        const got = predictions(log, base, s.id);
+        const missing = Array.from({ length: s.values.length }, (_, t) => t).filter((t) => !got.has(t));
+        process.stderr.write(`# ${s.id} p${partitionOf(s.id, 16)}: ${got.size} predictions, missing seq ${missing.join(' ')}\n`);
+      }
+      for (const w of survivors) {
+        const h = await w.health();
+        process.stderr.write(`# ${w.id}: ${JSON.stringify({ sensor_dropped: h.sensor_messages_dropped, rejected: h.messages_rejected, lag: h.cluster!.replay_lag, owned: h.cluster!.partitions_owned, restored: h.cluster!.devices_restored, pumps: sensors.map((s) => h.devices[s.id]) })}\n`);
+        for (const line of w.stderr().split('\n')) if (/pump|warn|error|"level":[45]0/.test(line)) process.stderr.write(`# ${w.id} ${line.slice(0, 400)}\n`);
+      }
+      throw e;
+    });
     const want = await Promise.all(devs.map((d) => expectedFor(d.offset, seconds)));
     const complete = (): boolean => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); };
-    await until(complete, 'the events of every device', 40_000).catch(async (e: unknown) => {
+    await untilStalled(complete, () => log.messages.length, 'the events of every device').catch(async (e: unknown) => {
       const h = await Promise.all(workers.filter((w) => w !== victim).map((w) => w.health()));
       process.stderr.write(`# ${JSON.stringify(h.map((x) => ({ lag: x.cluster!.replay_lag, drops: x.chunks_dropped, gaps: x.seq_gaps, shed: x.chunks_shed, lost: x.audio_lost_ms, owned: x.cluster!.partitions_owned })))}\n`);
       const got = eventsByDevice(log, base);
@@ -273,8 +288,8 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     });
     await Promise.all(added.map((w) => w.exited));
     const want = await Promise.all(devs.map((d) => expectedFor(d.offset, seconds)));
-    await until(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); }, 'the events of every device', 40_000);
-    await until(() => predictions(log, base, 'pump').size >= values.length, 'every prediction', 20_000);
+    await untilStalled(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); }, () => log.messages.length, 'the events of every device');
+    await untilStalled(() => predictions(log, base, 'pump').size >= values.length, () => log.messages.length, 'every prediction');
     await sleep(1000);
     // Ownership changes: on scale-out exactly the partitions the 4-member assignment gives the new
     // workers moved (to them), none between the old two; on scale-in they came back.
@@ -345,7 +360,7 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     await Promise.all(devs.map((d) => send(d.id, ticks, new Uint8Array(0), 'stop')));
     assert.equal(acked, devs.length * (ticks + 1));
     const want = await Promise.all(devs.map((d) => expectedFor(d.offset, seconds)));
-    await until(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); }, 'the events of every device', 40_000);
+    await untilStalled(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); }, () => log.messages.length, 'the events of every device');
     await sleep(1000);
     await assertEventsEqualOffline(log, base, devs, seconds);
     const health = await Promise.all(workers.map((w) => w.health()));
