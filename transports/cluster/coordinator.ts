@@ -61,6 +61,13 @@ export interface PartitionHandlers {
   /** Serialise every live device of the partition (state through every message delivered so far). */
   snapshot(partition: number): DeviceState[] | Promise<DeviceState[]>;
   /**
+   * Optional: resolves when the outputs these states cover are durable elsewhere (e.g. acknowledged
+   * by an MQTT broker), so that a next owner restoring them need not produce those outputs again.
+   * Called after `snapshot`, while messages flow again; the checkpoint is written only after it
+   * (a throw postpones it: counted as a checkpoint failure, the previous checkpoint stays).
+   */
+  outputsDurable?(partition: number, states: DeviceState[]): Promise<void>;
+  /**
    * Close the partition's pipelines. After `handover`/`shutdown` their final state was just written
    * (from `snapshot`); after `lost` (lease expired or taken) nothing is written: another worker may own it.
    */
@@ -118,6 +125,8 @@ interface Owned {
   devices: number;
   /** Serialises this partition's checkpoint writes. */
   writes: Promise<unknown>;
+  /** A periodic checkpoint is under way (the next one waits for it rather than queueing up). */
+  checkpointing: boolean;
   renewing: boolean;
 }
 
@@ -293,7 +302,7 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
         if (lease) await this.leases.release(lease);
         return;
       }
-      const o: Owned = { lease, state: 'starting', consumer: null, acquiredAt: lease.acquiredAt, floors: new Map(), checkpointSeq: 0, checkpointAt: performance.now(), devices: 0, writes: Promise.resolve(), renewing: false };
+      const o: Owned = { lease, state: 'starting', consumer: null, acquiredAt: lease.acquiredAt, floors: new Map(), checkpointSeq: 0, checkpointAt: performance.now(), devices: 0, writes: Promise.resolve(), checkpointing: false, renewing: false };
       this.owned.set(p, o);
       const { checkpoint, snapshots } = await this.snapshots.loadPartition(p);
       const info = await (await jetstreamManager(this.connection)).streams.info(this.names.inputStream);
@@ -424,14 +433,15 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
   private checkpointDue(): void {
     const now = performance.now();
     for (const [p, o] of this.owned) {
-      if (o.state !== 'running' || !o.consumer) continue;
+      if (o.state !== 'running' || !o.consumer || o.checkpointing) continue;
       if (now - o.checkpointAt < this.config.checkpointMs) continue;
       if (o.consumer.lastSeq === o.checkpointSeq) {
         o.checkpointAt = now; // nothing new: no write
         continue;
       }
       o.checkpointAt = now;
-      void this.writeCheckpoint(p, o);
+      o.checkpointing = true;
+      void this.writeCheckpoint(p, o).finally(() => (o.checkpointing = false));
     }
   }
 
@@ -452,6 +462,7 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
     }
     const { seq, states } = taken;
     const write = o.writes.then(async () => {
+      await this.handlers.outputsDurable?.(p, states);
       if (performance.now() > o.lease.validUntil) return null;
       // Restored devices whose snapshot was newer than the record keep that position until the stream passes it.
       const written = await this.snapshots.writeCheckpoint(p, seq, states.map((s) => ({ device: s.device, data: s.data, inputSeq: s.inputSeq ?? Math.max(o.floors.get(s.device) ?? seq, seq) })));

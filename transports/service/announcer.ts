@@ -41,7 +41,33 @@ export interface AnnouncerDeps {
  * Publishes never throw: failures are counted (`edgestream_publish_errors_total`) and logged.
  */
 export class Announcer {
+  /** Per device: keyword events and predictions handed to the MQTT client and not yet acknowledged (QoS 1) or failed. */
+  private readonly outputsInFlight = new Map<string, Set<Promise<void>>>();
+
   constructor(private readonly d: AnnouncerDeps) {}
+
+  /**
+   * Resolves when every keyword event and prediction of these devices published so far is
+   * acknowledged by the broker (or its publish failed: counted and logged). A cluster worker's
+   * snapshot waits for this, so that what the next owner does not publish again has reached the broker.
+   */
+  async outputsSettled(devices: Iterable<string>): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (const device of devices) for (const p of this.outputsInFlight.get(device) ?? []) pending.push(p);
+    await Promise.all(pending);
+  }
+
+  /** A device's output publish, tracked until it settles. */
+  private output(device: string, kind: string, topic: string, payload: string): void {
+    const p = this.publish(kind, topic, payload, 1, false);
+    let set = this.outputsInFlight.get(device);
+    if (!set) this.outputsInFlight.set(device, (set = new Set()));
+    set.add(p);
+    void p.then(() => {
+      set.delete(p);
+      if (set.size === 0 && this.outputsInFlight.get(device) === set) this.outputsInFlight.delete(device);
+    });
+  }
 
   /** The name events, state and discovery carry. */
   get modelName(): string {
@@ -50,7 +76,7 @@ export class Announcer {
   }
 
   keyword(event: DeviceKeywordEvent, entry: DeviceEntry | undefined): void {
-    void this.publish('keyword', this.d.topics.keyword(event.device), keywordPayload(event), 1, false);
+    this.output(event.device, 'keyword', this.d.topics.keyword(event.device), keywordPayload(event));
     if (entry) this.state(entry);
     if (this.d.config.hermes.enabled) {
       const word = event.label.replace(/[^A-Za-z0-9_-]/g, '_');
@@ -69,7 +95,7 @@ export class Announcer {
   }
 
   prediction(p: SensorPrediction): void {
-    void this.publish('prediction', this.d.topics.prediction(p.device), predictionPayload(p), 1, false);
+    this.output(p.device, 'prediction', this.d.topics.prediction(p.device), predictionPayload(p));
   }
 
   effectiveThreshold(entry: DeviceEntry): number {

@@ -66,6 +66,9 @@ const QUIET_PARTITION_MARGIN_MS = 5000;
 /** How long a snapshot waits for sensor messages still queued to be taken by their pipelines. */
 const DRAIN_TIMEOUT_MS = 3000;
 
+/** How long a snapshot waits for the broker to acknowledge the outputs it covers. */
+const OUTPUTS_TIMEOUT_MS = 3000;
+
 /**
  * The service as one worker of a NATS JetStream group (`cluster` in the configuration): instead of
  * subscribing to MQTT inputs, it consumes the partitions it owns from the group's input stream
@@ -371,6 +374,27 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
     }
     this.counts.lastSnapshotAt = Date.now();
     return states;
+  }
+
+  /**
+   * What the states say was decided (events before decide-from, predictions up to the sensor
+   * state: all published before the states were taken) the next owner does not publish again: the
+   * broker must have acknowledged them before the checkpoint is written. Waited for outside the
+   * snapshot, while the partition's inputs flow on.
+   */
+  async outputsDurable(_partition: number, states: DeviceState[]): Promise<void> {
+    const devices = states.map((s) => s.device);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), OUTPUTS_TIMEOUT_MS)));
+    try {
+      const settled = await Promise.race([this.d.announcer.outputsSettled(devices).then(() => true as const), timeout]);
+      if (!settled) {
+        this.counts.snapshotFailures++;
+        throw new EdgestreamError('E_CLUSTER', `outputs not acknowledged by the MQTT broker after ${OUTPUTS_TIMEOUT_MS} ms: snapshot postponed (the next owner replays from the previous one)`);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Wait until the sensor messages delivered for these devices have been taken by their pipelines (the snapshot then holds them). */
