@@ -5,6 +5,8 @@
   background noise (the validation part of the data set's noise recordings, 25 dB below speech);
 - test/fixtures/kws12/<word>/<speaker>_nohash_<n>.flac: a small labelled set for `edgestream eval`
   (three clips of every command (three speakers each), eight of other words, four of silence), the data set's own files;
+- test/fixtures/kws12-phrases/phrases-48k.flac (+ .json): eight short phrases of validation speakers
+  at 48 kHz, "left" or "right" between two other words of the same speaker (make_phrases.py);
 - test/fixtures/kws12-reference/: PyTorch outputs of the shipped kws12 model on some of those clips
   and on the sample stream, for the runtime's conformance test.
 
@@ -23,6 +25,7 @@ import torch
 
 import features
 import speech_commands as sc
+import make_phrases
 from make_stream import DEFAULT_DATA
 from train import window_logits
 from verify import load_checkpoint
@@ -114,6 +117,13 @@ def main() -> None:
                 'speakers in training/run.sh\'s validation split (never trained on). Chosen by\n'
                 'training/real_fixtures.py (seeded).\n')
     print(f'[fixtures] test/fixtures/kws12: {len(chosen)} clips', flush=True)
+
+    # short phrases at 48 kHz (their own seeded choices: the picks above stay as they were)
+    noise_val = sc.noise_parts(sc.load_noise(args.data), 'val')
+    phrases, phrase_events = make_phrases.build(val, 8, np.random.default_rng(args.seed + 1), noise_val)
+    make_phrases.write(os.path.join(ROOT, 'test', 'fixtures', 'kws12-phrases', 'phrases-48k.flac'), phrases, phrase_events,
+                       'Speech Commands (Warden 2018, CC BY 4.0), validation speakers; built by training/make_phrases.py')
+    print(f'[fixtures] test/fixtures/kws12-phrases: {len(phrase_events) // 3} phrases at 48 kHz', flush=True)
 
     # PyTorch reference outputs of the shipped models
     ref = os.path.join(ROOT, 'test', 'fixtures', 'kws12-reference')

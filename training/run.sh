@@ -29,6 +29,8 @@ mkdir -p $R $D $OUT
 #    of their words in background noise (10–20 dB SNR, 1.2–2.5 s apart) with a truth file
 (cd training && $RUN split_folder.py --data "$DATA" --split val --out data/real/val-clips)
 [ -f $D/val-stream.wav ] || (cd training && $RUN make_stream.py --data "$DATA" --split val --minutes 10 --seed 7 --out data/real/val-stream.wav)
+#    and short phrases at 48 kHz with left or right between two other words of the same speaker
+[ -f $D/val-phrases-48k.wav ] || (cd training && $RUN make_phrases.py --data "$DATA" --split val --out data/real/val-phrases-48k.wav)
 
 # 2. training (decoded audio cached in training/data/real; examples drawn afresh every step): two
 #    LMUFormer blocks, warm-started from the synthetic-speech kws35 (its front-end convolutions, LMU
@@ -53,6 +55,7 @@ $I --threshold "$(field threshold)" --smooth-frames "$(field smoothFrames)" --re
     --peak-frames "$(field peakFrames)" -o $OUT/$name.safetensors
 $CLI eval $OUT/$name.safetensors $D/val-clips --out $R/$name/val-clips.json --svg $R/$name/val-clips-accuracy.svg --det-svg $R/$name/val-clips-det.svg
 $CLI eval $OUT/$name.safetensors $D/val-stream.wav --out $R/$name/val-stream.json --det-svg $R/$name/val-stream-det.svg
+$CLI eval $OUT/$name.safetensors $D/val-phrases-48k.wav --out $R/$name/val-phrases.json --det-svg $R/$name/val-phrases-det.svg
 (cd training && $RUN verify.py --checkpoint runs/$name/best_model.pth --model ../$OUT/$name.safetensors --variant $arch \
    --clips data/real/val-clips --n 48 --out runs/$name/verify.json)
 

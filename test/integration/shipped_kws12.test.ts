@@ -11,7 +11,7 @@ import { evaluateStream, parseStreamTruth } from '../../runtime/decisions/stream
 import { loadModel } from '../../runtime/model/load_model.js';
 import type { Model } from '../../runtime/model/model.js';
 import { createKeywordSpotter } from '../../runtime/tasks/keyword_spotter.js';
-import { ROOT } from '../helpers/paths.js';
+import { CLI, ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // The shipped 12-class model on real speech of speakers they were never trained on (the validation
@@ -21,8 +21,9 @@ import { tempDir } from '../helpers/tmp.js';
 const DEMO = join(ROOT, 'models/lmuformer/demo');
 const FIXTURES = join(ROOT, 'test/fixtures/kws12');
 const SAMPLE = join(DEMO, 'sample.wav');
+const PHRASES = join(ROOT, 'test/fixtures/kws12-phrases/phrases-48k.flac');
 const FLOORS = {
-  kws12: { top1: 28 / 30, clipFalseAccepts: 1, sampleFound: 9, sampleFalseAlarms: 1, sampleWords: ['yes', 'no', 'up', 'down', 'left', 'right', 'on', 'off', 'stop', 'go'] },
+  kws12: { top1: 28 / 30, clipFalseAccepts: 1, sampleFound: 9, sampleFalseAlarms: 1, phrasesFound: 6, phrasesOtherEvents: 2, sampleWords: ['yes', 'no', 'up', 'down', 'left', 'right', 'on', 'off', 'stop', 'go'] },
 };
 
 async function fixtureClips(model: Model): Promise<LabelledClip[]> {
@@ -82,5 +83,25 @@ describe('the default model hears a person at 48 kHz', () => {
       next = at + 1;
     }
     assert.ok(events.length >= FLOORS.kws12.sampleFound, `found ${events.map((e) => e.label).join(' ')}`);
+  });
+});
+
+describe('`edgestream listen kws12` on short phrases of real people recorded at 48 kHz', () => {
+  it('finds "left" and "right" between two other words of the same speaker (FLAC, 48 kHz, resampled by the front end)', () => {
+    const r = spawnSync(process.execPath, [CLI, 'listen', 'kws12', PHRASES, '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { label: string; start_ms: number; end_ms: number });
+    const truth = (JSON.parse(readFileSync(PHRASES.replace(/\.flac$/, '.json'), 'utf8')) as { rate: number; events: { label: string; start_ms: number; end_ms: number }[] });
+    assert.equal(truth.rate, 48000);
+    const commands = truth.events.filter((w) => w.label === 'left' || w.label === 'right');
+    assert.equal(commands.length, 8);
+    // an event names a command when it carries its label and is decided while it is said or within 1.3 s after
+    const heard = (w: { label: string; start_ms: number; end_ms: number }) => (e: { label: string; end_ms: number }) =>
+      e.label === w.label && e.end_ms >= w.start_ms && e.end_ms <= w.end_ms + 1300;
+    const found = commands.filter((w) => events.some(heard(w)));
+    const other = events.filter((e) => !commands.some((w) => heard(w)(e)));
+    const floor = FLOORS.kws12;
+    assert.ok(found.length >= floor.phrasesFound, `found ${found.length} of 8: ${events.map((e) => `${e.label}@${e.end_ms}`).join(' ')}`);
+    assert.ok(other.length <= floor.phrasesOtherEvents, `events that name no command said: ${other.map((e) => `${e.label}@${e.end_ms}`).join(' ')}`);
   });
 });
