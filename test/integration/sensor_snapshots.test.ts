@@ -6,6 +6,8 @@ import { after, describe, it } from 'node:test';
 import { MODEL_PATH } from '../../examples/sensor-drift/run.js';
 import { sensorSignal } from '../../examples/sensor-drift/signal.js';
 import { loadModel } from '../../runtime/model/load_model.js';
+import { startEmbeddedBroker } from '../../transports/mqtt/embedded_broker.js';
+import { createService } from '../../transports/service/service.js';
 import { parseSnapshot } from '../../transports/service/stream_snapshots.js';
 import { freePort, Mosquitto, MOSQUITTO_MISSING } from '../helpers/mosquitto.js';
 import { MqttLog, sleep, until } from '../helpers/mqtt_log.js';
@@ -97,5 +99,35 @@ describe('sensor stream snapshots: kill -9, restart, the TTT stream continues bi
     assert.deepEqual((JSON.parse(m.text) as { values: number[] }).values, Array.from(model.createSession().push(new Float32Array([0.5]))[0]!).map((x) => Math.round(x * 1e6) / 1e6));
     p.kill('SIGKILL');
     await log.close();
+  });
+});
+
+describe('sensor stream snapshots: a stream that ends is saved as it ends', () => {
+  it('stop() with no periodic snapshot due: the file holds every frame the stream took', async () => {
+    const dir = tempDir();
+    const broker = await startEmbeddedBroker();
+    after(() => broker.close());
+    const service = createService({
+      baseTopic: 'ends',
+      audio: { enabled: false },
+      sensor: { model: { path: MODEL_PATH, backend: 'wasm' }, snapshots: { dir, intervalMs: 3_600_000 } },
+      mqtt: { url: broker.url },
+      http: { enabled: false },
+      homeassistant: { enabled: false },
+      health: { intervalMs: 0 },
+    });
+    await service.start();
+    const log = await MqttLog.connect(broker.url, ['ends/pump/prediction'], { protocolVersion: 4 });
+    after(() => log.close());
+    const { values } = sensorSignal(50, 3);
+    for (let t = 0; t < 50; t++) await log.client.publishAsync('ends/pump/sensor', JSON.stringify({ seq: t, values: [values[t]] }));
+    await until(() => log.on('ends/pump/prediction').length === 50, '50 predictions');
+    await service.stop();
+    const saved = parseSnapshot(readFileSync(join(dir, 'pump.snapshot')), 'pump');
+    assert.equal(saved.header.lastSeq, 49);
+    const model = await loadModel(MODEL_PATH, { backend: 'wasm' });
+    const session = model.createSession();
+    for (const v of Array.from(values)) session.push(new Float32Array([v]));
+    assert.ok(Buffer.from(saved.session).equals(Buffer.from(session.snapshot())), 'the saved state is the state after the last frame');
   });
 });

@@ -93,13 +93,13 @@ export class SensorStreams {
 
   /** Save one stream now (e.g. as it ends) and optionally forget it. */
   save(device: string, forget = false): void {
-    const s = this.live.get(device);
-    if (forget && s) this.live.delete(device);
-    const snapshot = this.capture(device);
-    if (!s || !snapshot) return;
     try {
-      this.store.save(snapshot);
+      // Captured before the stream is forgotten: a stream that ends is saved as it ends.
+      const snapshot = this.capture(device);
+      if (forget) this.live.delete(device);
+      if (snapshot) this.store.save(snapshot);
     } catch (e) {
+      if (forget) this.live.delete(device);
       this.log.error({ device, err: describeError(e) }, 'stream snapshot could not be written');
     }
   }
@@ -147,14 +147,15 @@ export function deviceSensorPipeline(d: SensorPipelineDeps, model: Model, entry:
         live.frames++;
         if (frame.seq !== undefined) live.lastSeq = frame.seq;
       }),
+      // The stream ended (idle, error, shutdown): its state is saved as it is. Upstream of
+      // predictStream, so that this runs before predictStream closes the session on teardown.
+      finalize(() => d.snapshots?.save(device, true)),
       predictStream(model, {
         ...(restored && { session: restored.session }),
         onSession: (s) => (live.session = s),
         onInputError: (e) => d.stats.rejected('bad_sensor_frame', `device ${device}: ${e.message}`, device),
         ...(cfg.sensor.model?.name !== undefined && { modelName: cfg.sensor.model.name }),
       }),
-      // The stream ended (idle, error, shutdown): its state is saved as it is.
-      finalize(() => d.snapshots?.save(device, true)),
     );
   });
 }
