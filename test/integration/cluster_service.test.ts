@@ -11,7 +11,7 @@ import { assignPartitions, clusterNames, partitionOf, publishInput } from '../..
 import { decodeDeviceSnapshot } from '../../transports/cluster/snapshot_envelope.js';
 import { decodeDeviceState } from '../../transports/service/cluster_device_state.js';
 import { natsCluster, NATS_SERVER_MISSING } from '../helpers/cluster.js';
-import { eventKey, KEYWORD_MODEL, offlineEvents, ownership, samplePcm, serveWorker, SERVE_FAST, streamDevices, watchLeases, type ServeWorker, type SimulatedDevice } from '../helpers/cluster_service.js';
+import { eventKey, KEYWORD_MODEL, offlineEvents, ownership, samplePcm, serveWorker, SERVE_FAST, streamDevices, watchLeases, type LeaseEvent, type ServeWorker, type SimulatedDevice } from '../helpers/cluster_service.js';
 import { MqttLog, sleep, untilStalled } from '../helpers/mqtt_log.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -43,6 +43,28 @@ function eventsByDevice(log: MqttLog, base: string): Map<string, DeviceKeywordEv
     byId.set(e.id, e);
   }
   return new Map([...out].map(([d, m]) => [d, [...m.values()].sort((a, b) => a.start_ms - b.start_ms)]));
+}
+
+/** On a stall: which events each device misses, who owned its partition when, and what the workers logged about it. */
+function reportMissing(log: MqttLog, base: string, devs: { id: string }[], want: string[][], workers: ServeWorker[], leases: LeaseEvent[]): void {
+  const got = eventsByDevice(log, base);
+  const owners = ownership(leases, SERVE_FAST.leaseTtlMs);
+  const partitions = new Set<number>();
+  for (const [i, d] of devs.entries()) {
+    const g = (got.get(d.id) ?? []).map(eventKey);
+    const missing = want[i]!.filter((k) => !g.includes(k));
+    if (missing.length === 0) continue;
+    const p = partitionOf(d.id, 16);
+    partitions.add(p);
+    const history = (owners.get(p) ?? []).map((x) => `${x.owner} ${x.from % 100_000}-${x.to % 100_000} ${x.ended}`).join(', ');
+    process.stderr.write(`# ${d.id} p${p}: missing ${missing.join(' ')}; got ${g.join(' ')}; owners ${history}\n`);
+  }
+  for (const w of workers) {
+    for (const line of w.stderr().split('\n')) {
+      const m = /"partition":(\d+)/.exec(line);
+      if ((m && partitions.has(Number(m[1]))) || /"level":[45]0/.test(line)) process.stderr.write(`# ${w.id} ${line.slice(0, 400)}\n`);
+    }
+  }
 }
 
 describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }, () => {
@@ -288,7 +310,10 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     });
     await Promise.all(added.map((w) => w.exited));
     const want = await Promise.all(devs.map((d) => expectedFor(d.offset, seconds)));
-    await untilStalled(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); }, () => log.messages.length, 'the events of every device');
+    await untilStalled(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); }, () => log.messages.length, 'the events of every device').catch((e: unknown) => {
+      reportMissing(log, base, devs, want, [...first, ...added], leases.events);
+      throw e;
+    });
     await untilStalled(() => predictions(log, base, 'pump').size >= values.length, () => log.messages.length, 'every prediction');
     await sleep(1000);
     // Ownership changes: on scale-out exactly the partitions the 4-member assignment gives the new
@@ -360,7 +385,10 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     await Promise.all(devs.map((d) => send(d.id, ticks, new Uint8Array(0), 'stop')));
     assert.equal(acked, devs.length * (ticks + 1));
     const want = await Promise.all(devs.map((d) => expectedFor(d.offset, seconds)));
-    await untilStalled(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); }, () => log.messages.length, 'the events of every device');
+    await untilStalled(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); }, () => log.messages.length, 'the events of every device').catch((e: unknown) => {
+      reportMissing(log, base, devs, want, workers, []);
+      throw e;
+    });
     await sleep(1000);
     await assertEventsEqualOffline(log, base, devs, seconds);
     const health = await Promise.all(workers.map((w) => w.health()));
