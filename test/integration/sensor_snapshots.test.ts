@@ -46,6 +46,7 @@ describe('sensor stream snapshots: kill -9, restart, the TTT stream continues bi
     const { values } = sensorSignal(400, 11);
     const model = await loadModel(MODEL_PATH, { backend: 'wasm' }); // the tier serve runs (this test process may have wasm-relaxed)
     const log = await MqttLog.connect(broker!.url, ['snap/pump/prediction'], { protocolVersion: 5 });
+    after(() => log.close()); // also when an assertion fails: a client left reconnecting would keep this file's process alive
     const send = async (from: number, to: number): Promise<void> => {
       for (let t = from; t < to; t++) {
         await log.client.publishAsync('snap/pump/sensor', JSON.stringify({ seq: t, values: [values[t]] }));
@@ -66,7 +67,7 @@ describe('sensor stream snapshots: kill -9, restart, the TTT stream continues bi
     const second = await serve(await freePort());
     await send(200, 400);
     await until(() => [...forecasts().keys()].filter((s) => s >= 200).length === 200, 'forecasts for frames 200–399 after the restart', 15_000);
-    const after = new Map(log.messages.slice(mark).map((m) => { const p = JSON.parse(m.text) as { seq: number; values: number[] }; return [p.seq, p.values]; }));
+    const afterRestart = new Map(log.messages.slice(mark).map((m) => { const p = JSON.parse(m.text) as { seq: number; values: number[] }; return [p.seq, p.values]; }));
 
     // The uninterrupted run: one session over all 400 frames, in this process.
     const session = model.createSession();
@@ -74,7 +75,7 @@ describe('sensor stream snapshots: kill -9, restart, the TTT stream continues bi
     for (let t = 0; t < 400; t++) for (const out of session.push(new Float32Array([values[t]!]))) expected.push(Array.from(out));
     // Forecasts as published (values rounded to 1e-6 in the payload).
     const published = (v: number[]): number[] => v.map((x) => Math.round(x * 1e6) / 1e6);
-    for (let t = 200; t < 400; t++) assert.deepEqual(after.get(t), published(expected[t]!), `forecast for frame ${t}`);
+    for (let t = 200; t < 400; t++) assert.deepEqual(afterRestart.get(t), published(expected[t]!), `forecast for frame ${t}`);
     // Bit for bit: the whole stream state (fast weights, buffers, counters) the service saves on
     // shutdown equals that of the uninterrupted session.
     second.kill('SIGTERM');
@@ -86,19 +87,18 @@ describe('sensor stream snapshots: kill -9, restart, the TTT stream continues bi
     const fresh = model.createSession();
     const freshOut = Array.from(values.slice(200, 400)).flatMap((v) => fresh.push(new Float32Array([v])).map((o) => Array.from(o)));
     assert.notDeepEqual(freshOut.slice(0, 50), expected.slice(200, 250));
-    await log.close();
   });
 
   it('a corrupt or foreign snapshot file is refused with a log line and the stream starts fresh', async () => {
     writeFileSync(join(snapDir, 'broken.snapshot'), 'ESSN\u0001garbage');
     const p = await serve(await freePort());
     const log = await MqttLog.connect(broker!.url, ['snap/broken/prediction'], { protocolVersion: 5 });
+    after(() => log.close());
     await log.client.publishAsync('snap/broken/sensor', JSON.stringify({ seq: 0, values: [0.5] }));
     const m = await log.waitFor(() => true, 'a forecast from a fresh stream');
     const model = await loadModel(MODEL_PATH, { backend: 'wasm' }); // the tier serve runs (this test process may have wasm-relaxed)
     assert.deepEqual((JSON.parse(m.text) as { values: number[] }).values, Array.from(model.createSession().push(new Float32Array([0.5]))[0]!).map((x) => Math.round(x * 1e6) / 1e6));
     p.kill('SIGKILL');
-    await log.close();
   });
 });
 
