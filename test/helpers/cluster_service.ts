@@ -87,12 +87,13 @@ export async function serveWorker(o: WorkerOptions): Promise<ServeWorker> {
   };
 }
 
-/** The bundled sample as s16le 16 kHz PCM, rotated to start `offsetMs` in. */
-export function samplePcm(offsetMs = 0): Buffer {
+/** The bundled sample as s16le 16 kHz PCM, rotated to start `offsetMs` in, looped to at least `seconds`. */
+export function samplePcm(offsetMs = 0, seconds = 0): Buffer {
   const w = readWavSamples(SAMPLE_WAV);
   const off = Math.round((offsetMs / 1000) * w.rate) % w.samples.length;
-  const pcm = Buffer.alloc(w.samples.length * 2);
-  for (let i = 0; i < w.samples.length; i++) {
+  const n = Math.max(w.samples.length, Math.ceil(seconds * w.rate));
+  const pcm = Buffer.alloc(n * 2);
+  for (let i = 0; i < n; i++) {
     const v = w.samples[(i + off) % w.samples.length]!;
     pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32767))), i * 2);
   }
@@ -102,7 +103,7 @@ export function samplePcm(offsetMs = 0): Buffer {
 /** What a single process decides on the same chunks (the pipeline `serve` runs): `label@start-end`, in order. */
 export async function offlineEvents(model: Model, pcm: Uint8Array, chunkBytes: number, seconds: number): Promise<string[]> {
   const chunks: AudioChunk[] = [];
-  const n = Math.floor((seconds * 32000) / chunkBytes);
+  const n = Math.round((seconds * 32000) / chunkBytes); // whole chunks (seconds may be ticks / 10)
   for (let i = 0; i < n; i++) chunks.push({ device: 'd', kind: 'chunk', data: pcm.subarray(i * chunkBytes, (i + 1) * chunkBytes), format: { encoding: 's16le', rate: 16000, channels: 1 }, timestampMs: (i * chunkBytes) / 32 });
   const out = await firstValueFrom(from(chunks).pipe(keywordSpotting(model, { decision: DECISION, warmupMs: 1000 }), toArray()));
   return out.flatMap((o) => (o.type === 'keyword' ? [eventKey(o.event)] : []));
@@ -120,9 +121,10 @@ export interface SimulatedDevice {
 /**
  * Devices streaming in real time over MQTT 3.1.1 (nats-server's listener), `chunkMs` chunks at
  * QoS 0 on `<base>/<device>/audio`, 25 devices per connection; plus sensor devices sending one
- * JSON sample `{seq, values}` per tick. Resolves after `seconds`. `onTick(k)` runs before tick k.
+ * JSON sample `{seq, values}` per tick. Runs for `seconds`, or until `stopAt(k)` says so before
+ * tick k; resolves with the number of ticks sent. `onTick(k)` runs before tick k.
  */
-export async function streamDevices(url: string, base: string, devices: SimulatedDevice[], seconds: number, opts: { chunkMs?: number; sensors?: { id: string; values: ArrayLike<number> }[]; onTick?: (k: number) => void | Promise<void> } = {}): Promise<void> {
+export async function streamDevices(url: string, base: string, devices: SimulatedDevice[], seconds: number, opts: { chunkMs?: number; sensors?: { id: string; values: ArrayLike<number> }[]; onTick?: (k: number) => void | Promise<void>; stopAt?: (k: number) => boolean } = {}): Promise<number> {
   const chunkMs = opts.chunkMs ?? 100;
   const bytes = (chunkMs / 1000) * 32000;
   const clients: MqttClient[] = [];
@@ -132,11 +134,13 @@ export async function streamDevices(url: string, base: string, devices: Simulate
     const t0 = Date.now();
     for (let k = 0; k < ticks; k++) {
       await opts.onTick?.(k);
+      if (opts.stopAt?.(k)) return k;
       const wait = t0 + k * chunkMs - Date.now();
       if (wait > 0) await sleep(wait);
       devices.forEach((d, i) => clients[Math.floor(i / 25)]!.publish(`${base}/${d.id}/audio`, Buffer.from(d.pcm.subarray(k * bytes, (k + 1) * bytes)), { qos: 0 }));
       for (const s of opts.sensors ?? []) if (k < s.values.length) clients[0]!.publish(`${base}/${s.id}/sensor`, JSON.stringify({ seq: k, values: [s.values[k]] }), { qos: 0 });
     }
+    return ticks;
   } finally {
     await Promise.all(clients.map((c) => c.endAsync()));
   }
