@@ -90,12 +90,20 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
   }
 
   /** Every device's distinct events equal the single-process decisions on its audio; ids carry one origin per device. */
-  async function assertEventsEqualOffline(log: MqttLog, base: string, devs: (SimulatedDevice & { offset: number })[], seconds: number): Promise<number> {
+  async function assertEventsEqualOffline(log: MqttLog, base: string, devs: (SimulatedDevice & { offset: number })[], seconds: number, workers: ServeWorker[] = []): Promise<number> {
     let total = 0;
     const got = eventsByDevice(log, base);
     for (const d of devs) {
       const want = await expectedFor(d.offset, seconds);
       const events = got.get(d.id) ?? [];
+      if (events.map(eventKey).join() !== want.join()) {
+        // What happened to the device on each worker still running (restarts, shed or dropped chunks), and the ids.
+        for (const w of workers.filter((x) => x.proc.exitCode === null && x.proc.signalCode === null)) {
+          const h = await w.health().catch(() => null);
+          process.stderr.write(`# ${d.id} p${partitionOf(d.id, 16)} on ${w.id}: ${JSON.stringify(h?.devices[d.id] ?? null)}\n`);
+        }
+        process.stderr.write(`# ${d.id} events: ${events.map((e) => `${eventKey(e)} ${e.id}`).join(', ')}\n`);
+      }
       assert.deepEqual(events.map(eventKey), want, `${d.id}: events differ from the single-process run`);
       assert.equal(new Set(events.map((e) => e.id.split('-').slice(0, -1).join('-'))).size <= 1, true, `${d.id}: one stream origin`);
       total += want.length;
@@ -174,7 +182,7 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     // The streams' tails are decided when they go idle; wait while the workers still publish.
     await untilStalled(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= wantEvents[i]!.length) && predictions(log, base, 'pump').size >= values.length; }, () => log.messages.length, 'the events of every device and every prediction');
     await sleep(500); // anything beyond them (which would fail the comparison) arrives too
-    const total = await assertEventsEqualOffline(log, base, devs, seconds);
+    const total = await assertEventsEqualOffline(log, base, devs, seconds, workers);
     assert.ok(total >= 40 * 3, `${total} events`);
     const want = uninterrupted(values);
     const got = predictions(log, base, 'pump');
@@ -269,7 +277,7 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
       assert.ok(ms >= 0 && ms <= 2000, `partition ${p} taken ${ms} ms after its lease expired`);
     }
     // No keyword event of a continuing stream lost (nor changed): every device's distinct events are the single-process run's.
-    await assertEventsEqualOffline(log, base, devs, seconds);
+    await assertEventsEqualOffline(log, base, devs, seconds, survivors);
     // The TTT streams continue exactly: every prediction equals the uninterrupted run's.
     for (const s of sensors) {
       const want = uninterrupted(s.values);
@@ -359,7 +367,7 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     assert.ok(addedHealth.reduce((n, h) => n + h.cluster!.devices_restored, 0) > 0, 'the new workers restored devices');
     const after2 = await Promise.all(first.map((w) => w.health()));
     assert.ok(after2.reduce((n, h) => n + h.cluster!.devices_restored, 0) > 0, 'the old workers restored the devices handed back');
-    await assertEventsEqualOffline(log, base, devs, seconds);
+    await assertEventsEqualOffline(log, base, devs, seconds, first);
     const wantPred = uninterrupted(values);
     const got = predictions(log, base, 'pump');
     for (let t = 0; t < wantPred.predictions.length; t++) assert.deepEqual(got.get(t), wantPred.predictions[t], `pump: prediction ${t}`);
@@ -375,7 +383,7 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     const log = await MqttLog.connect(mqttUrl(), [`${base}/+/keyword`], { protocolVersion: 4 });
     after(() => log.close());
     // A stall of a few seconds while the stream elects a leader is no idle device (idleMs 20 s); the streams end with `stop` markers.
-    const worker = (id: string): Promise<ServeWorker> => serveWorker({ dir, base, memberId: `${base}-${id}`, natsUrls: cluster!.urls, mqttUrl: mqttUrl(), extra: { audio: { idleMs: 20_000, bufferChunks: 1000 } } });
+    const worker = (id: string): Promise<ServeWorker> => serveWorker({ dir, base, memberId: `${base}-${id}`, natsUrls: cluster!.urls, mqttUrl: mqttUrl(), extra: { audio: { idleMs: 20_000, bufferChunks: 1000, shedAboveLatencyMs: 0 } } });
     const workers = [await worker('a'), await worker('b')];
     const nc = await connect({ servers: cluster!.urls });
     after(() => nc.close());
@@ -414,7 +422,7 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
       throw e;
     });
     await sleep(1000);
-    await assertEventsEqualOffline(log, base, devs, seconds);
+    await assertEventsEqualOffline(log, base, devs, seconds, workers);
     const health = await Promise.all(workers.map((w) => w.health()));
     for (const h of health) {
       assert.equal(h.cluster!.nats_connected, true);
