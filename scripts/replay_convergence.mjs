@@ -3,11 +3,11 @@
 // (`cluster.audioReplayMs`, docs/cluster.md): the keyword model's recurrent state is not in the
 // snapshot, so the next owner restarts the pipeline `audioReplayMs` before the last processed
 // chunk and publishes only events ending after that chunk minus the decision lag. For every
-// restart point of the audio (one per second) and every replay length, this compares the events the
+// restart point of the audio (one per `--step` ms, default 1000) and every replay length, this compares the events the
 // restarted pipeline decides after the decide-from point with the uninterrupted run's (same start,
 // end, label). It also measures the decision lag the worker assumes (500 ms + peakFrames × 10 ms):
 // how far the processed audio had gone past an event's end when the event came out.
-// `npm run build && node scripts/replay_convergence.mjs [--model f] [--audio wav] [--threshold x] [--loops n]`
+// `npm run build && node scripts/replay_convergence.mjs [--model f] [--audio wav] [--threshold x] [--loops n] [--step ms] [--offset ms]`
 import { parseArgs } from 'node:util';
 import { Subject } from 'rxjs';
 
@@ -26,7 +26,9 @@ const { values: o } = parseArgs({
     audio: { type: 'string', default: DEMO_SAMPLE },
     threshold: { type: 'string' },
     loops: { type: 'string', default: '2' },
-    replays: { type: 'string', default: '2000,3000,4000,5000,6000' },
+    replays: { type: 'string', default: '4000,5000,6000,7000,8000' },
+    step: { type: 'string', default: '1000' },
+    offset: { type: 'string', default: '0' },
   },
 });
 const CHUNK_MS = 100;
@@ -37,7 +39,12 @@ const decision = parseServiceConfig(o.threshold !== undefined ? { decision: { th
 const warmupMs = parseServiceConfig({}).audio.warmupMs ?? 1000;
 const lagBound = DECISION_LAG_MS + 10 * (decision.peakFrames ?? model.decision?.peakFrames ?? 0);
 const { samples, rate } = readWavSamples(o.audio);
-const once = encodeS16le(resampleBuffer(samples, rate, 16000));
+const whole = encodeS16le(resampleBuffer(samples, rate, 16000));
+// Rotated to start `--offset` ms in (as the cluster tests rotate the sample per device).
+const cut = Math.round((Number(o.offset) / 1000) * 16000) * 2 % whole.length;
+const once = new Uint8Array(whole.length);
+once.set(whole.subarray(cut), 0);
+once.set(whole.subarray(0, cut), whole.length - cut);
 const loops = Number(o.loops);
 const pcm = new Uint8Array(once.length * loops);
 for (let i = 0; i < loops; i++) pcm.set(once, i * once.length);
@@ -72,7 +79,7 @@ for (const replay of replays) {
   let points = 0;
   let missing = 0;
   let extra = 0;
-  for (let crashMs = replay + 1000; crashMs <= n * CHUNK_MS - 2000; crashMs += 1000) {
+  for (let crashMs = replay + 1000; crashMs <= n * CHUNK_MS - 2000; crashMs += Number(o.step)) {
     // The snapshot's resume point: `replay` before the last processed chunk's end; publish from `crashMs − lag`.
     const from = Math.max(0, (crashMs - replay) / CHUNK_MS);
     const decideFrom = crashMs - lagBound;
@@ -86,6 +93,7 @@ for (const replay of replays) {
     missing += miss;
     extra += more;
     if (miss === 0 && more === 0) exact++;
+    else if (process.env.VERBOSE) console.log(`  crash at ${crashMs} ms (resume ${crashMs - replay}): missed ${want.filter((k) => !g.has(k)).join(' ')}, extra ${got.filter((k) => !w.has(k)).join(' ')}`);
   }
   console.log(`audioReplayMs ${replay}: ${exact}/${points} restart points decide exactly the uninterrupted events after decide-from (${missing} missed, ${extra} extra in all)`);
 }

@@ -52,10 +52,11 @@ export const ClusterConfigSchema = z
     /**
      * Audio a new owner runs again through a keyword stream it takes over (ms before the point its
      * snapshot was taken): the pipeline restarts there, so its state has converged again before
-     * the audio the last owner may not have decided (docs/cluster.md; `scripts/replay_convergence.mjs`
-     * measures it for a model: 5 s was exact for kws12 on the bundled sample, 4 s was not).
+     * the audio the last owner may not have decided, and before the events just ahead of it that
+     * suppress later ones (docs/cluster.md; `scripts/replay_convergence.mjs` measures it for a
+     * model: for kws12 on the bundled sample 6 s was the shortest exact length, 5 s was not).
      */
-    audioReplayMs: z.number().int().min(0).max(60_000).default(5000),
+    audioReplayMs: z.number().int().min(0).max(60_000).default(8000),
   })
   .superRefine((c, ctx) => {
     const renew = c.renewMs ?? Math.floor(c.leaseTtlMs / 5);
