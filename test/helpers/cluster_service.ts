@@ -18,8 +18,11 @@ import { DEMO_MODEL } from '../../transports/service/package_paths.js';
 import { CLI, ROOT } from './paths.js';
 import { sleep, until } from './mqtt_log.js';
 
-/** Fast cluster timings for tests: a dead worker's partitions are free 1.5 s after its last renewal. */
-export const SERVE_FAST = { leaseTtlMs: 1500, heartbeatMs: 250, renewMs: 300, rebalanceMs: 100, checkpointMs: 500, connectTimeoutMs: 10_000 } as const;
+/**
+ * Fast cluster timings for tests: a dead worker's partitions are free 3 s after its last renewal
+ * (renewed every 500 ms: a worker starved of CPU for 2.5 s on this shared machine keeps them).
+ */
+export const SERVE_FAST = { leaseTtlMs: 3000, heartbeatMs: 250, renewMs: 500, rebalanceMs: 100, checkpointMs: 500, connectTimeoutMs: 10_000 } as const;
 /**
  * The keyword model of the cluster tests' workers and of their single-process reference: the shipped
  * default (kws12). The assertions compare the two runs, so any model fits; on the bundled sample at
@@ -201,4 +204,21 @@ export function ownership(events: LeaseEvent[], ttlMs: number): Map<number, { ow
     }
   }
   return out;
+}
+
+/**
+ * What the waits for outputs count as progress: messages received, plus the chunks and sensor
+ * messages the running workers have taken in (a worker replaying a partition publishes nothing
+ * for a while, but takes in inputs). Polled from /healthz every 500 ms until `stop()`.
+ */
+export function workProgress(log: { messages: unknown[] }, workers: () => ServeWorker[]): { value: () => number; stop: () => void } {
+  let taken = 0;
+  const timer = setInterval(() => {
+    const alive = workers().filter((w) => w.proc.exitCode === null && w.proc.signalCode === null);
+    void Promise.all(alive.map((w) => w.health().catch(() => null))).then((hs) => {
+      taken = hs.reduce((n, h) => n + (h ? h.chunks_received + Object.values(h.devices).reduce((m, d) => m + d.chunks, 0) + (h.cluster?.partitions.reduce((m, p) => m + p.last_seq, 0) ?? 0) : 0), 0);
+    });
+  }, 500);
+  after(() => clearInterval(timer));
+  return { value: () => log.messages.length + taken, stop: () => clearInterval(timer) };
 }

@@ -11,7 +11,7 @@ import { assignPartitions, clusterNames, partitionOf, publishInput } from '../..
 import { decodeDeviceSnapshot } from '../../transports/cluster/snapshot_envelope.js';
 import { decodeDeviceState } from '../../transports/service/cluster_device_state.js';
 import { natsCluster, NATS_SERVER_MISSING } from '../helpers/cluster.js';
-import { eventKey, KEYWORD_MODEL, offlineEvents, ownership, samplePcm, serveWorker, SERVE_FAST, streamDevices, watchLeases, type LeaseEvent, type ServeWorker, type SimulatedDevice } from '../helpers/cluster_service.js';
+import { eventKey, KEYWORD_MODEL, offlineEvents, ownership, samplePcm, serveWorker, SERVE_FAST, streamDevices, watchLeases, workProgress, type LeaseEvent, type ServeWorker, type SimulatedDevice } from '../helpers/cluster_service.js';
 import { MqttLog, sleep, untilStalled } from '../helpers/mqtt_log.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -180,7 +180,8 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     await streamDevices(mqttUrl(), base, devs, seconds, { sensors: [{ id: 'pump', values }] });
     const wantEvents = await Promise.all(devs.map((d) => expectedFor(d.offset, seconds)));
     // The streams' tails are decided when they go idle; wait while the workers still publish.
-    await untilStalled(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= wantEvents[i]!.length) && predictions(log, base, 'pump').size >= values.length; }, () => log.messages.length, 'the events of every device and every prediction');
+    const progress = workProgress(log, () => workers);
+    await untilStalled(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= wantEvents[i]!.length) && predictions(log, base, 'pump').size >= values.length; }, progress.value, 'the events of every device and every prediction');
     await sleep(500); // anything beyond them (which would fail the comparison) arrives too
     const total = await assertEventsEqualOffline(log, base, devs, seconds, workers);
     assert.ok(total >= 40 * 3, `${total} events`);
@@ -238,7 +239,8 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     const survivors = workers.filter((w) => w !== victim);
     // The survivors replay the victim's partitions while the devices go on: on a loaded machine they
     // catch up after the devices stop; wait while they still publish.
-    await untilStalled(() => sensors.every((s) => predictions(log, base, s.id).size >= s.values.length), () => log.messages.length, 'every prediction').catch(async (e: unknown) => {
+    const progress = workProgress(log, () => survivors);
+    await untilStalled(() => sensors.every((s) => predictions(log, base, s.id).size >= s.values.length), progress.value, 'every prediction').catch(async (e: unknown) => {
       for (const s of sensors) {
         const got = predictions(log, base, s.id);
         const missing = Array.from({ length: s.values.length }, (_, t) => t).filter((t) => !got.has(t));
@@ -253,7 +255,7 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     });
     const want = await Promise.all(devs.map((d) => expectedFor(d.offset, seconds)));
     const complete = (): boolean => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); };
-    await untilStalled(complete, () => log.messages.length, 'the events of every device').catch(async (e: unknown) => {
+    await untilStalled(complete, progress.value, 'the events of every device').catch(async (e: unknown) => {
       const h = await Promise.all(workers.filter((w) => w !== victim).map((w) => w.health()));
       process.stderr.write(`# ${JSON.stringify(h.map((x) => ({ lag: x.cluster!.replay_lag, drops: x.chunks_dropped, gaps: x.seq_gaps, shed: x.chunks_shed, lost: x.audio_lost_ms, owned: x.cluster!.partitions_owned })))}\n`);
       const got = eventsByDevice(log, base);
@@ -342,11 +344,12 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     const values = signal.slice(0, ticks);
     await Promise.all(added.map((w) => w.exited));
     const want = await Promise.all(devs.map((d) => expectedFor(d.offset, seconds)));
-    await untilStalled(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); }, () => log.messages.length, 'the events of every device').catch((e: unknown) => {
+    const progress = workProgress(log, () => [...first, ...added]);
+    await untilStalled(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); }, progress.value, 'the events of every device').catch((e: unknown) => {
       reportMissing(log, base, devs, want, [...first, ...added], leases.events);
       throw e;
     });
-    await untilStalled(() => predictions(log, base, 'pump').size >= values.length, () => log.messages.length, 'every prediction');
+    await untilStalled(() => predictions(log, base, 'pump').size >= values.length, progress.value, 'every prediction');
     await sleep(1000);
     // Ownership changes: on scale-out exactly the partitions the 4-member assignment gives the new
     // workers moved (to them), none between the old two; on scale-in they came back.
@@ -417,7 +420,8 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     await Promise.all(devs.map((d) => send(d.id, ticks, new Uint8Array(0), 'stop')));
     assert.equal(acked, devs.length * (ticks + 1));
     const want = await Promise.all(devs.map((d) => expectedFor(d.offset, seconds)));
-    await untilStalled(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); }, () => log.messages.length, 'the events of every device').catch((e: unknown) => {
+    const progress = workProgress(log, () => workers);
+    await untilStalled(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); }, progress.value, 'the events of every device').catch((e: unknown) => {
       reportMissing(log, base, devs, want, workers, []);
       throw e;
     });
