@@ -112,7 +112,8 @@ export class Mosquitto {
   /** Stop the broker (SIGTERM) and wait for it to exit. */
   async stop(): Promise<void> {
     const p = this.proc;
-    if (!p || p.exitCode !== null) return;
+    // a process killed by a signal has exitCode null and signalCode set: it is gone too
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     this.proc = null;
     await new Promise<void>((resolve) => {
       p.once('exit', () => resolve());
@@ -123,7 +124,7 @@ export class Mosquitto {
   /** Kill the broker at once (SIGKILL, synchronous): for `process.on('exit')` clean-up. */
   killNow(): void {
     const p = this.proc;
-    if (p && p.exitCode === null) p.kill('SIGKILL');
+    if (p && p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     this.proc = null;
   }
 
