@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { chooseKernels, type SkippedTier } from '../../runtime/kernels/registry.js';
 import { loadModel } from '../../runtime/model/load_model.js';
+import { resolveModelPath } from '../../runtime/model/shipped_models.js';
 
 /** The kernel tier `backend: 'auto'` takes on this machine, and the faster ones it passes over. */
 async function autoTier(): Promise<{ auto: string; skipped: SkippedTier[] }> {
@@ -13,9 +14,10 @@ export function registerInspect(program: Command): void {
   program
     .command('inspect')
     .description('show a model file: variant, dims, parameters, multiply-adds per frame, state per stream, delay')
-    .argument('<model>', 'model file (.safetensors)')
+    .argument('<model>', 'model file (.safetensors, .onnx) or a shipped model\'s name (kws12)')
     .option('--json', 'print JSON')
-    .action(async (modelPath: string, opts: { json?: boolean }) => {
+    .action(async (nameOrPath: string, opts: { json?: boolean }) => {
+      const modelPath = resolveModelPath(nameOrPath);
       const onnx = /\.onnx$/i.test(modelPath);
       const model = await loadModel(modelPath, { backend: onnx ? 'onnx' : 'js' }); // an ONNX step model runs only on onnx
       const d = model.describe();

@@ -89,6 +89,14 @@ describe('CLI bad input: clear errors, exit code 2, nothing half-written', () =>
     assert.match(r3.stderr, /E_IO: cannot read .*does-not-exist\.safetensors: ENOENT/);
   });
 
+  it('inspect takes a shipped model by name, like classify and listen', () => {
+    const r = runCli(['inspect', 'kws12', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const info = JSON.parse(r.stdout) as { name: string; file: string };
+    assert.equal(info.name, 'lmuformer-kws12');
+    assert.match(info.file, /models\/lmuformer\/demo\/kws12\.safetensors$/);
+  });
+
   it('a corrupted model file', () => {
     const bad = join(dir, 'bad.safetensors');
     const b = readFileBytes(model).slice();
