@@ -12,12 +12,15 @@ export class DeviceLog implements PartitionHandlers {
   private readonly devicesOf = new Map<number, Set<string>>();
   /** Every call, with performance.now() (ownership intervals, replay positions). */
   readonly calls: { t: number; kind: 'acquire' | 'release'; partition: number; reason?: ReleaseReason; restore?: PartitionRestore }[] = [];
+  /** Calls out of order: an acquire of a partition held, or a release of one not held (the coordinator's contract is acquire, then release). */
+  readonly orderErrors: string[] = [];
   /** Messages handled per partition, with their replay flag. */
   readonly handled: { partition: number; seq: number; device: string; replay: boolean }[] = [];
 
   constructor(readonly name: string) {}
 
   acquire(partition: number, restore: PartitionRestore): void {
+    if (this.devicesOf.has(partition)) this.orderErrors.push(`acquire of partition ${partition}, already held`);
     this.calls.push({ t: performance.now(), kind: 'acquire', partition, restore });
     const devices = new Set<string>();
     for (const [device, s] of restore.snapshots) {
@@ -42,6 +45,7 @@ export class DeviceLog implements PartitionHandlers {
   }
 
   release(partition: number, reason: ReleaseReason): void {
+    if (!this.devicesOf.has(partition)) this.orderErrors.push(`release (${reason}) of partition ${partition}, not held`);
     this.calls.push({ t: performance.now(), kind: 'release', partition, reason });
     for (const d of this.devicesOf.get(partition) ?? []) this.logs.delete(d);
     this.devicesOf.delete(partition);

@@ -31,6 +31,9 @@ function settled(workers: Worker[], partitions: number): boolean {
 /** Ownership intervals of each partition from every worker's acquire/release calls (one clock: this process). */
 function assertExclusive(workers: Worker[], partitions: number): number {
   let intervals = 0;
+  // Each worker's handlers saw acquire, release, acquire, … per partition (a release before a late
+  // acquire once left a worker holding a partition another owned).
+  for (const w of workers) assert.deepEqual(w.log.orderErrors, [], `${w.id}: handler calls out of order`);
   for (let p = 0; p < partitions; p++) {
     const spans: { from: number; to: number; who: string }[] = [];
     for (const w of workers) {

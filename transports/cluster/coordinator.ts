@@ -128,6 +128,8 @@ interface Owned {
   /** A periodic checkpoint is under way (the next one waits for it rather than queueing up). */
   checkpointing: boolean;
   renewing: boolean;
+  /** The handlers were given the partition (their `acquire` was called): only then do they get a `release`. */
+  handed: boolean;
 }
 
 export interface CoordinatorOptions {
@@ -295,14 +297,13 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
     this.acquiring.add(p);
     const t0 = performance.now();
     let lease: Lease | null = null;
-    let handed = false;
     try {
       lease = await this.leases.tryAcquire(p);
       if (!lease || this.stopping) {
         if (lease) await this.leases.release(lease);
         return;
       }
-      const o: Owned = { lease, state: 'starting', consumer: null, acquiredAt: lease.acquiredAt, floors: new Map(), checkpointSeq: 0, checkpointAt: performance.now(), devices: 0, writes: Promise.resolve(), checkpointing: false, renewing: false };
+      const o: Owned = { lease, state: 'starting', consumer: null, acquiredAt: lease.acquiredAt, floors: new Map(), checkpointSeq: 0, checkpointAt: performance.now(), devices: 0, writes: Promise.resolve(), checkpointing: false, renewing: false, handed: false };
       this.owned.set(p, o);
       const { checkpoint, snapshots } = await this.snapshots.loadPartition(p);
       const info = await (await jetstreamManager(this.connection)).streams.info(this.names.inputStream);
@@ -318,7 +319,10 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
       o.checkpointSeq = from - 1;
       o.devices = snapshots.size;
       const restore: PartitionRestore = { replayFrom: from, checkpoint, snapshots, replayUntil: info.state.last_seq, lostPositions };
-      handed = true;
+      // Lost (lease deadline) or released (stop) while loading: the handlers never had it, so they get
+      // neither an acquire nor a release (an acquire after the release left them holding a partition).
+      if (this.owned.get(p) !== o || o.state !== 'starting') return;
+      o.handed = true;
       await this.handlers.acquire(p, restore);
       if (this.owned.get(p) !== o || o.state !== 'starting') return; // lost while restoring
       o.consumer = await PartitionConsumer.start(this.connection, {
@@ -348,7 +352,7 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
       if (o && lease && o.lease === lease) {
         this.owned.delete(p);
         await o.consumer?.stop();
-        if (handed) await this.safeRelease(p, 'lost');
+        if (o.handed) await this.safeRelease(p, 'lost');
         await this.leases.release(lease).catch(() => undefined);
       }
     } finally {
@@ -392,7 +396,7 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
     o.state = 'releasing';
     this.log.warn({ partition: p, why }, 'partition lost');
     await within(o.consumer?.stop() ?? Promise.resolve(), STOP_TIMEOUT_MS);
-    await this.safeRelease(p, 'lost');
+    if (o.handed) await this.safeRelease(p, 'lost');
     if (this.owned.get(p) === o) this.owned.delete(p);
     this.counters.lost++;
     this.emit('released', { partition: p, reason: 'lost', checkpointSeq: null });
@@ -410,7 +414,7 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
       const written = await this.writeCheckpoint(p, o);
       checkpointSeq = written ? written.throughSeq : null;
     }
-    await this.safeRelease(p, reason);
+    if (o.handed) await this.safeRelease(p, reason);
     try {
       await this.leases.release(o.lease);
     } catch (e) {
