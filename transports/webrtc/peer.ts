@@ -210,7 +210,7 @@ export class WebRtcPeer {
     channel.onclose = () => this.close('remote_closed');
   }
 
-  private onConnectionState(): void {
+  private onConnectionState(recheck = false): void {
     if (this.closed) return;
     // @roamhq/wrtc's connectionState still reads `connected` when ICE goes `disconnected` (seen on
     // 0.10: connected → failed 10 s later), so the ICE state decides the grace period.
@@ -220,6 +220,10 @@ export class WebRtcPeer {
     if (state === 'connected') {
       if (this.disconnectTimer) clearTimeout(this.disconnectTimer);
       this.disconnectTimer = null;
+      // A change event that still reads connected/connected after the connection was up: seen when
+      // ICE went disconnected (the next event was `failed` 10 s later, so the grace period never
+      // began). Read the states again shortly, once per such event.
+      if (this.connectedAt !== null && !recheck) this.after(100, () => this.onConnectionState(true));
       if (this.connectedAt === null) {
         this.connectedAt = Date.now();
         this.lastAudioAt = this.connectedAt;
