@@ -17,6 +17,7 @@ import { BACKEND_HELP, parseBackend, parseNumber } from '../options.js';
 interface BenchMqttOptions {
   devices: string;
   seconds: string;
+  chunkMs: string;
   model?: string;
   arch: string;
   dim: string;
@@ -41,9 +42,10 @@ function pcm16k(path: string): Uint8Array {
 export function registerBenchMqtt(program: Command): void {
   program
     .command('bench-mqtt')
-    .description('MQTT load benchmark: N devices stream 20 ms chunks in real time to `edgestream serve` through mosquitto; reports drops and detection latency (JSON with --json)')
+    .description('MQTT load benchmark: N devices stream 20 ms chunks (--chunk-ms) in real time to `edgestream serve` through mosquitto; reports drops and detection latency (JSON with --json)')
     .option('--devices <n>', 'simulated devices', '100')
     .option('--seconds <s>', 'duration', '60')
+    .option('--chunk-ms <ms>', 'audio per published chunk (much of a device\'s cost in the service is per chunk)', '20')
     .option('--model <file>', 'model the service runs (default: the shipped demo model, else a random one from --arch/--dim)')
     .option('--arch <variant>', 'random model variant when no model file is used', 'slmu_rnn_ms_conv1d')
     .option('--dim <n>', 'random model dim', '64')
@@ -62,6 +64,8 @@ export function registerBenchMqtt(program: Command): void {
       const seconds = parseNumber(opts.seconds, '--seconds');
       if (!(Number.isInteger(devices) && devices >= 1 && devices <= 10_000)) throw new EdgestreamError('E_USAGE', `--devices must be 1…10000, got ${opts.devices}`);
       if (!(seconds > 0 && seconds <= 86_400)) throw new EdgestreamError('E_USAGE', `--seconds must be in (0, 86400], got ${opts.seconds}`);
+      const chunkMs = parseNumber(opts.chunkMs, '--chunk-ms');
+      if (!(Number.isInteger(chunkMs) && chunkMs >= 10 && chunkMs <= 1000)) throw new EdgestreamError('E_USAGE', `--chunk-ms must be an integer from 10 to 1000 (the service's audio.maxChunkMs), got ${opts.chunkMs}`);
       const sampleSeconds = opts.sampleSeconds !== undefined ? parseNumber(opts.sampleSeconds, '--sample-seconds') : undefined;
       if (sampleSeconds !== undefined && !(sampleSeconds >= 1)) throw new EdgestreamError('E_USAGE', `--sample-seconds must be 1 or more, got ${opts.sampleSeconds}`);
       const tmp = mkdtempSync(join(tmpdir(), 'edgestream-bench-mqtt-'));
@@ -92,6 +96,7 @@ export function registerBenchMqtt(program: Command): void {
         const result = await runMqttLoadBench({
           devices,
           seconds,
+          chunkMs,
           modelPath,
           modelDelayFrames: model.delay,
           frameShiftMs: model.frontend?.frameShiftMs ?? 10,
@@ -128,12 +133,12 @@ export function registerBenchMqtt(program: Command): void {
           const st = result.startLatencyMs;
           process.stdout.write(
             [
-              `${devices} devices × 20 ms chunks, ${seconds} s, ${result.broker}; model ${model.name}${random ? ' (random weights)' : ''}, ${opts.engine ? `engine ${opts.workers} worker(s)` : 'no engine'}`,
+              `${devices} devices × ${chunkMs} ms chunks, ${seconds} s, ${result.broker}; model ${model.name}${random ? ' (random weights)' : ''}, ${opts.engine ? `engine ${opts.workers} worker(s)` : 'no engine'}`,
               `chunks: ${result.chunks.sent} sent, ${result.chunks.received} received, ${result.chunks.dropped} dropped, ${result.chunks.shed} shed, ${result.chunks.seqGaps} seq gaps${result.overload?.shedding ? ` (past capacity at the end: serving at most ${result.overload.served_cap} devices)` : ''}`,
               `detections: ${result.events}; latency beyond the model delay: ${l ? `p50 ${l.p50} ms, p90 ${l.p90} ms, p99 ${l.p99} ms, max ${l.max} ms (${l.samples} samples)` : 'no samples'}`,
               `  after the first ${STEADY_AFTER_MS / 1000} s (all devices appearing at once): ${s ? `p50 ${s.p50} ms, p90 ${s.p90} ms, p99 ${s.p99} ms, max ${s.max} ms (${s.samples} samples)` : 'no samples'}`,
               `  in the first ${STEADY_AFTER_MS / 1000} s: ${st ? `p50 ${st.p50} ms, p90 ${st.p90} ms, p99 ${st.p99} ms, max ${st.max} ms (${st.samples} samples)` : 'no samples'}`,
-              `service: chunk latency p50 ${result.serviceChunkLatencyMs.p50} ms / p99 ${result.serviceChunkLatencyMs.p99} ms (worst device), ${result.serviceCpuSeconds ?? '?'} CPU s, RSS ${(result.serviceRssBytes / 2 ** 20).toFixed(0)} MiB; device simulator ${result.simulatorCpuSeconds} CPU s (publish lag p99 ${result.publishLagMs.p99} ms), broker ${result.brokerCpuSeconds ?? '?'} CPU s`,
+              `service: chunk latency p50 ${result.serviceChunkLatencyMs.p50} ms / p99 ${result.serviceChunkLatencyMs.p99} ms (worst device), ${result.serviceCpuSeconds ?? '?'} CPU s${result.serviceCpuSeconds ? ` (${Math.round((devices * seconds) / result.serviceCpuSeconds)} devices per core)` : ''}, RSS ${(result.serviceRssBytes / 2 ** 20).toFixed(0)} MiB; device simulator ${result.simulatorCpuSeconds} CPU s (publish lag p99 ${result.publishLagMs.p99} ms), broker ${result.brokerCpuSeconds ?? '?'} CPU s`,
               ...('soak' in report && report.soak ? [`memory over ${report.soak.samples} samples: RSS ${report.soak.rssMiB.first} → ${report.soak.rssMiB.last} MiB (max ${report.soak.rssMiB.max}; second half ${report.soak.rssMiB.slopeMiBPerHourSecondHalf ?? '?'} MiB/h), heap ${report.soak.heapMiB.first} → ${report.soak.heapMiB.last} MiB (second half ${report.soak.heapMiB.slopeMiBPerHourSecondHalf ?? '?'} MiB/h); windows with p99 > 50 ms: ${report.soak.windowsP99Above50Ms}`] : []),
               `load average ${result.machine.loadAverageBefore.join(' ')} → ${result.machine.loadAverageAfter.join(' ')}: ${result.ok ? 'PASS' : 'FAIL'} (no loss, p99 ≤ 50 ms)`,
             ].join('\n') + '\n',

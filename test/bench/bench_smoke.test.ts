@@ -94,4 +94,18 @@ describe('edgestream bench-mqtt (smoke)', { skip: mosquittoBinary() ? false : MO
     assert.equal(samples('steadyLatencyMs') + samples('startLatencyMs'), samples('latencyMs'));
     assert.ok(report.serviceCpuSeconds > 0 && report.serviceRssBytes > 0);
   });
+
+  it('--chunk-ms: devices publish larger chunks (100 ms), all of them arrive; out-of-range sizes are E_USAGE', () => {
+    const r = runCli(['bench-mqtt', '--devices', '2', '--seconds', '3', '--chunk-ms', '100', '--threshold', '0.05', '--json']);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.chunkMs, 100);
+    assert.equal(report.chunks.sent, 2 * 30);
+    assert.equal(report.chunks.received, report.chunks.sent, JSON.stringify(report.chunks));
+    assert.equal(report.chunks.dropped, 0, JSON.stringify(report.chunks));
+    for (const bad of ['5', '1001', '20.5']) {
+      const b = runCli(['bench-mqtt', '--chunk-ms', bad]);
+      assert.equal(b.status, 2);
+      assert.match(b.stderr, /E_USAGE: --chunk-ms must be an integer from 10 to 1000/);
+    }
+  });
 });

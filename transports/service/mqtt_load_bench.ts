@@ -10,7 +10,7 @@ import { freePort, Mosquitto, MOSQUITTO_MISSING } from '../mqtt/mosquitto_proces
 import type { HealthSnapshot } from './health.js';
 
 /**
- * The MQTT load benchmark: N simulated devices each publish 20 ms chunks in real time for D
+ * The MQTT load benchmark: N simulated devices each publish 20 ms chunks (`chunkMs`) in real time for D
  * seconds to a broker (mosquitto on loopback by default), `edgestream serve` runs as its own
  * process (what a deployment runs), and a subscriber measures, for every detection, the time from
  * publishing the chunk that completed the audio the decision needed (the deciding frame plus the
@@ -41,6 +41,8 @@ export interface MqttLoadBenchOptions {
   protocolVersion?: 4 | 5;
   /** Base topic (default `bench<pid>`). */
   baseTopic?: string;
+  /** Audio per published chunk, ms (default 20). Much of a device's cost in the service is per chunk. */
+  chunkMs?: number;
 }
 
 /** One sample of a long run (`sampleEveryMs`): the service's memory and counts, and event latency in the window. */
@@ -74,6 +76,8 @@ function latencyStats(values: number[]): LatencyStats | null {
 export interface MqttLoadBenchResult {
   devices: number;
   seconds: number;
+  /** Audio per published chunk, ms. */
+  chunkMs: number;
   broker: string;
   machine: { cpus: number; model: string; node: string; loadAverageBefore: number[]; loadAverageAfter: number[] };
   /** Chunks published / received by the service; dropped = chunks or frames the service dropped (queue full, engine behind). */
@@ -91,7 +95,7 @@ export interface MqttLoadBenchResult {
   steadyLatencyMs: LatencyStats | null;
   /** …and for the events in the first `STEADY_AFTER_MS` (the start-up the whole-run figure includes). */
   startLatencyMs: LatencyStats | null;
-  /** How late the device simulator published vs its 20 ms schedule (its own load), ms. */
+  /** How late the device simulator published vs its chunk schedule (its own load), ms. */
   publishLagMs: { p50: number; p99: number; max: number };
   /** From the service: chunk arrival → processed (queueing + front end + inference), ms, worst device. */
   serviceChunkLatencyMs: { p50: number; p99: number };
@@ -237,7 +241,7 @@ async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBe
     let streamingSince = Infinity; // wall time (ms since the epoch) the devices started streaming
     let events = 0;
     const sentAt: Float64Array[] = [];
-    const chunkMs = 20;
+    const chunkMs = o.chunkMs ?? 20;
     // Publish times of the last minute of chunks per device (a ring: an hour of them would not fit).
     const slots = Math.min(Math.ceil((o.seconds * 1000) / chunkMs) + 10, 3000);
     for (let d = 0; d < o.devices; d++) sentAt.push(new Float64Array(slots));
@@ -263,7 +267,7 @@ async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBe
     });
     await sub.subscribeAsync(`${base}/+/keyword`, { qos: 1 });
 
-    // The devices: one connection each, 20 ms chunks on one shared clock, phases spread over the tick.
+    // The devices: one connection each, chunks on one shared clock, phases spread over the tick.
     log(`connecting ${o.devices} devices`); // clients[1 + d] is device d
     const pubs: MqttAudioPublisher[] = [];
     for (let d = 0; d < o.devices; d++) {
@@ -278,7 +282,7 @@ async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBe
     // latency of the service's first detections.
     log('warming up the device simulator');
     const warmPubs = clients.slice(1).map((c, d) => new MqttAudioPublisher(c, { baseTopic: `${base}-warmup`, device: `d${d}`, chunkMs }));
-    for (let k = 0; k < 50; k++) {
+    for (let k = 0; k < Math.ceil(1000 / chunkMs); k++) {
       for (let d = 0; d < o.devices; d++) {
         const offset = ((k + d * 37) % audioChunks) * chunkBytes;
         warmPubs[d]!.push(o.audio.subarray(offset, offset + chunkBytes));
@@ -321,7 +325,7 @@ async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBe
     };
     const total = Math.floor((o.seconds * 1000) / chunkMs);
     log(`streaming ${o.devices} × ${chunkMs} ms chunks in real time for ${o.seconds} s`);
-    // Devices are spread over the 20 ms tick in `groups` phases (as independent devices would be),
+    // Devices are spread over the chunk tick in `groups` phases (as independent devices would be),
     // each group published in one go; the loop always yields so that the clients' sockets flush.
     const groups = Math.min(o.devices, 10);
     const t0 = performance.now() + 100;
@@ -341,7 +345,7 @@ async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBe
           published++;
         }
       }
-      if (k % 500 === 0 && k > 0) log(`  ${(k * chunkMs) / 1000} s, ${events} detections so far`);
+      if (k % Math.round(10_000 / chunkMs) === 0 && k > 0) log(`  ${(k * chunkMs) / 1000} s, ${events} detections so far`);
       if (k * chunkMs >= nextSample) {
         void sample((k * chunkMs) / 1000); // not awaited: the devices keep their schedule
         nextSample += o.sampleEveryMs!;
@@ -372,6 +376,7 @@ async function run(o: MqttLoadBenchOptions, state: RunState): Promise<MqttLoadBe
     const result: MqttLoadBenchResult = {
       devices: o.devices,
       seconds: o.seconds,
+      chunkMs,
       broker: broker ? 'mosquitto (loopback, started by the bench)' : url,
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', node: process.version, loadAverageBefore: loadBefore.map(r1), loadAverageAfter: loadavg().map(r1) },
       chunks: { sent: published, received, dropped, seqGaps: gaps, rejected: health.messages_rejected, lost: published - received, shed: health.chunks_shed ?? 0 },
