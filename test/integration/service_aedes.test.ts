@@ -309,6 +309,29 @@ describe('stream service on aedes (in-process broker)', () => {
     assert.equal(service.health().chunks_dropped, 0);
   });
 
+  it('model.int8: the service loads the model file with int8 weights and publishes what the int8 model decides offline', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'model.safetensors');
+    writeFileSync(path, modelBytes);
+    const detailed = async (m: Model): Promise<string[]> => {
+      const chunks: AudioChunk[] = [];
+      for (let o = 0; o < AUDIO.length; o += CHUNK) chunks.push({ device: 'q', kind: 'chunk', data: AUDIO.subarray(o, o + CHUNK), format: { encoding: 's16le', rate: 16000, channels: 1 } });
+      const out = await firstValueFrom(from(chunks).pipe(keywordSpotting(m, { decision: DECISION }), toArray()));
+      return out.flatMap((o) => (o.type === 'keyword' ? [`${o.event.label}@${o.event.end_ms}:${o.event.score}`] : []));
+    };
+    const int8 = await detailed(await loadModel(modelBytes, { backend: 'wasm', int8: true }));
+    assert.notDeepEqual(int8, await detailed(await loadModel(modelBytes, { backend: 'wasm' })), 'int8 and float32 scores differ on this audio (else the test could not tell them apart)');
+    const log = await listen(['q8/+/keyword']);
+    // No model passed in: the service loads model.path itself, with the config's int8.
+    const service = createService({ baseTopic: 'q8', mqtt: { url: broker.url, reconnectMs: 200 }, http: { port: 0, host: '127.0.0.1' }, decision: DECISION, model: { path, backend: 'wasm', int8: true }, audio: { bufferChunks: 10_000 } });
+    services.push(service);
+    await service.start();
+    await publishAudio(log, 'q8/q/audio', AUDIO);
+    await until(() => log.on('q8/q/keyword').length >= int8.length, 'the int8 service\'s events');
+    await sleep(200);
+    assert.deepEqual(log.on('q8/q/keyword').map((m) => { const e = JSON.parse(m.text) as DeviceKeywordEvent; return `${e.label}@${e.end_ms}:${e.score}`; }), int8);
+  });
+
   it('attachAudioSource feeds other transports through the same pipeline; typed events for embedding', async () => {
     const log = await listen(['emb/#']);
     const service = await start({ baseTopic: 'emb', audio: { bufferChunks: 10_000 } });

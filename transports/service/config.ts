@@ -47,6 +47,8 @@ const ModelSchema = z.strictObject({
   path: z.string().min(1).optional(),
   /** Where the arithmetic runs. */
   backend: z.enum(['auto', 'js', 'wasm', 'wasm-relaxed', 'onnx']).default('auto'),
+  /** int8 weights (per-row scales) on the kernel tiers: a cheaper step at a small accuracy cost (docs/kernels.md). */
+  int8: z.boolean().default(false),
   /** `model` field of events (default: the model file's name). */
   name: z.string().min(1).optional(),
   /** `model_version` field of events (default: the model file's version). */

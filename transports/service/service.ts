@@ -351,8 +351,8 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
     }
     if (!this.keywordModel) {
       const path = this.config.model.path ?? DEMO_MODEL;
-      this.keywordModel = await loadModel(path, { backend: this.config.model.backend });
-      this.log.info({ path, model: this.keywordModel.name, backend: this.keywordModel.backend }, 'keyword model loaded');
+      this.keywordModel = await loadModel(path, { backend: this.config.model.backend, int8: this.config.model.int8 });
+      this.log.info({ path, model: this.keywordModel.name, backend: this.keywordModel.backend, int8: this.config.model.int8 }, 'keyword model loaded');
     }
     if (!this.keywordModel.frontend) {
       throw new EdgestreamError('E_CONFIG', `the keyword model ${this.keywordModel.name} has no audio front end settings; model.path must name an audio (keyword) model`);
@@ -370,6 +370,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
         // spotKeywords keeps at most 24 frames in flight per stream (the rest wait in its backlog): the engine's queues never drop.
         queueFrames: 32,
         backend: this.config.model.backend,
+        int8: this.config.model.int8,
         // Continuous detection: every stream's head averages over the last window (see spotKeywords).
         headWindow: this.config.decision.windowFrames ?? this.keywordModel.frontend.clipFrames,
       });
