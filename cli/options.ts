@@ -49,3 +49,14 @@ export function thresholdOption(): Option {
 export function int8Option(): Option {
   return new Option('--int8', INT8_HELP);
 }
+
+/** Audio per message of the load benchmarks' simulated devices (bench-mqtt, bench-cluster). */
+export function chunkMsOption(): Option {
+  return new Option('--chunk-ms <ms>', 'audio per published chunk, 10–1000 ms (much of a device\'s cost in the service is per message)')
+    .default(20)
+    .argParser((v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 10 || n > 1000) throw new InvalidArgumentError('must be an integer from 10 to 1000 (the service\'s audio.maxChunkMs).');
+      return n;
+    });
+}

@@ -10,7 +10,7 @@ import { loadModel } from '../../runtime/model/load_model.js';
 import { runClusterBench } from '../../transports/service/cluster_bench.js';
 import { killBenchChildren } from '../../transports/service/mqtt_load_bench.js';
 import { DEMO_MODEL, DEMO_SAMPLE } from '../../transports/service/package_paths.js';
-import { BACKEND_HELP, parseBackend, parseNumber } from '../options.js';
+import { BACKEND_HELP, chunkMsOption, int8Option, parseBackend, parseNumber } from '../options.js';
 
 interface BenchClusterOptions {
   devices: string;
@@ -20,6 +20,8 @@ interface BenchClusterOptions {
   audio?: string;
   threshold: string;
   backend: string;
+  chunkMs: number;
+  int8?: boolean;
   json?: boolean;
 }
 
@@ -27,13 +29,15 @@ export function registerBenchCluster(program: Command): void {
   program
     .command('bench-cluster')
     .description('the cluster path against a single serve, in one run: N MQTT devices through a loopback nats-server to one `serve` and to one `serve --cluster` worker, in alternating rounds; devices per worker core and the added latency (docs/cluster.md)')
-    .option('--devices <n>', 'simulated devices (MQTT 3.1.1, 20 ms chunks in real time)', '50')
+    .option('--devices <n>', 'simulated devices (MQTT 3.1.1, chunks in real time)', '50')
     .option('--seconds <s>', 'streaming time per round', '20')
     .option('--rounds <n>', 'rounds of each (single, cluster, single, cluster, …); medians are reported', '3')
     .option('--model <file>', 'keyword model (default: the shipped demo model)')
     .option('--audio <wav>', 'audio the devices stream (looped; default: the bundled spoken sample)')
     .option('--threshold <x>', 'detection threshold (low: many detections, many latency samples)', '0.1')
     .option('--backend <name>', BACKEND_HELP, 'auto')
+    .addOption(int8Option())
+    .addOption(chunkMsOption())
     .option('--json', 'print the result as JSON')
     .action(async (opts: BenchClusterOptions) => {
       const devices = parseNumber(opts.devices, '--devices');
@@ -60,12 +64,13 @@ export function registerBenchCluster(program: Command): void {
           devices,
           seconds,
           rounds,
+          chunkMs: opts.chunkMs,
           modelPath,
           modelDelayFrames: model.delay,
           frameShiftMs: model.frontend?.frameShiftMs ?? 10,
           audio: encodeS16le(resampleBuffer(samples, rate, 16000)),
           service: {
-            model: { path: modelPath, backend: parseBackend(opts.backend) },
+            model: { path: modelPath, backend: parseBackend(opts.backend), int8: opts.int8 === true },
             decision: { threshold: parseNumber(opts.threshold, '--threshold') },
             audio: { idleMs: 60_000, bufferChunks: 100 },
           },
@@ -76,7 +81,7 @@ export function registerBenchCluster(program: Command): void {
         const report = { command: `edgestream bench-cluster ${process.argv.slice(3).join(' ')}`.trim(), model: model.name, ...r };
         if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         else {
-          const lines = [`${devices} devices × 20 ms chunks (MQTT 3.1.1 via nats-server's listener), ${seconds} s per round, ${rounds} round(s) each; model ${model.name}`];
+          const lines = [`${devices} devices × ${opts.chunkMs} ms chunks (MQTT 3.1.1 via nats-server's listener), ${seconds} s per round, ${rounds} round(s) each; model ${model.name}${opts.int8 ? ', int8' : ''}`];
           for (const x of r.rounds) {
             const l = x.result.steadyLatencyMs;
             lines.push(`  ${x.mode.padEnd(7)} round ${x.round + 1}: latency p50 ${l?.p50 ?? '?'} ms, p99 ${l?.p99 ?? '?'} ms (${l?.samples ?? 0} events after 2 s); chunks ${x.result.chunks.sent} sent, ${x.result.chunks.lost} lost, ${x.result.chunks.dropped} dropped; ${x.result.serviceCpuSeconds ?? '?'} CPU s → ${x.devicesPerCore ?? '?'} devices per core; nats-server ${x.natsCpuSeconds ?? '?'} CPU s`);
