@@ -37,7 +37,7 @@ mkdir -p $R $D $OUT
 #    and MLP; the second block starts as the identity, the head is new).
 T="$RUN training/train_kws12.py --data $DATA --cache $D"
 [ -f $R/kws12/best_model.pth ] || $T --variant lmu_rnn_conv1d --depth 2 --warm-start $OUT/kws35.safetensors \
-    --epochs 60 --seed 0 --out $R/kws12 2>&1 | tee $R/kws12.log
+    --epochs 110 --ema 0.999 --seed 0 --out $R/kws12 2>&1 | tee $R/kws12.log
 
 # 3. import through the CLI like a user's checkpoint; decision defaults calibrated on the validation
 #    speakers: clips (at most 4 % of their other words and silence accepted) and the stream (the

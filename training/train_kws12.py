@@ -49,6 +49,28 @@ class SpecAugment:
         return x
 
 
+class WeightAverage:
+    """An exponential moving average of every parameter and batch-norm statistic: the averaged
+    weights sit in a flatter part of the loss than the last step's, and generalise better to
+    unseen speakers. The decay ramps up from 0 (step 0 copies) to `decay`."""
+
+    def __init__(self, model: nn.Module, decay: float):
+        import copy
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))
+        for avg, cur in zip(self.model.state_dict().values(), model.state_dict().values()):
+            if avg.dtype.is_floating_point:
+                avg.mul_(d).add_(cur, alpha=1 - d)
+            else:
+                avg.copy_(cur)
+
+
 class Batches(torch.utils.data.IterableDataset):
     """Endless training batches (clips + sequences), made in a worker process so that the audio work
     overlaps the model's. One worker, seeded: the batches are the same on every run."""
@@ -153,6 +175,8 @@ def main() -> None:
                     help='distil from a trained lmu_rnn_conv1d checkpoint (best_model.pth) on clips and windows')
     ap.add_argument('--kd-weight', type=float, default=0.5, help='share of the distillation term in the clip loss')
     ap.add_argument('--kd-temp', type=float, default=2.0)
+    ap.add_argument('--ema', type=float, default=0.0,
+                    help='keep an exponential moving average of the weights with this decay (0 = off); evaluated and saved instead of the raw weights')
     ap.add_argument('--out', required=True)
     args = ap.parse_args()
 
@@ -195,6 +219,7 @@ def main() -> None:
     g = torch.Generator().manual_seed(args.seed)
     spec = SpecAugment(g)
     ce = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing, ignore_index=IGNORE)
+    ema = WeightAverage(model, args.ema) if args.ema > 0 else None
     log = {'args': vars(args), 'params': n_params, 'evals': []}
     best = -1e9
     t0 = time.time()
@@ -224,10 +249,13 @@ def main() -> None:
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         sched.step()
+        if ema is not None:
+            ema.update(model, step)
         run += float(loss)
         if (step + 1) % args.steps_per_epoch == 0:
             ep = (step + 1) // args.steps_per_epoch
-            s = evaluate(model, xc, yc, xs, ys, args.window, args.first)
+            kept = ema.model if ema is not None else model
+            s = evaluate(kept, xc, yc, xs, ys, args.window, args.first)
             s.update(epoch=ep, loss=run / args.steps_per_epoch, seconds=round(time.time() - t0), data_seconds=round(t_data))
             run = 0.0
             score = s['top1'] - s['false_accept'] + s['window_top1'] - s['window_false_accept']
@@ -239,7 +267,7 @@ def main() -> None:
             if score > best:
                 best = score
                 log['best'] = s
-                torch.save(nn.DataParallel(model).state_dict(), os.path.join(args.out, 'best_model.pth'))
+                torch.save(nn.DataParallel(kept).state_dict(), os.path.join(args.out, 'best_model.pth'))
             with open(os.path.join(args.out, 'log.json'), 'w') as f:
                 json.dump(log, f, indent=1)
     print(f"[train] done in {time.time() - t0:.0f}s; best {log['best']}", flush=True)
