@@ -3,7 +3,7 @@
 # training/README.md). Run from the repository root after `npm ci`:
 #   bash training/run.sh                                  # ../shared/data/speech-commands
 #   bash training/run.sh --data /path/to/speech_commands_v0.02   # a full download (WAV or FLAC)
-# CPU only, fixed seeds, about 2 hours on 2 cores (60 epochs of about 115 s). Steps whose output exists are skipped (delete
+# CPU only, fixed seeds, about 65 minutes on 2 idle cores (110 epochs of about 30 s). Steps whose output exists are skipped (delete
 # training/data/real or training/runs/kws12* to redo them). Every step prints progress.
 set -euo pipefail
 cd "$(dirname "$0")/.."
