@@ -16,7 +16,7 @@ describe('cluster settings of the service', () => {
     assert.deepEqual(c.cluster?.servers, ['nats://nats-1:4222', 'nats://nats-2:4222', 'nats://nats-3:4222']);
     assert.equal(c.cluster?.subjectPrefix, 'edgestream');
     assert.equal(c.cluster?.partitions, 16);
-    assert.equal(c.cluster?.audioReplayMs, 8000);
+    assert.equal(c.cluster?.audioReplayMs, 14_000);
   });
 
   it('the subject prefix follows the base topic unless given; bad settings are E_CONFIG naming the field', () => {
