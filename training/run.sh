@@ -25,10 +25,11 @@ D=training/data/real
 mkdir -p $R $D $OUT
 [ -f dist/cli/main.js ] || node scripts/build.mjs
 
-# 1. the validation speakers' material: their clips as a folder for `edgestream eval`, and 10 minutes
-#    of their words in background noise (10–20 dB SNR, 1.2–2.5 s apart) with a truth file
+# 1. the validation speakers' material: their clips as a folder for `edgestream eval`, and twice 10
+#    minutes of their words in background noise (10–20 dB SNR, 1.2–2.5 s apart) with truth files
 (cd training && $RUN split_folder.py --data "$DATA" --split val --out data/real/val-clips)
 [ -f $D/val-stream.wav ] || (cd training && $RUN make_stream.py --data "$DATA" --split val --minutes 10 --seed 7 --out data/real/val-stream.wav)
+[ -f $D/val-stream-2.wav ] || (cd training && $RUN make_stream.py --data "$DATA" --split val --minutes 10 --seed 8 --out data/real/val-stream-2.wav)
 #    and short phrases at 48 kHz with left or right between two other words of the same speaker
 [ -f $D/val-phrases-48k.wav ] || (cd training && $RUN make_phrases.py --data "$DATA" --split val --out data/real/val-phrases-48k.wav)
 
@@ -40,21 +41,22 @@ T="$RUN training/train_kws12.py --data $DATA --cache $D"
     --epochs 110 --ema 0.999 --seed 0 --out $R/kws12 2>&1 | tee $R/kws12.log
 
 # 3. import through the CLI like a user's checkpoint; decision defaults calibrated on the validation
-#    speakers: clips (at most 4 % of their other words and silence accepted) and the stream (the
+#    speakers: clips (at most 4 % of their other words and silence accepted) and both streams (the
 #    smoothing, refractory period, peak window and threshold that find the most commands at ≤ 0.5
-#    false alarms per minute); then evaluate, and check the runtime against PyTorch.
+#    false alarms per minute over their 20 minutes); then evaluate, and check the runtime against PyTorch.
 name=kws12; arch=lmu_rnn_conv1d
 I="$CLI import $R/$name/best_model.pth --arch $arch --labels training/labels12.txt --activation softmax --name lmuformer-$name --model-version $VERSION"
 $I -o $R/$name/uncalibrated.safetensors
 $CLI eval $R/$name/uncalibrated.safetensors $D/val-clips --out $R/$name/val-clips-uncalibrated.json \
     --svg $R/$name/val-clips-uncalibrated.svg --det-svg $R/$name/val-clips-uncalibrated-det.svg >/dev/null
-node training/calibrate_stream.mjs $R/$name/uncalibrated.safetensors $D/val-stream.wav \
+node training/calibrate_stream.mjs $R/$name/uncalibrated.safetensors $D/val-stream.wav $D/val-stream-2.wav \
     --clip-report $R/$name/val-clips-uncalibrated.json --max-clip-fa 0.04 --max-fa 0.5 --json $R/$name/calibration.json > $R/$name/decision.json
 field() { node -e "console.log(JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'))[process.argv[2]])" $R/$name/decision.json "$1"; }
 $I --threshold "$(field threshold)" --smooth-frames "$(field smoothFrames)" --refractory-ms "$(field refractoryMs)" \
     --peak-frames "$(field peakFrames)" -o $OUT/$name.safetensors
 $CLI eval $OUT/$name.safetensors $D/val-clips --out $R/$name/val-clips.json --svg $R/$name/val-clips-accuracy.svg --det-svg $R/$name/val-clips-det.svg
 $CLI eval $OUT/$name.safetensors $D/val-stream.wav --out $R/$name/val-stream.json --det-svg $R/$name/val-stream-det.svg
+$CLI eval $OUT/$name.safetensors $D/val-stream-2.wav --out $R/$name/val-stream-2.json --det-svg $R/$name/val-stream-2-det.svg
 $CLI eval $OUT/$name.safetensors $D/val-phrases-48k.wav --out $R/$name/val-phrases.json --det-svg $R/$name/val-phrases-det.svg
 (cd training && $RUN verify.py --checkpoint runs/$name/best_model.pth --model ../$OUT/$name.safetensors --variant $arch \
    --clips data/real/val-clips --n 48 --out runs/$name/verify.json)

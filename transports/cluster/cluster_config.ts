@@ -55,7 +55,7 @@ export const ClusterConfigSchema = z
      * the audio the last owner may not have decided, and before the events just ahead of it that
      * suppress later ones (docs/cluster.md; `scripts/replay_convergence.mjs` measures it for a
      * model: for the shipped kws12 on the bundled sample 12 s is the shortest exact length at
-     * threshold 0.1 and 8 s at its own 0.86; the default keeps 2 s above the first).
+     * threshold 0.1 and 6 s at its own 0.9; the default keeps 2 s above the first).
      */
     audioReplayMs: z.number().int().min(0).max(60_000).default(14_000),
   })
