@@ -90,8 +90,9 @@ export function evaluateStream(model: Model, frames: readonly Float32Array[], tr
   scored.push(...scorer.flush());
   scorer.close();
 
-  const detect = (threshold: number): KeywordEvent[] => {
-    const d = new KeywordDetector(model.labels, { ...opts, threshold, thresholds: {} }, frameMs);
+  // The DET sweep moves one threshold for every label; the stored settings keep their per-label ones.
+  const detect = (threshold: number, thresholds: Record<string, number> = {}): KeywordEvent[] => {
+    const d = new KeywordDetector(model.labels, { ...opts, threshold, thresholds }, frameMs);
     const out: KeywordEvent[] = [];
     for (const r of scored) {
       const e = d.push(r.frame, r.scores, r.span);
@@ -127,7 +128,7 @@ export function evaluateStream(model: Model, frames: readonly Float32Array[], tr
     };
   };
 
-  const events = detect(opts.threshold);
+  const events = detect(opts.threshold, opts.thresholds);
   const j = judge(events);
   const perLabel: StreamEvaluationReport['perLabel'] = {};
   commands.forEach((c, i) => {

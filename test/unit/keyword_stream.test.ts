@@ -118,4 +118,22 @@ describe('stream evaluation', () => {
     assert.throws(() => parseStreamTruth({ seconds: 3, events: [{ label: 'x', start_ms: 5, end_ms: 1 }] }, 't.json'), /E_TRUTH_FORMAT|end_ms before start_ms/);
     assert.throws(() => parseStreamTruth({ events: [] }, 't.json'), (e: unknown) => e instanceof EdgestreamError && e.code === 'E_TRUTH_FORMAT');
   });
+
+  it('judges the events listen would publish at the given settings, per-label thresholds included', () => {
+    const frames = featuresOf(audio.samples);
+    const live = (decision: typeof DECISION & { thresholds?: Record<string, number> }): KeywordEvent[] => {
+      const out: KeywordEvent[] = [];
+      const s = new KeywordStream<null>(model, { decision, warmupMs: 0 }, { event: (e) => out.push(e) });
+      frames.forEach((f) => s.push(f, null));
+      void s.end();
+      return out;
+    };
+    const plain = live(DECISION);
+    const muted = plain[0]!.label;
+    const decision = { ...DECISION, thresholds: { [muted]: 0.999 } };
+    const truth = parseStreamTruth({ seconds: audio.samples.length / audio.rate, events: [] }, 'truth');
+    const r = evaluateStream(model, frames, truth, { decision, warmupMs: 0 });
+    assert.ok(!r.events.some((e) => e.label === muted), `the ${muted} threshold of 0.999 mutes it (random weights never score that high)`);
+    assert.deepEqual(r.events.map(key), live(decision).map(key));
+  });
 });
