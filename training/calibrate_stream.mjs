@@ -34,12 +34,10 @@ const streams = wavPaths.map((wavPath) => {
   const frames = Array.from({ length: feats.frames }, (_, t) => feats.data.subarray(t * feats.featureSize, (t + 1) * feats.featureSize));
   return { truth, frames };
 });
-let totalMinutes = 0;
 /** The streams' threshold sweeps summed into one: commands found and false alarms over all their minutes. */
 function evaluateStreams(decision) {
   const reports = streams.map((s) => evaluateStream(model, s.frames, s.truth, { decision }));
   const minutes = reports.reduce((a, r) => a + r.minutes, 0);
-  totalMinutes = minutes;
   const commands = reports.reduce((a, r) => a + r.commands, 0);
   const det = reports[0].det.map((p, i) => {
     const at = reports.map((r) => r.det[i]);
@@ -57,11 +55,13 @@ if (clipReport) {
   clipFloor = ok.length > 0 ? Math.min(...ok.map((p) => p.threshold)) : 1;
 }
 const tried = [];
+let minutes = 0; // of all the streams (the same for every setting)
 const grid = (process.env.CALIBRATE_GRID ?? 'smooth=1,3,5,8;refractory=500,1000;peak=0,20,40').split(';').map((p) => p.split('=')[1].split(',').map(Number));
 const [smooths, refractories, peaks] = grid;
 for (const smoothFrames of smooths) for (const refractoryMs of refractories) for (const peakFrames of peaks) {
   {
     const r = evaluateStreams({ smoothFrames, refractoryMs, peakFrames });
+    minutes = r.minutes;
     const ok = r.det.filter((p) => p.threshold >= clipFloor && p.falseAccepts / (r.minutes) <= maxFa);
     const best = ok.reduce((a, p) => (!a || p.missRate < a.missRate || (p.missRate === a.missRate && p.falseAccepts < a.falseAccepts) ? p : a), null);
     if (!best) continue;
@@ -75,5 +75,5 @@ if (tried.length === 0) {
 }
 const chosen = tried.reduce((a, b) => (b.found > a.found + 1e-9 || (Math.abs(b.found - a.found) < 1e-9 && b.falseAlarmsPerMinute < a.falseAlarmsPerMinute) ? b : a));
 const result = { threshold: chosen.threshold, smoothFrames: chosen.smoothFrames, refractoryMs: chosen.refractoryMs, peakFrames: chosen.peakFrames };
-if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ model: modelPath, streams: wavPaths, minutes: totalMinutes, maxFa, clipFloor, maxClipFa, chosen, tried }, null, 1)}\n`);
+if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ model: modelPath, streams: wavPaths, minutes, maxFa, clipFloor, maxClipFa, chosen, tried }, null, 1)}\n`);
 process.stdout.write(`${JSON.stringify(result)}\n`);

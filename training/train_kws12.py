@@ -51,8 +51,10 @@ class SpecAugment:
 
 class WeightAverage:
     """An exponential moving average of every parameter and batch-norm statistic: the averaged
-    weights sit in a flatter part of the loss than the last step's, and generalise better to
-    unseen speakers. The decay ramps up from 0 (step 0 copies) to `decay`."""
+    weights sit in a flatter part of the loss than the last step's (here they scored higher on the
+    validation speakers). The decay ramps up as (1 + step) / (10 + step), from 0.1 at step 0, to
+    `decay`; integer buffers are copied. (torch's AveragedModel copies at its first update instead,
+    which would change the recipe's result.)"""
 
     def __init__(self, model: nn.Module, decay: float):
         import copy

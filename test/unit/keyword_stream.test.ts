@@ -86,12 +86,18 @@ describe('KeywordStream restart', () => {
 });
 
 describe('stream evaluation', () => {
-  it('counts hits, wrong labels, repeats and false alarms against a truth file, and sweeps thresholds', () => {
-    const frames = featuresOf(audio.samples);
-    const probe: KeywordEvent[] = [];
-    const s = new KeywordStream<null>(model, { decision: DECISION }, { event: (e) => probe.push(e) });
+  /** The events `listen` publishes for these frames (its KeywordStream), to judge the evaluation by. */
+  function liveEvents(frames: Float32Array[], options: { decision: typeof DECISION & { thresholds?: Record<string, number> }; warmupMs?: number }): KeywordEvent[] {
+    const out: KeywordEvent[] = [];
+    const s = new KeywordStream<null>(model, options, { event: (e) => out.push(e) });
     frames.forEach((f) => s.push(f, null));
     void s.end();
+    return out;
+  }
+
+  it('counts hits, wrong labels, repeats and false alarms against a truth file, and sweeps thresholds', () => {
+    const frames = featuresOf(audio.samples);
+    const probe = liveEvents(frames, { decision: DECISION });
     assert.ok(probe.length >= 3, `events: ${probe.length}`);
     // Truth: the first event's label was said just before it (a hit); another label was said
     // before the second (a wrong label); nothing near the others (false alarms); and one command
@@ -121,19 +127,11 @@ describe('stream evaluation', () => {
 
   it('judges the events listen would publish at the given settings, per-label thresholds included', () => {
     const frames = featuresOf(audio.samples);
-    const live = (decision: typeof DECISION & { thresholds?: Record<string, number> }): KeywordEvent[] => {
-      const out: KeywordEvent[] = [];
-      const s = new KeywordStream<null>(model, { decision, warmupMs: 0 }, { event: (e) => out.push(e) });
-      frames.forEach((f) => s.push(f, null));
-      void s.end();
-      return out;
-    };
-    const plain = live(DECISION);
-    const muted = plain[0]!.label;
+    const muted = liveEvents(frames, { decision: DECISION, warmupMs: 0 })[0]!.label;
     const decision = { ...DECISION, thresholds: { [muted]: 0.999 } };
     const truth = parseStreamTruth({ seconds: audio.samples.length / audio.rate, events: [] }, 'truth');
     const r = evaluateStream(model, frames, truth, { decision, warmupMs: 0 });
     assert.ok(!r.events.some((e) => e.label === muted), `the ${muted} threshold of 0.999 mutes it (random weights never score that high)`);
-    assert.deepEqual(r.events.map(key), live(decision).map(key));
+    assert.deepEqual(r.events.map(key), liveEvents(frames, { decision, warmupMs: 0 }).map(key));
   });
 });
