@@ -68,7 +68,7 @@ const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
 interface EvalOptions {
   out: string;
-  svg: string;
+  svg?: string;
   detSvg?: string;
   truth?: string;
   threshold?: number;
@@ -86,7 +86,7 @@ export function registerEval(program: Command): void {
     .argument('<input>', 'a folder of labelled clips (<label>__<id>.wav|flac or <label>/<file>.wav|flac; labels the model lacks count as negatives, _background_noise_/ is skipped), or a recording for a stream evaluation')
     .option('--truth <file.json>', 'stream evaluation: what was said when, {"seconds", "events": [{"label", "start_ms", "end_ms"}]} (default: the recording\'s name with .json)')
     .option('--out <report.json>', 'write the full report as JSON', 'eval-report.json')
-    .option('--svg <chart.svg>', 'clips: write the accuracy-over-the-clip chart', 'eval-accuracy.svg')
+    .option('--svg <chart.svg>', 'clips: write the accuracy-over-the-clip chart (default: next to --out, <out>-accuracy.svg)')
     .option('--det-svg <chart.svg>', 'write the DET curve (miss rate against false accepts per hour; default: next to --out, <out>-det.svg)')
     .addOption(thresholdOption())
     .option('--warmup-ms <ms>', 'stream evaluation: no events in the first <ms>, as listen', '1000')
@@ -95,7 +95,10 @@ export function registerEval(program: Command): void {
     .addOption(int8Option())
     .action(async (modelPath: string, input: string, opts: EvalOptions) => {
       const { model, frontend } = await loadAudioModel(modelPath, opts.backend, opts.int8);
-      const detSvg = opts.detSvg ?? `${opts.out.replace(/\.json$/i, '')}-det.svg`;
+      // Charts go next to the report unless named: two runs with different --out keep theirs apart.
+      const stem = opts.out.replace(/\.json$/i, '');
+      const detSvg = opts.detSvg ?? `${stem}-det.svg`;
+      const accuracySvg = opts.svg ?? `${stem}-accuracy.svg`;
       const decision = opts.threshold !== undefined ? { threshold: opts.threshold } : {};
       let isDir: boolean;
       try {
@@ -147,7 +150,7 @@ export function registerEval(program: Command): void {
       if (clips.length === 0) throw new EdgestreamError('E_AUDIO_FORMAT', `${input}: none of the ${files.length} files could be read`);
       const report = evaluateClips(model, clips, decision);
       writeFileAtomic(opts.out, `${JSON.stringify({ model: model.name, dir: input, skipped, ...report }, null, 2)}\n`);
-      writeFileAtomic(opts.svg, accuracyChart(report, `${model.name} on ${basename(input)}`));
+      writeFileAtomic(accuracySvg, accuracyChart(report, `${model.name} on ${basename(input)}`));
       writeFileAtomic(detSvg, detChart(report.det, report.threshold, `${model.name} on ${basename(input)}: DET`));
       const classes = Object.entries(report.perClass).sort(([a], [b]) => a.localeCompare(b));
       process.stdout.write(
@@ -157,7 +160,7 @@ export function registerEval(program: Command): void {
         (report.accuracy !== null ? `accuracy over all ${model.labels.length} labels ${pct(report.accuracy)}\n` : '') +
         `per label: ${classes.map(([l, c]) => `${l} ${pct(c.accuracy)} (${c.clips})`).join(', ')}\n` +
         `top-1 after hearing ${report.curve.map((c) => `${Math.round(c.fraction * 100)}%: ${pct(c.top1)}`).join(', ')}\n` +
-        `report → ${opts.out}, charts → ${opts.svg}, ${detSvg}\n`,
+        `report → ${opts.out}, charts → ${accuracySvg}, ${detSvg}\n`,
       );
     });
 }

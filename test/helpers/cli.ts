@@ -8,11 +8,11 @@ export interface CliResult {
 }
 
 /** Run the built `edgestream` command (as a user would) and capture its output. */
-export function runCli(args: string[], options: { input?: string | Uint8Array; env?: Record<string, string>; timeoutMs?: number } = {}): CliResult {
+export function runCli(args: string[], options: { input?: string | Uint8Array; env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     // A hang becomes a failed test (status -1, SIGTERM) instead of a stuck suite.
     ...(options.timeoutMs !== undefined && { timeout: options.timeoutMs }),
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     input: options.input,
     env: { ...process.env, EDGESTREAM_LOG: 'silent', ...options.env },
     encoding: 'utf8',

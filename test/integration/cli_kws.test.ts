@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeS16le, readWavSamples } from '../../runtime/audio/wav_samples.js';
@@ -89,6 +89,16 @@ describe('eval', () => {
     assert.equal(report.misses.length, keywords - Math.round(report.top1 * keywords));
     assert.match(readFileSync(svg, 'utf8'), /^<svg[^>]+xmlns="http:\/\/www\.w3\.org\/2000\/svg"[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
     assert.match(r.stdout, /top-1 .* false accepts/);
+  });
+
+  it('without --svg / --det-svg the charts go next to --out (<out>-accuracy.svg, <out>-det.svg), not into the working directory', () => {
+    const sub = join(dir, 'charts');
+    mkdirSync(sub, { recursive: true });
+    const cwd = tempDir();
+    const r = runCli(['eval', model, FIXTURES, '--out', join(sub, 'run.json'), '--backend', 'js'], { cwd });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(readdirSync(sub).sort(), ['run-accuracy.svg', 'run-det.svg', 'run.json']);
+    assert.deepEqual(readdirSync(cwd), []);
   });
 
   it('--int8 runs the int8 weights: scores move a little, not at all would mean the flag was ignored', () => {
