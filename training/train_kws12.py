@@ -3,8 +3,9 @@
 Each step draws fresh examples from the training speakers' clips (wave_augment.py): whole clips as
 `classify` sees them (loss on the whole-clip output) and sequences of continuous noisy speech as
 `listen` sees them (loss on the windowed head at every frame from `--first` on). Loss: softmax
-cross-entropy over the 12 labels, optionally distilled from a trained teacher (`--teacher`: the
-spiking model learns from the non-spiking one, on clips and on every window). The model keeps the official architecture and parameter names, and the
+cross-entropy over the 12 labels, optionally distilled from trained teachers (`--teacher`: the
+average of their softened outputs; an LMUFormer teaches on clips and on every window, the CNN of
+teacher.py on clips). The model keeps the official architecture and parameter names, and the
 best checkpoint (validation speakers) is saved as an official-format `best_model.pth`.
 """
 from __future__ import annotations
@@ -96,6 +97,16 @@ class Batches(torch.utils.data.IterableDataset):
             yield torch.from_numpy(xb), torch.from_numpy(clip_labels), torch.from_numpy(xq), torch.from_numpy(yq)
 
 
+def load_any_teacher(path: str) -> nn.Module:
+    """A teacher.py CNN (teacher.pt, a dict with its width) or an official-format LMUFormer checkpoint."""
+    ck = torch.load(path, map_location='cpu')
+    if isinstance(ck, dict) and 'width' in ck:
+        from teacher import load_teacher
+        return load_teacher(path)
+    from verify import load_checkpoint
+    return load_checkpoint(path, 'lmu_rnn_conv1d')
+
+
 def load_split(args) -> tuple:
     clips = sc.index(args.data)
     train, val = sc.split(clips, args.val_percent)
@@ -173,8 +184,10 @@ def main() -> None:
     ap.add_argument('--warm-start', default=None, help='copy matching tensors (not the head) from an edgestream model file')
     ap.add_argument('--init-from-lmu', default=None,
                     help='spiking model: start from a trained lmu_rnn_conv1d checkpoint (its conv filters, W_u, MLP, projection and head)')
-    ap.add_argument('--teacher', default=None,
-                    help='distil from a trained lmu_rnn_conv1d checkpoint (best_model.pth) on clips and windows')
+    ap.add_argument('--teacher', nargs='+', default=None,
+                    help='distil from trained teachers (their softened outputs averaged): lmu_rnn_conv1d checkpoints (best_model.pth; '
+                         'on clips and windows) and the CNN of teacher.py (teacher.pt; on clips only: a CNN over every window would '
+                         'cost more than the student)')
     ap.add_argument('--kd-weight', type=float, default=0.5, help='share of the distillation term in the clip loss')
     ap.add_argument('--kd-temp', type=float, default=2.0)
     ap.add_argument('--ema', type=float, default=0.0,
@@ -199,14 +212,17 @@ def main() -> None:
         from train import transfer_from_lmu
         transfer_from_lmu(model, torch.load(args.init_from_lmu, map_location='cpu'))
         print(f'[train] conv/MLP/head weights from {args.init_from_lmu}', flush=True)
-    teacher = None
-    if args.teacher:
-        from verify import load_checkpoint
-        teacher = load_checkpoint(args.teacher, 'lmu_rnn_conv1d')
-        print(f'[train] distilling from {args.teacher}', flush=True)
+    teachers = [load_any_teacher(p) for p in args.teacher or []]
+    window_teachers = [t for t in teachers if isinstance(t, LmuFormer)]
+    for p, t in zip(args.teacher or [], teachers):
+        print(f'[train] distilling from {p} ({type(t).__name__})', flush=True)
 
-    def distil(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
-        soft = torch.softmax(teacher_logits / args.kd_temp, -1)
+    @torch.no_grad()
+    def soft_targets(models: list, run) -> torch.Tensor:
+        """The teachers' temperature-softened probabilities, averaged (an ensemble is a better teacher than either)."""
+        return torch.stack([torch.softmax(run(m) / args.kd_temp, -1) for m in models]).mean(0)
+
+    def distil(student_logits: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
         return nn.functional.kl_div(torch.log_softmax(student_logits / args.kd_temp, -1), soft, reduction='batchmean') * args.kd_temp ** 2
     if args.warm_start:
         from model_file import warm_start
@@ -234,16 +250,13 @@ def main() -> None:
         model.train()
         logits = model(spec(xbt))
         loss = ce(logits, clip_labels)
-        if teacher is not None:
-            with torch.no_grad():
-                t_clip = teacher(xbt)
-            loss = (1 - args.kd_weight) * loss + args.kd_weight * distil(logits, t_clip)
+        if teachers:
+            loss = (1 - args.kd_weight) * loss + args.kd_weight * distil(logits, soft_targets(teachers, lambda m: m(xbt)))
         if args.batch_seq:
             wl = window_logits(model, spec(xq), args.window, args.first)
             wloss = ce(wl.reshape(-1, wl.shape[-1]), yq.reshape(-1))
-            if teacher is not None:
-                with torch.no_grad():
-                    tw = window_logits(teacher, xq, args.window, args.first)
+            if window_teachers:
+                tw = soft_targets(window_teachers, lambda m: window_logits(m, xq, args.window, args.first))
                 wloss = (1 - args.kd_weight) * wloss + args.kd_weight * distil(wl.reshape(-1, wl.shape[-1]), tw.reshape(-1, tw.shape[-1]))
             loss = loss + wloss
         opt.zero_grad()
