@@ -57,15 +57,13 @@ class ClipBatches(torch.utils.data.IterableDataset):
         self.waves, self.labels, self.noise, self.args = waves, labels, noise, args
 
     def __iter__(self):
+        from train_kws12 import clip_batch
         from wave_augment import Augmenter, ClipPool
         a = self.args
         rng = np.random.default_rng(a.seed)
         aug, pool = Augmenter(rng, self.noise), ClipPool(self.waves, self.labels)
         while True:
-            kinds = rng.random(a.batch)
-            y = np.where(kinds < a.silence_p, 0, np.where(kinds < a.silence_p + a.unknown_p, 1,
-                                                          rng.integers(2, len(sc.LABELS), a.batch)))
-            x = np.stack([aug.clip(pool.draw(int(l), rng), int(l)) for l in y])
+            x, y = clip_batch(rng, aug, pool, a.batch, a.silence_p, a.unknown_p)
             yield torch.from_numpy(x), torch.from_numpy(y)
 
 

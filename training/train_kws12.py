@@ -74,6 +74,14 @@ class WeightAverage:
                 avg.copy_(cur)
 
 
+def clip_batch(rng: np.random.Generator, aug: Augmenter, pool: ClipPool, n: int, silence_p: float, unknown_p: float) -> tuple:
+    """`n` augmented clips: silence with probability `silence_p`, another word with `unknown_p`,
+    else a command drawn uniformly. ([n, frames, mels] features, [n] labels)"""
+    kinds = rng.random(n)
+    labels = np.where(kinds < silence_p, 0, np.where(kinds < silence_p + unknown_p, 1, rng.integers(2, len(sc.LABELS), n)))
+    return np.stack([aug.clip(pool.draw(int(l), rng), int(l)) for l in labels]), labels
+
+
 class Batches(torch.utils.data.IterableDataset):
     """Endless training batches (clips + sequences), made in a worker process so that the audio work
     overlaps the model's. One worker, seeded: the batches are the same on every run."""
@@ -87,10 +95,7 @@ class Batches(torch.utils.data.IterableDataset):
         aug = Augmenter(rng, self.noise)
         pool = ClipPool(self.waves, self.labels)
         while True:
-            kinds = rng.random(a.batch_clips)
-            clip_labels = np.where(kinds < a.silence_p, 0, np.where(kinds < a.silence_p + a.unknown_p, 1,
-                                                                   rng.integers(2, len(sc.LABELS), a.batch_clips)))
-            xb = np.stack([aug.clip(pool.draw(int(l), rng), int(l)) for l in clip_labels])
+            xb, clip_labels = clip_batch(rng, aug, pool, a.batch_clips, a.silence_p, a.unknown_p)
             seqs = [aug.sequence(pool, a.seq_frames, a.window, phrase_p=a.phrase_p) for _ in range(a.batch_seq)]
             xq = np.stack([s[0] for s in seqs]) if seqs else np.zeros((0, a.seq_frames, 128), np.float32)
             yq = np.stack([s[1] for s in seqs])[:, a.first:] if seqs else np.zeros((0, a.seq_frames - a.first), np.int64)
