@@ -2,8 +2,10 @@
 
 A training tool only, never shipped: it sees the whole second at once (the streaming LMUFormer sees
 one frame at a time), learns the 12-class task faster on these few clips, and its softened outputs
-then teach the student (`train_kws12.py --teacher-cnn`). Trained on the same speakers and the same
+then teach the student (`train_kws12.py --teacher teacher.pt …`). Trained on the same speakers and the same
 augmented clips as the student (wave_augment.py), so nothing about the validation speakers leaks in.
+For kws12 it reached 89 % on the validation clips, and distilling from it helped clips but not the
+noisy streams, so the shipped recipe does without it (training/README.md, run e12).
 """
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ describe('training data reader', () => {
   });
 });
 
-describe('distillation recipe (steps 2b and 2c of training/run.sh)', () => {
+describe('distillation tools (teacher.py, train_kws12.py --teacher; tried for kws12, not in run.sh)', () => {
   // A folder in the Speech Commands layout from the fixture clips, each under four speaker names so
   // that both sides of the speaker split hold every label, plus a background-noise recording.
   const folder = (): string => {
