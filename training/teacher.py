@@ -80,13 +80,10 @@ def evaluate(model: nn.Module, xc: np.ndarray, yc: np.ndarray) -> dict:
 
 
 def main() -> None:
-    from train_kws12 import SpecAugment, WeightAverage, load_split
+    from train_kws12 import SpecAugment, WeightAverage, add_data_options, load_split, one_cycle, worker_batches
     from wave_augment import clip_features, fit
     ap = argparse.ArgumentParser(description=__doc__)
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument('--data', default=os.path.join(here, '..', '..', 'shared', 'data', 'speech-commands'))
-    ap.add_argument('--cache', default=os.path.join(here, 'data', 'real'))
-    ap.add_argument('--val-percent', type=float, default=15)
+    add_data_options(ap)
     ap.add_argument('--width', type=int, default=32)
     ap.add_argument('--epochs', type=int, default=30)
     ap.add_argument('--steps-per-epoch', type=int, default=100)
@@ -109,15 +106,10 @@ def main() -> None:
     xc = np.stack([clip_features(fit(w, sc.RATE)) for w in vw])
     yc = np.array([c.label for c in val])
     print(f'[teacher] {len(train)} training clips, {len(val)} validation clips', flush=True)
-    batches = iter(torch.utils.data.DataLoader(ClipBatches(tw, [c.label for c in train], sc.noise_parts(noise, 'train'), args),
-                                               batch_size=None, num_workers=1, prefetch_factor=4,
-                                               worker_init_fn=lambda _: torch.set_num_threads(1)))
+    batches = worker_batches(ClipBatches(tw, [c.label for c in train], sc.noise_parts(noise, 'train'), args))
     model = TeacherCnn(width=args.width)
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': args.weight_decay}, {'params': no_decay, 'weight_decay': 0.0}], lr=args.lr)
     total = args.epochs * args.steps_per_epoch
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.1, div_factor=20, final_div_factor=200)
+    opt, sched = one_cycle(model, args.lr, args.weight_decay, total)
     spec = SpecAugment(torch.Generator().manual_seed(args.seed))
     ce = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     ema = WeightAverage(model, args.ema)

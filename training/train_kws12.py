@@ -112,6 +112,30 @@ def load_any_teacher(path: str) -> nn.Module:
     return load_checkpoint(path, 'lmu_rnn_conv1d')
 
 
+def add_data_options(ap) -> None:
+    """--data, --cache and --val-percent, shared with teacher.py: both must read the same split."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap.add_argument('--data', default=os.path.join(here, '..', '..', 'shared', 'data', 'speech-commands'),
+                    help='Speech Commands folder (<word>/<speaker>_nohash_<n>.wav|flac, _background_noise_/)')
+    ap.add_argument('--cache', default=os.path.join(here, 'data', 'real'), help='decoded audio cache folder ("" = none)')
+    ap.add_argument('--val-percent', type=float, default=15)
+
+
+def worker_batches(dataset: torch.utils.data.IterableDataset):
+    """The batches of `dataset`, made in one seeded worker process that overlaps the training step."""
+    return iter(torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=1, prefetch_factor=4,
+                                            worker_init_fn=lambda _: torch.set_num_threads(1)))
+
+
+def one_cycle(model: nn.Module, lr: float, weight_decay: float, total: int) -> tuple:
+    """AdamW (no weight decay on norms and biases) with the recipe's one-cycle schedule over `total` steps."""
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': weight_decay}, {'params': no_decay, 'weight_decay': 0.0}], lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.1, div_factor=20, final_div_factor=200)
+    return opt, sched
+
+
 def load_split(args) -> tuple:
     clips = sc.index(args.data)
     train, val = sc.split(clips, args.val_percent)
@@ -161,11 +185,7 @@ def evaluate(model: nn.Module, xc, yc, xs, ys, window: int, first: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument('--data', default=os.path.join(here, '..', '..', 'shared', 'data', 'speech-commands'),
-                    help='Speech Commands folder (<word>/<speaker>_nohash_<n>.wav|flac, _background_noise_/)')
-    ap.add_argument('--cache', default=os.path.join(here, 'data', 'real'), help='decoded audio cache folder ("" = none)')
-    ap.add_argument('--val-percent', type=float, default=15)
+    add_data_options(ap)
     ap.add_argument('--variant', default='lmu_rnn_conv1d', choices=['slmu_rnn_ms_conv1d', 'lmu_rnn_conv1d'])
     ap.add_argument('--dim', type=int, default=64)
     ap.add_argument('--depth', type=int, default=1)
@@ -208,8 +228,7 @@ def main() -> None:
     print(f'[train] {len(train)} training clips ({len({c.speaker for c in train})} speakers), {len(val)} validation clips '
           f'({len({c.speaker for c in val})} speakers), {len(noise)} noise recordings; loaded in {time.time() - t_load:.0f}s', flush=True)
     xc, yc, xs, ys = build_validation(val, vw, noise, args.seq_frames, args.window, args.val_sequences, seed=1000 + args.seed)
-    batches = iter(torch.utils.data.DataLoader(Batches(tw, [c.label for c in train], sc.noise_parts(noise, 'train'), args),
-                                               batch_size=None, num_workers=1, prefetch_factor=4, worker_init_fn=lambda _: torch.set_num_threads(1)))
+    batches = worker_batches(Batches(tw, [c.label for c in train], sc.noise_parts(noise, 'train'), args))
     model = LmuFormer(args.variant, args.dim, classes=len(sc.LABELS), depths=args.depth)
     if args.init:
         model.load_state_dict({k[len('module.'):]: v for k, v in torch.load(args.init, map_location='cpu').items()})
@@ -234,11 +253,8 @@ def main() -> None:
         print(f'[train] warm start: {len(warm_start(model, args.warm_start))} tensors from {args.warm_start}', flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     print(f'[train] {args.variant} dim {args.dim} depth {args.depth}: {n_params} parameters', flush=True)
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': args.weight_decay}, {'params': no_decay, 'weight_decay': 0.0}], lr=args.lr)
     total = args.epochs * args.steps_per_epoch
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.1, div_factor=20, final_div_factor=200)
+    opt, sched = one_cycle(model, args.lr, args.weight_decay, total)
     g = torch.Generator().manual_seed(args.seed)
     spec = SpecAugment(g)
     ce = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing, ignore_index=IGNORE)
