@@ -52,6 +52,8 @@ export interface WorkerOptions {
   sensorModel?: string;
   /** Merged into the configuration's top level. */
   extra?: Record<string, unknown>;
+  /** Merged into the cluster settings (after SERVE_FAST). */
+  cluster?: Record<string, unknown>;
 }
 
 /** `edgestream serve` as a cluster worker in its own process (config file in `dir`); SIGKILLed after the file if still running. */
@@ -69,7 +71,7 @@ export async function serveWorker(o: WorkerOptions): Promise<ServeWorker> {
     decision: { threshold: 0.1 },
     health: { intervalMs: 0 },
     ...(o.sensorModel !== undefined && { sensor: { model: { path: o.sensorModel, backend: 'wasm' } } }),
-    cluster: { servers: o.natsUrls, group: o.base, memberId: o.memberId, ...SERVE_FAST },
+    cluster: { servers: o.natsUrls, group: o.base, memberId: o.memberId, ...SERVE_FAST, ...o.cluster },
     ...o.extra,
   };
   const file = join(o.dir, `${o.memberId}.json`);

@@ -3,7 +3,10 @@ import { describe, it } from 'node:test';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { assignPartitions, clusterNames, type ClusterCoordinator } from '../../transports/cluster/index.js';
+import { openBucket } from '../../transports/cluster/buckets.js';
+import { Membership } from '../../transports/cluster/membership.js';
 import { readLeases } from '../../transports/cluster/partition_leases.js';
+import { moduleLogger } from '../../runtime/log.js';
 import type { DeviceLog } from '../helpers/cluster_device_log.js';
 import { childWorker, FAST, natsCluster, NATS_SERVER_MISSING, worker } from '../helpers/cluster.js';
 import { sleep, until } from '../helpers/mqtt_log.js';
@@ -150,5 +153,35 @@ describe('partition leases and assignment', { skip }, () => {
       assert.ok(took - expiry <= 2000, `partition ${p} taken ${took - expiry} ms after its lease expired`);
     }
     t.diagnostic(`${victimHas.length} partitions taken over ${Math.min(...delays)}..${Math.max(...delays)} ms after the earliest expiry of their lease (TTL ${FAST.leaseTtlMs} ms)`);
+  });
+
+  it('a worker blocked for longer than the member TTL keeps its view: members heard from meanwhile are not dropped', async () => {
+    const nc = await connect({ servers: cluster!.urls });
+    try {
+      const ttlMs = 1000;
+      const heartbeatMs = 100;
+      const kv = await openBucket(nc, { name: 'blocked_members', ttlMs, history: 1, replicas: 1, storage: 'memory', description: 'test' });
+      const logger = moduleLogger('test');
+      const a = await Membership.join(kv, 'a', 'ia', { heartbeatMs, ttlMs, logger });
+      const b = await Membership.join(kv, 'b', 'ib', { heartbeatMs, ttlMs, logger });
+      await until(() => a.live().length === 2 && b.live().length === 2, 'both see both', 5000);
+      const changes: string[][] = [];
+      a.on('change', (m) => changes.push(m));
+      b.on('change', (m) => changes.push(m));
+      // Both heartbeat timers are due when the block ends; the sweep used to run before the
+      // heartbeats queued in the socket were read, and dropped the other worker for a moment.
+      const until_ = performance.now() + ttlMs * 1.5;
+      while (performance.now() < until_);
+      await sleep(heartbeatMs * 5);
+      assert.deepEqual(changes, [], 'no member dropped and re-added after the block');
+      assert.deepEqual([a.live(), b.live()], [['a', 'b'], ['a', 'b']]);
+      // A member that really stops heartbeating is still dropped after the TTL.
+      b.abandon();
+      await until(() => changes.length > 0, 'a drops the silent member', ttlMs * 3);
+      assert.deepEqual(a.live(), ['a']);
+      await a.leave();
+    } finally {
+      await nc.close();
+    }
   });
 });

@@ -246,6 +246,7 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
 
   private async run(): Promise<void> {
     this.membership.on('change', (members) => {
+      this.log.info({ members }, 'members changed');
       this.emit('members', members);
       void this.rebalance();
     });

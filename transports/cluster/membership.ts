@@ -45,6 +45,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private watcher: { stop(): void } | null = null;
   private revision = 0;
   private stopped = false;
+  private lastSweepAt = performance.now();
 
   private constructor(
     private readonly kv: KV,
@@ -63,13 +64,19 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const self: MemberRecord = { id, instance, host: hostname(), pid: process.pid, startedAt: now, heartbeatAt: now };
     const m = new Membership(kv, self, opts);
     await m.claim();
-    await m.loadMembers();
+    // Watch first, then read: a member joining between the two is seen either way (read the other
+    // way round it stayed unseen until its next heartbeat).
     await m.startWatch();
+    await m.loadMembers();
     m.heartbeatTimer = setInterval(() => void m.heartbeat(), opts.heartbeatMs);
-    m.sweepTimer = setInterval(() => m.sweep(), Math.max(20, Math.floor(opts.heartbeatMs / 2)));
+    m.sweepTimer = setInterval(() => m.sweep(), m.sweepMs);
     m.heartbeatTimer.unref();
     m.sweepTimer.unref();
     return m;
+  }
+
+  private get sweepMs(): number {
+    return Math.max(20, Math.floor(this.opts.heartbeatMs / 2));
   }
 
   get id(): string {
@@ -179,6 +186,15 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   private sweep(): void {
     const now = performance.now();
+    const blockedMs = now - this.lastSweepAt - this.sweepMs;
+    this.lastSweepAt = now;
+    // This process was blocked (CPU starved, a long GC): after a block Node runs timers before it
+    // reads the sockets, so the heartbeats that arrived meanwhile are still unread. Dropping members
+    // now would flap the membership (and move partitions twice); judge them on the next sweep.
+    if (blockedMs > this.opts.ttlMs / 4) {
+      this.opts.logger.warn({ blockedMs: Math.round(blockedMs), memberTtlMs: this.opts.ttlMs }, 'this worker was blocked: members are judged again once their heartbeats are read');
+      return;
+    }
     for (const [id, at] of this.lastSeen) {
       if (id !== this.self.id && now - at > this.opts.ttlMs) {
         this.lastSeen.delete(id);
