@@ -36,7 +36,15 @@ export interface PartitionConsumerOptions {
   skipOthersUpTo: number;
   handle: (m: InputMessage) => void | Promise<void>;
   logger: Logger;
+  /**
+   * With no message and no server heartbeat for this long (and no message being handled), the
+   * consumer is recreated from the last handled message. Default 6000 (six idle heartbeats).
+   */
+  stallMs?: number;
 }
+
+/** Pull settings: short pulls and 1 s idle heartbeats (see `start`). */
+const PULL = { max_messages: 256, expires: 5000, idle_heartbeat: 1000 } as const;
 
 /**
  * Delivers one partition's inputs in stream order, one at a time, from a given sequence: an
@@ -56,39 +64,119 @@ export class PartitionConsumer {
   private gate: Promise<unknown> = Promise.resolve();
   private loop: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** performance.now() of the last message or server status (heartbeat, reset, …). */
+  private lastActivity = performance.now();
+  private delivering = false;
+  private watchdog: NodeJS.Timeout | null = null;
 
-  private constructor(private readonly opts: PartitionConsumerOptions) {
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly opts: PartitionConsumerOptions,
+  ) {
     this.lastSeq = opts.fromSeq - 1;
   }
 
   static async start(nc: NatsConnection, opts: PartitionConsumerOptions): Promise<PartitionConsumer> {
-    const c = new PartitionConsumer(opts);
+    const c = new PartitionConsumer(nc, opts);
     try {
-      const consumer = await jetstream(nc).consumers.get(opts.streamName, {
-        filter_subjects: partitionFilter(opts.subjectPrefix, opts.partition),
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: Math.max(1, opts.fromSeq),
-      });
-      // Short pulls and heartbeats: after a NATS node or stream leader change the client notices a
-      // dead consumer within ~2 s (two missed heartbeats) and recreates it from the last delivered
-      // sequence; the 30 s defaults left partitions stalled for most of a minute.
-      c.messages = await consumer.consume({ max_messages: 256, expires: 5000, idle_heartbeat: 1000 });
+      c.messages = await c.open();
     } catch (e) {
       throw clusterError(`cannot consume partition ${opts.partition} of ${opts.streamName}`, e);
     }
     c.loop = c.run();
+    const stallMs = opts.stallMs ?? 6000;
+    c.watchdog = setInterval(() => c.checkStall(stallMs), Math.min(1000, stallMs));
+    c.watchdog.unref();
     return c;
   }
 
+  /** An ordered consumer of the partition's subjects from the message after the last one handled. */
+  private async open(): Promise<ConsumerMessages> {
+    const o = this.opts;
+    const consumer = await jetstream(this.nc).consumers.get(o.streamName, {
+      filter_subjects: partitionFilter(o.subjectPrefix, o.partition),
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: Math.max(1, this.lastSeq + 1),
+    });
+    // Short pulls and heartbeats: after a NATS node or stream leader change the client notices a
+    // dead consumer within ~2 s (two missed heartbeats) and recreates it from the last delivered
+    // sequence; the 30 s defaults left partitions stalled for most of a minute.
+    const messages = await consumer.consume(PULL);
+    this.lastActivity = performance.now();
+    void (async () => {
+      for await (const s of messages.status()) {
+        this.lastActivity = performance.now();
+        if (s.type !== 'heartbeat' && s.type !== 'next' && s.type !== 'debug') o.logger.debug({ partition: o.partition, status: s.type }, 'partition consumer status');
+      }
+    })().catch(() => undefined);
+    return messages;
+  }
+
   private async run(): Promise<void> {
-    for await (const m of this.messages!) {
+    while (!this.stopped) {
+      const messages = this.messages!;
+      try {
+        for await (const m of messages) {
+          if (this.stopped) break;
+          this.lastActivity = performance.now();
+          await this.exclusive(() => this.deliver(m));
+        }
+      } catch (e) {
+        this.opts.logger.warn({ partition: this.opts.partition, err: (e as Error).message }, 'partition consumer ended with an error');
+      }
       if (this.stopped) break;
-      await this.exclusive(() => this.deliver(m));
+      // The client gave up on this consumer (or the watchdog stopped it): a new one continues after
+      // the last handled message, so nothing is skipped or delivered twice.
+      const next = await this.reopen();
+      if (!next) break;
+      this.messages = next;
     }
+  }
+
+  /** Open a new consumer, retrying once a second while NATS refuses; null when stopped meanwhile. */
+  private async reopen(): Promise<ConsumerMessages | null> {
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        const m = await this.open();
+        if (this.stopped) {
+          await m.close().catch(() => undefined);
+          return null;
+        }
+        this.opts.logger.warn({ partition: this.opts.partition, fromSeq: this.lastSeq + 1, attempt }, 'partition consumer recreated');
+        return m;
+      } catch (e) {
+        if (attempt === 1 || attempt % 10 === 0) this.opts.logger.warn({ partition: this.opts.partition, attempt, err: (e as Error).message }, 'partition consumer cannot be recreated yet');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The client recreates an ordered consumer itself after missed heartbeats, but after a NATS node
+   * restart one partition's consumer once stayed silent for good (no message, no heartbeat, the
+   * client's own recovery waiting on a request that never came back). Silence longer than `stallMs`
+   * while nothing is being handled means that: end this consumer, and `run` opens a new one.
+   */
+  private checkStall(stallMs: number): void {
+    if (this.stopped || this.delivering || performance.now() - this.lastActivity < stallMs) return;
+    this.lastActivity = performance.now();
+    this.opts.logger.warn({ partition: this.opts.partition, lastSeq: this.lastSeq, silentMs: stallMs }, 'partition consumer silent: recreating it');
+    this.messages?.stop();
   }
 
   private async deliver(m: JsMsg): Promise<void> {
     if (this.stopped) return;
+    this.delivering = true;
+    try {
+      await this.deliverOne(m);
+    } finally {
+      this.delivering = false;
+      this.lastActivity = performance.now();
+    }
+  }
+
+  private async deliverOne(m: JsMsg): Promise<void> {
     const o = this.opts;
     this.pending = m.info.pending;
     const parsed = parseInputSubject(o.subjectPrefix, m.subject);
@@ -135,6 +223,7 @@ export class PartitionConsumer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.watchdog) clearInterval(this.watchdog);
     try {
       await this.messages?.close();
     } catch {
