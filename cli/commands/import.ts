@@ -19,6 +19,7 @@ interface ImportOptions {
   hysteresis?: string;
   refractoryMs?: string;
   peakFrames?: string;
+  streamWindowFrames?: string;
   out: string;
 }
 
@@ -48,6 +49,11 @@ function decisionDefaults(opts: ImportOptions): DecisionDefaults | undefined {
     if (!Number.isInteger(n) || n < 0 || n > 300) throw new EdgestreamError('E_USAGE', `--peak-frames must be an integer from 0 to 300, got ${opts.peakFrames}`);
     d.peakFrames = n;
   }
+  if (opts.streamWindowFrames !== undefined) {
+    const n = parseNumber(opts.streamWindowFrames, '--stream-window-frames');
+    if (!Number.isInteger(n) || n < 8 || n > 10_000) throw new EdgestreamError('E_USAGE', `--stream-window-frames must be an integer from 8 to 10000, got ${opts.streamWindowFrames}`);
+    d.streamWindowFrames = n;
+  }
   return Object.keys(d).length > 0 ? d : undefined;
 }
 
@@ -66,6 +72,7 @@ export function registerImport(program: Command): void {
     .option('--hysteresis <p>', 'stream detector default: how far a score must fall before its label fires again')
     .option('--refractory-ms <ms>', 'stream detector default: no event for this long after an event')
     .option('--peak-frames <n>', 'stream detector default: report the label that peaks highest within n frames of the first crossing (0: fire at the crossing)')
+    .option('--stream-window-frames <n>', 'stream detector default: frames the classifier head averages over on continuous audio (default: the training clip length; clips are always padded to it)')
     .requiredOption('-o, --out <model.safetensors>', 'output model file (written atomically)')
     .action((checkpoint: string, opts: ImportOptions) => {
       if (opts.arch !== 'auto' && !(VARIANTS as readonly string[]).includes(opts.arch)) {

@@ -34,8 +34,9 @@ export const DecisionOptionsSchema = z.object({
    */
   peakFrames: z.number().int().min(0).max(300).optional(),
   /**
-   * Continuous streams: frames the classifier head averages over (default: the model's training
-   * clip length, 128 frames = 1.28 s). Clips: the length clips are padded to.
+   * Continuous streams: frames the classifier head averages over (default: the model's calibrated
+   * `streamWindowFrames`, else its training clip length, 128 frames = 1.28 s). Clips: the length
+   * clips are padded to (default: the training clip length).
    */
   windowFrames: z.number().int().min(8).max(10_000).optional(),
   /** At the start of a stream, no scores before the head has this many frames. */

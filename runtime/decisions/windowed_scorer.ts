@@ -27,7 +27,7 @@ export interface ScoredFrame {
 }
 
 export interface WindowOptions {
-  /** Frames the head averages over. Default: the model's training clip length (128). */
+  /** Frames the head averages over. Default: the model's calibrated stream window, else its training clip length (128). */
   windowFrames?: number;
   /** No scores before the window holds this many frames. Default 30. */
   minFrames?: number;
@@ -42,7 +42,7 @@ export interface WindowSettings {
 
 /** Validated window settings for a model. */
 export function windowSettings(model: Model, options: WindowOptions = {}): WindowSettings {
-  const windowFrames = options.windowFrames ?? model.frontend?.clipFrames ?? 128;
+  const windowFrames = options.windowFrames ?? model.decision.streamWindowFrames ?? model.frontend?.clipFrames ?? 128;
   const minFrames = options.minFrames ?? 30;
   if (!(Number.isInteger(windowFrames) && windowFrames >= 1)) throw new EdgestreamError('E_CONFIG', `windowFrames must be a positive integer, got ${windowFrames}`);
   if (!(Number.isInteger(minFrames) && minFrames >= 1 && minFrames <= windowFrames)) {

@@ -52,6 +52,12 @@ export interface DecisionDefaults {
   hysteresis?: number;
   refractoryMs?: number;
   peakFrames?: number;
+  /**
+   * Continuous streams: frames the classifier head averages over, when calibrated shorter than the
+   * training clip length (a shorter window found more commands at the same false-alarm rate).
+   * Clips are still padded to the clip length.
+   */
+  streamWindowFrames?: number;
 }
 
 const DecisionDefaultsSchema = z.object({
@@ -62,6 +68,7 @@ const DecisionDefaultsSchema = z.object({
   hysteresis: z.number().min(0).max(1).optional(),
   refractoryMs: z.number().min(0).max(60_000).optional(),
   peakFrames: z.number().int().min(0).max(300).optional(),
+  streamWindowFrames: z.number().int().min(8).max(10_000).optional(),
 }).strict();
 
 export interface ModelFile {

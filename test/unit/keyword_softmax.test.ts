@@ -64,6 +64,26 @@ describe('softmax keyword models (12 classes with _unknown_ and _silence_)', () 
     assert.ok(k > 50);
   });
 
+  it('a stored stream window (streamWindowFrames) sets the head window of streams only; clips and explicit windows are as before', async () => {
+    const base = randomLmuformerModel({ variant: 'lmu_rnn_conv1d', dim: 16, classes: 12, seed: 3 }).bytes;
+    const plain = await loadModel(withMetadata(base, { labels: LABELS12, decision: { activation: 'softmax' } }), { backend: 'js' });
+    const short = await loadModel(withMetadata(base, { labels: LABELS12, decision: { activation: 'softmax', streamWindowFrames: 40 } }), { backend: 'js' });
+    assert.equal(new WindowedScorer(plain).windowFrames, 128, 'default: the training clip length');
+    assert.equal(new WindowedScorer(short).windowFrames, 40);
+    assert.equal(new WindowedScorer(short, { windowFrames: 64 }).windowFrames, 64, 'an explicit window wins');
+    const scores = (m: typeof plain) => {
+      const s = new WindowedScorer(m, { minFrames: 8 });
+      return frames(120, 4).map((f) => s.push(f)).filter((r) => r !== null).map((r) => Array.from(r!.scores));
+    };
+    const a = scores(plain);
+    const b = scores(short);
+    assert.deepEqual(a.slice(0, 33), b.slice(0, 33), 'the same while both windows hold every frame so far');
+    assert.notDeepEqual(a.at(-1), b.at(-1), 'a shorter window once the stream is longer');
+    const clip = frames(98, 5);
+    assert.deepEqual(classifyFrames(short, clip).scores, classifyFrames(plain, clip).scores, 'clips are padded to the clip length either way');
+    assert.throws(() => decodeModelFile(withMetadata(base, { decision: { streamWindowFrames: 4 } })), /E_MODEL_FORMAT|streamWindowFrames/);
+  });
+
   it('decision options out of range are E_CONFIG naming the field (the library boundary)', async () => {
     const m = await model12();
     assert.throws(() => classifyFrames(m, frames(50, 1), { threshold: 2 }), /E_CONFIG|decision options: threshold: .*<=1/);

@@ -7,6 +7,7 @@ import { Engine } from '../../runtime/engine/engine.js';
 import { EngineStreamRouter } from '../../runtime/engine/stream_router.js';
 import { loadModel } from '../../runtime/model/load_model.js';
 import type { Model } from '../../runtime/model/model.js';
+import { windowSettings } from '../../runtime/decisions/windowed_scorer.js';
 import type { AudioChunk, DeviceKeywordEvent, KeywordOutput, KeywordScores, RawMessage, SensorPrediction } from '../../runtime/operators/types.js';
 import { redact } from '../mqtt/connection.js';
 import { isValidDeviceId, TopicSchema } from '../mqtt/topics.js';
@@ -372,7 +373,7 @@ export class EdgestreamService extends EventEmitter<ServiceEvents> {
         backend: this.config.model.backend,
         int8: this.config.model.int8,
         // Continuous detection: every stream's head averages over the last window (see spotKeywords).
-        headWindow: this.config.decision.windowFrames ?? this.keywordModel.frontend.clipFrames,
+        headWindow: windowSettings(this.keywordModel, { ...(this.config.decision.windowFrames !== undefined && { windowFrames: this.config.decision.windowFrames }), minFrames: this.config.decision.minFrames }).windowFrames,
       });
       if (this.engine.inputDim !== this.keywordModel.inputDim || this.engine.outputDim !== this.keywordModel.outputDim) {
         throw new EdgestreamError('E_CONFIG', `engine model (${this.engine.inputDim} → ${this.engine.outputDim}) differs from the keyword model (${this.keywordModel.inputDim} → ${this.keywordModel.outputDim}); give model.path`);
