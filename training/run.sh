@@ -18,7 +18,7 @@ done
 DATA=$(cd "$DATA" && pwd)
 PY=${PYTHON:-/usr/bin/python3}           # Debian's python3 with python3-torch, -torchaudio, -scipy
 RUN="nice -n 10 $PY"
-VERSION=${VERSION:-3.0.0}
+VERSION=${VERSION:-3.1.0}
 CLI="node dist/cli/main.js"
 OUT=models/lmuformer/demo
 R=training/runs
