@@ -47,6 +47,9 @@ describe('partition consumer', { skip }, () => {
         stallMs: 1500,
       });
       await until(() => got.length === 20, 'the first 20 inputs', 10_000);
+      // Idle but alive: the server's heartbeats (1 s) keep an idle consumer from looking silent.
+      await sleep(3500);
+      assert.ok(!lines.some((l) => l.includes('partition consumer silent')), 'no recreation while the server is alive');
       // Freeze the server: no heartbeat, no reply to the client's own recovery requests.
       process.kill(cluster!.nodes[0]!.pid!, 'SIGSTOP');
       try {
