@@ -28,8 +28,12 @@ const CHUNK_MS = 100;
 const CHUNK_BYTES = 3200;
 const OFFSETS = [0, 2000, 4000, 6000];
 
-/** Published keyword events of `base`, per device, de-duplicated by id (what a consumer keeps). */
-function eventsByDevice(log: MqttLog, base: string): Map<string, DeviceKeywordEvent[]> {
+/**
+ * Published keyword events of `base`, per device, de-duplicated by id (what a consumer keeps). A
+ * duplicate (re-decided after a hand-over) must be the same event; `conflicts` collects those that
+ * are not instead of failing (for the reports of a stalled wait).
+ */
+function eventsByDevice(log: MqttLog, base: string, conflicts?: string[]): Map<string, DeviceKeywordEvent[]> {
   const out = new Map<string, Map<string, DeviceKeywordEvent>>();
   for (const m of log.messages) {
     const t = m.topic.split('/');
@@ -38,8 +42,11 @@ function eventsByDevice(log: MqttLog, base: string): Map<string, DeviceKeywordEv
     const byId = out.get(e.device) ?? new Map<string, DeviceKeywordEvent>();
     out.set(e.device, byId);
     const seen = byId.get(e.id);
-    // A duplicate (re-decided after a hand-over) must be the same event.
-    if (seen) assert.equal(eventKey(seen), eventKey(e), `${e.device}: two events with id ${e.id}`);
+    if (seen && eventKey(seen) !== eventKey(e)) {
+      const what = `${e.device}: two events with id ${e.id}: ${JSON.stringify(seen)} then ${JSON.stringify(e)}`;
+      if (!conflicts) assert.fail(what);
+      conflicts.push(what);
+    }
     byId.set(e.id, e);
   }
   return new Map([...out].map(([d, m]) => [d, [...m.values()].sort((a, b) => a.start_ms - b.start_ms)]));
@@ -47,7 +54,9 @@ function eventsByDevice(log: MqttLog, base: string): Map<string, DeviceKeywordEv
 
 /** On a stall: which events each device misses, who owned its partition when, and what the workers logged about it. */
 function reportMissing(log: MqttLog, base: string, devs: { id: string }[], want: string[][], workers: ServeWorker[], leases: LeaseEvent[]): void {
-  const got = eventsByDevice(log, base);
+  const conflicts: string[] = [];
+  const got = eventsByDevice(log, base, conflicts);
+  for (const c of conflicts) process.stderr.write(`# ${c}\n`);
   const owners = ownership(leases, SERVE_FAST.leaseTtlMs);
   const partitions = new Set<number>();
   for (const [i, d] of devs.entries()) {
