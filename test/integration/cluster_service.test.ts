@@ -325,9 +325,8 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     const log = await MqttLog.connect(mqttUrl(), [`${base}/+/keyword`, `${base}/+/prediction`], { protocolVersion: 4 });
     after(() => log.close());
     // Every hand-over here is graceful (a join, a leave): none waits for a lease to expire, so the
-    // workers run with the deployed TTLs (10 s). With the kill test's 3 s, a worker or NATS node
-    // starved for 3 s on this shared 2-core machine can look dead: a real membership change, which
-    // moves partitions twice more (once in CI, a partition had five owners).
+    // workers run with the deployed TTLs (10 s), and a worker starved of CPU for a few seconds on
+    // this shared 2-core machine is not taken for dead (that would be a membership change too).
     const ttl = { leaseTtlMs: 10_000, memberTtlMs: 10_000 };
     const worker = (id: string): Promise<ServeWorker> => serveWorker({ dir, base, memberId: `${base}-${id}`, natsUrls: cluster!.urls, mqttUrl: mqttUrl(), sensorModel: TTT_MODEL, cluster: ttl });
     const first = [await worker('w1')];
@@ -389,8 +388,11 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
       // The two join one after the other: with three members the partition may go to the first of them.
       const allowed = new Set([two, four, assignPartitions(16, [...ids2, ids4[2]!]), assignPartitions(16, [...ids2, ids4[3]!])].map((a) => a[p]!));
       assert.ok(since.every((x) => allowed.has(x.owner)), `partition ${p} went only to its rendezvous owners: ${since.map((x) => x.owner).join(' → ')}`);
-      if (since.length > 4) reportOwnership(p, [...first, ...added], leases.events, ttl.leaseTtlMs);
-      assert.ok(since.length <= 4, `partition ${p} moved only with the membership: ${since.map((x) => x.owner).join(' → ')}`);
+      // Four membership changes (two joins, two leaves), so at most five owners: the two that leave
+      // get SIGTERM together but leave one after the other, and a partition of the first to go can
+      // pass through the second (w1 → w4 → w3 → w4 → w1 when w4 joined first and w3 left first).
+      if (since.length > 5) reportOwnership(p, [...first, ...added], leases.events, ttl.leaseTtlMs);
+      assert.ok(since.length <= 5, `partition ${p} moved only with the membership: ${since.map((x) => x.owner).join(' → ')}`);
       assert.equal(list.at(-1)!.owner, two[p], `partition ${p} is back with its 2-member owner`);
     }
     // State moved with the partitions: the new workers restored devices, and so did the old ones when they came back.

@@ -69,6 +69,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     await m.startWatch();
     await m.loadMembers();
     m.heartbeatTimer = setInterval(() => void m.heartbeat(), opts.heartbeatMs);
+    m.lastSweepAt = performance.now(); // not construction time: claiming the id may have waited
     m.sweepTimer = setInterval(() => m.sweep(), m.sweepMs);
     m.heartbeatTimer.unref();
     m.sweepTimer.unref();

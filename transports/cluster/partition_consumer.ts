@@ -64,7 +64,7 @@ export class PartitionConsumer {
   private gate: Promise<unknown> = Promise.resolve();
   private loop: Promise<void> = Promise.resolve();
   private stopped = false;
-  /** performance.now() of the last message or server status (heartbeat, reset, …). */
+  /** performance.now() of the last message or server idle heartbeat. */
   private lastActivity = performance.now();
   private delivering = false;
   private watchdog: NodeJS.Timeout | null = null;
@@ -105,8 +105,10 @@ export class PartitionConsumer {
     this.lastActivity = performance.now();
     void (async () => {
       for await (const s of messages.status()) {
-        this.lastActivity = performance.now();
-        if (s.type !== 'heartbeat' && s.type !== 'next' && s.type !== 'debug') o.logger.debug({ partition: o.partition, status: s.type }, 'partition consumer status');
+        // Only the server's idle heartbeats say it is alive: the client's own notices (missed
+        // heartbeats, its pull requests, resets) go on while the server is gone.
+        if (s.type === 'heartbeat') this.lastActivity = performance.now();
+        else if (s.type !== 'next' && s.type !== 'debug') o.logger.debug({ partition: o.partition, status: s.type }, 'partition consumer status');
       }
     })().catch(() => undefined);
     return messages;
