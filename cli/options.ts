@@ -22,6 +22,12 @@ export function parseNumber(value: string, name: string): number {
   return n;
 }
 
+export function parseInteger(value: string, name: string, min: number, max: number): number {
+  const n = parseNumber(value, name);
+  if (!Number.isInteger(n) || n < min || n > max) throw new EdgestreamError('E_USAGE', `${name} must be an integer from ${min} to ${max}, got ${value}`);
+  return n;
+}
+
 export function parseProbability(value: string, name: string): number {
   const n = parseNumber(value, name);
   if (n < 0 || n > 1) throw new EdgestreamError('E_USAGE', `${name} must be between 0 and 1, got ${value}`);

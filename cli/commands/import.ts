@@ -4,7 +4,7 @@ import { readFileBytes, writeFileAtomic } from '../../runtime/io/files.js';
 import { importLmuformerCheckpoint } from '../../models/lmuformer/import_checkpoint.js';
 import { VARIANTS, type Variant } from '../../models/lmuformer/variants.js';
 import { parseLabels } from '../labels_file.js';
-import { parseNumber, parseProbability } from '../options.js';
+import { parseInteger, parseNumber, parseProbability } from '../options.js';
 import { SCORE_ACTIVATIONS, type ScoreActivation } from '../../runtime/decisions/scores.js';
 import type { DecisionDefaults } from '../../runtime/model/model_file.js';
 
@@ -34,26 +34,14 @@ function decisionDefaults(opts: ImportOptions): DecisionDefaults | undefined {
   }
   if (opts.threshold !== undefined) d.threshold = parseProbability(opts.threshold, '--threshold');
   if (opts.hysteresis !== undefined) d.hysteresis = parseProbability(opts.hysteresis, '--hysteresis');
-  if (opts.smoothFrames !== undefined) {
-    const n = parseNumber(opts.smoothFrames, '--smooth-frames');
-    if (!Number.isInteger(n) || n < 1 || n > 100) throw new EdgestreamError('E_USAGE', `--smooth-frames must be an integer from 1 to 100, got ${opts.smoothFrames}`);
-    d.smoothFrames = n;
-  }
+  if (opts.smoothFrames !== undefined) d.smoothFrames = parseInteger(opts.smoothFrames, '--smooth-frames', 1, 100);
   if (opts.refractoryMs !== undefined) {
     const n = parseNumber(opts.refractoryMs, '--refractory-ms');
     if (n < 0 || n > 60_000) throw new EdgestreamError('E_USAGE', `--refractory-ms must be from 0 to 60000, got ${opts.refractoryMs}`);
     d.refractoryMs = n;
   }
-  if (opts.peakFrames !== undefined) {
-    const n = parseNumber(opts.peakFrames, '--peak-frames');
-    if (!Number.isInteger(n) || n < 0 || n > 300) throw new EdgestreamError('E_USAGE', `--peak-frames must be an integer from 0 to 300, got ${opts.peakFrames}`);
-    d.peakFrames = n;
-  }
-  if (opts.streamWindowFrames !== undefined) {
-    const n = parseNumber(opts.streamWindowFrames, '--stream-window-frames');
-    if (!Number.isInteger(n) || n < 8 || n > 10_000) throw new EdgestreamError('E_USAGE', `--stream-window-frames must be an integer from 8 to 10000, got ${opts.streamWindowFrames}`);
-    d.streamWindowFrames = n;
-  }
+  if (opts.peakFrames !== undefined) d.peakFrames = parseInteger(opts.peakFrames, '--peak-frames', 0, 300);
+  if (opts.streamWindowFrames !== undefined) d.streamWindowFrames = parseInteger(opts.streamWindowFrames, '--stream-window-frames', 8, 10_000);
   return Object.keys(d).length > 0 ? d : undefined;
 }
 

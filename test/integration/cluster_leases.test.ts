@@ -170,8 +170,8 @@ describe('partition leases and assignment', { skip }, () => {
       b.on('change', (m) => changes.push(m));
       // Both heartbeat timers are due when the block ends; the sweep used to run before the
       // heartbeats queued in the socket were read, and dropped the other worker for a moment.
-      const until_ = performance.now() + ttlMs * 1.5;
-      while (performance.now() < until_);
+      const blockedUntil = performance.now() + ttlMs * 1.5;
+      while (performance.now() < blockedUntil);
       await sleep(heartbeatMs * 5);
       assert.deepEqual(changes, [], 'no member dropped and re-added after the block');
       assert.deepEqual([a.live(), b.live()], [['a', 'b'], ['a', 'b']]);

@@ -43,7 +43,7 @@ export interface PartitionConsumerOptions {
   stallMs?: number;
 }
 
-/** Pull settings: short pulls and 1 s idle heartbeats (see `start`). */
+/** Pull settings: short pulls and 1 s idle heartbeats (see `open`). */
 const PULL = { max_messages: 256, expires: 5000, idle_heartbeat: 1000 } as const;
 
 /**
