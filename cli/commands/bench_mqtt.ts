@@ -20,8 +20,8 @@ interface BenchMqttOptions {
   chunkMs: number;
   int8?: boolean;
   model?: string;
-  arch: string;
-  dim: string;
+  arch?: string;
+  dim?: string;
   audio?: string;
   threshold?: string;
   engine?: boolean;
@@ -47,9 +47,9 @@ export function registerBenchMqtt(program: Command): void {
     .option('--devices <n>', 'simulated devices', '100')
     .option('--seconds <s>', 'duration', '60')
     .addOption(chunkMsOption())
-    .option('--model <file>', 'model the service runs (default: the shipped demo model, else a random one from --arch/--dim)')
-    .option('--arch <variant>', 'random model variant when no model file is used', 'slmu_rnn_ms_conv1d')
-    .option('--dim <n>', 'random model dim', '64')
+    .option('--model <file>', 'model the service runs (default: the shipped demo model; a random one when --arch or --dim is given or the demo model is missing)')
+    .option('--arch <variant>', 'random model variant (default slmu_rnn_ms_conv1d)')
+    .option('--dim <n>', 'random model dim (default 64)')
     .option('--audio <wav>', 'audio the devices stream (looped; default: the bundled spoken sample)')
     .option('--threshold <x>', 'detection threshold (default: the model\'s; 0 with a random model, so that detections happen and latency is measured)')
     .option('--engine', 'step the devices\' models in the batched engine (worker threads); default: in the service thread, as `serve` does')
@@ -80,12 +80,16 @@ export function registerBenchMqtt(program: Command): void {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        let modelPath = opts.model ?? (existsSync(DEMO_MODEL) ? DEMO_MODEL : null);
+        // --arch/--dim ask for a random model: say so rather than quietly run the shipped one.
+        const randomAsked = opts.arch !== undefined || opts.dim !== undefined;
+        if (randomAsked && opts.model) throw new EdgestreamError('E_USAGE', '--arch/--dim describe a random model: not with --model');
+        let modelPath = opts.model ?? (!randomAsked && existsSync(DEMO_MODEL) ? DEMO_MODEL : null);
         let random = false;
         if (!modelPath) {
-          if (!isVariant(opts.arch)) throw new EdgestreamError('E_USAGE', `unknown --arch ${opts.arch}`);
+          const arch = opts.arch ?? 'slmu_rnn_ms_conv1d';
+          if (!isVariant(arch)) throw new EdgestreamError('E_USAGE', `unknown --arch ${arch}`);
           modelPath = join(tmp, 'random.safetensors');
-          writeFileSync(modelPath, randomLmuformerModel({ variant: opts.arch, dim: parseNumber(opts.dim, '--dim') }).bytes);
+          writeFileSync(modelPath, randomLmuformerModel({ variant: arch, dim: parseNumber(opts.dim ?? '64', '--dim') }).bytes);
           random = true;
         }
         const model = await loadModel(modelPath, { backend: 'js' });

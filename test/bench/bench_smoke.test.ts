@@ -108,4 +108,14 @@ describe('edgestream bench-mqtt (smoke)', { skip: mosquittoBinary() ? false : MO
       assert.match(b.stderr, /E_USAGE: .*--chunk-ms.* must be an integer from 10 to 1000/);
     }
   });
+
+  it('--dim/--arch run a random model of that size, not the shipped one; with --model they are E_USAGE', () => {
+    const r = runCli(['bench-mqtt', '--devices', '1', '--seconds', '2', '--dim', '16', '--json']);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.model.random, true, JSON.stringify(report.model));
+    assert.equal(report.chunks.received, report.chunks.sent, JSON.stringify(report.chunks));
+    const b = runCli(['bench-mqtt', '--model', 'models/lmuformer/demo/kws12.safetensors', '--dim', '16']);
+    assert.equal(b.status, 2);
+    assert.match(b.stderr, /E_USAGE: --arch\/--dim describe a random model: not with --model/);
+  });
 });
