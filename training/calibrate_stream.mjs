@@ -9,9 +9,13 @@
 // has stopped rising (up to its length, 200 ms at 20 frames): a setting with one is kept only if it
 // finds at least --min-gain-for-delay (default 1 %, four commands of 410) more than the best
 // setting without; smaller differences are noise that users would pay for in latency.
+// With --clip-report it also picks the threshold for whole clips (`classify`, `eval` of clips):
+// the one that finds the most commands while accepting at most --clip-fa (default 2 %, under half
+// the 5 % target) of the validation clips of other words and silence (the highest such threshold). One clip is one decision, so the stream's bar
+// (set by false alarms per minute of continuous audio) would reject most clips that are right.
 //
-//   node training/calibrate_stream.mjs <model.safetensors> <val-stream.wav>… [--clip-report eval.json] [--max-fa 0.5] [--min-gain-for-delay 0.01] [--json out.json]
-// Prints the chosen settings as JSON (threshold, smoothFrames, refractoryMs, peakFrames, windowFrames) on stdout.
+//   node training/calibrate_stream.mjs <model.safetensors> <val-stream.wav>… [--clip-report eval.json [--clip-fa 0.02]] [--max-fa 0.5] [--min-gain-for-delay 0.01] [--json out.json]
+// Prints the chosen settings as JSON (threshold, smoothFrames, refractoryMs, peakFrames, windowFrames; clipThreshold with --clip-report) on stdout.
 // CALIBRATE_GRID (e.g. "smooth=1,5,8;refractory=500,1000;peak=0,20,40;window=80,96,128") sets what is tried.
 import { readFileSync, writeFileSync } from 'node:fs';
 // The package root (built): it registers the model families that loadModel needs.
@@ -26,6 +30,7 @@ const maxFa = Number(opt('--max-fa', '0.5'));
 const jsonOut = opt('--json');
 const clipReport = opt('--clip-report'); // `edgestream eval` of the validation clips (its DET curve)
 const maxClipFa = Number(opt('--max-clip-fa', '0.04'));
+const clipFa = Number(opt('--clip-fa', '0.02'));
 const minGainForDelay = Number(opt('--min-gain-for-delay', '0.01'));
 const [modelPath, ...wavPaths] = args;
 if (!modelPath || wavPaths.length === 0) {
@@ -54,10 +59,20 @@ function evaluateStreams(decision) {
 }
 // The lowest threshold the clips allow: accepting at most maxClipFa of the validation negatives.
 let clipFloor = 0;
+// The clips' own threshold (for classify and eval of clips).
+let clipThreshold = null;
 if (clipReport) {
   const r = JSON.parse(readFileSync(clipReport, 'utf8'));
-  const ok = r.det.filter((p) => p.falseAccepts / r.negativeClips <= maxClipFa);
-  clipFloor = ok.length > 0 ? Math.min(...ok.map((p) => p.threshold)) : 1;
+  const allowed = (limit) => r.det.filter((p) => p.falseAccepts / r.negativeClips <= limit);
+  const lowest = (limit) => Math.min(1, ...allowed(limit).map((p) => p.threshold));
+  clipFloor = lowest(maxClipFa);
+  // The lowest allowed threshold misses the fewest clips; of the thresholds that miss no more, the
+  // highest (a softmax model's clips decided by argmax alone would otherwise take any score).
+  const ok = allowed(clipFa);
+  const fewest = Math.min(...ok.map((p) => p.missRate));
+  clipThreshold = ok.length > 0 ? Math.max(...ok.filter((p) => p.missRate === fewest).map((p) => p.threshold)) : 1;
+  const at = r.det.find((p) => p.threshold === clipThreshold);
+  process.stderr.write(`clips: threshold ${clipThreshold} accepts ${at.falseAccepts} of ${r.negativeClips} other words and silence, misses ${(100 * at.missRate).toFixed(1)} % of the commands\n`);
 }
 const tried = [];
 let minutes = 0; // of all the streams (the same for every setting)
@@ -85,6 +100,6 @@ const most = (settings) => settings.reduce((a, b) => (!a || b.found > a.found + 
 const prompt = most(tried.filter((t) => t.peakFrames === 0));
 const delayed = most(tried.filter((t) => t.peakFrames > 0));
 const chosen = !prompt || (delayed && delayed.found >= prompt.found + minGainForDelay - 1e-9) ? delayed : prompt;
-const result = { threshold: chosen.threshold, smoothFrames: chosen.smoothFrames, refractoryMs: chosen.refractoryMs, peakFrames: chosen.peakFrames, windowFrames: chosen.windowFrames };
-if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ model: modelPath, streams: wavPaths, minutes, maxFa, clipFloor, maxClipFa, minGainForDelay, chosen, tried }, null, 1)}\n`);
+const result = { threshold: chosen.threshold, smoothFrames: chosen.smoothFrames, refractoryMs: chosen.refractoryMs, peakFrames: chosen.peakFrames, windowFrames: chosen.windowFrames, ...(clipThreshold !== null && { clipThreshold }) };
+if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ model: modelPath, streams: wavPaths, minutes, maxFa, clipFloor, maxClipFa, clipFa, clipThreshold, minGainForDelay, chosen, tried }, null, 1)}\n`);
 process.stdout.write(`${JSON.stringify(result)}\n`);

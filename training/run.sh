@@ -18,7 +18,7 @@ done
 DATA=$(cd "$DATA" && pwd)
 PY=${PYTHON:-/usr/bin/python3}           # Debian's python3 with python3-torch, -torchaudio, -scipy
 RUN="nice -n 10 $PY"
-VERSION=${VERSION:-3.1.0}
+VERSION=${VERSION:-3.2.0}
 CLI="node dist/cli/main.js"
 OUT=models/lmuformer/demo
 R=training/runs
@@ -49,7 +49,9 @@ T="$RUN training/train_kws12.py --data $DATA --cache $D"
 # 3. import through the CLI like a user's checkpoint; decision defaults calibrated on the validation
 #    speakers: clips (at most 4 % of their other words and silence accepted) and both streams (the
 #    head window, smoothing, refractory period, peak window and threshold that find the most commands at ≤ 0.5
-#    false alarms per minute over their 20 minutes); then evaluate, and check the runtime against PyTorch.
+#    false alarms per minute over their 20 minutes), and a threshold of its own for whole clips (the lowest
+#    accepting at most 2 % of the clips of other words and silence); then evaluate, and check the
+#    runtime against PyTorch.
 name=kws12; arch=lmu_rnn_conv1d
 I="$CLI import $R/$name/best_model.pth --arch $arch --labels training/labels12.txt --activation softmax --name lmuformer-$name --model-version $VERSION"
 $I -o $R/$name/uncalibrated.safetensors
@@ -58,7 +60,7 @@ $CLI eval $R/$name/uncalibrated.safetensors $D/val-clips --out $R/$name/val-clip
 node training/calibrate_stream.mjs $R/$name/uncalibrated.safetensors $D/val-stream.wav $D/val-stream-2.wav \
     --clip-report $R/$name/val-clips-uncalibrated.json --max-clip-fa 0.04 --max-fa 0.5 --json $R/$name/calibration.json > $R/$name/decision.json
 field() { node -e "console.log(JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'))[process.argv[2]])" $R/$name/decision.json "$1"; }
-$I --threshold "$(field threshold)" --smooth-frames "$(field smoothFrames)" --refractory-ms "$(field refractoryMs)" \
+$I --threshold "$(field threshold)" --clip-threshold "$(field clipThreshold)" --smooth-frames "$(field smoothFrames)" --refractory-ms "$(field refractoryMs)" \
     --peak-frames "$(field peakFrames)" --stream-window-frames "$(field windowFrames)" -o $OUT/$name.safetensors
 $CLI eval $OUT/$name.safetensors $D/val-clips --out $R/$name/val-clips.json --svg $R/$name/val-clips-accuracy.svg --det-svg $R/$name/val-clips-det.svg
 $CLI eval $OUT/$name.safetensors $D/val-stream.wav --out $R/$name/val-stream.json --det-svg $R/$name/val-stream-det.svg

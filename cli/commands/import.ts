@@ -14,6 +14,7 @@ interface ImportOptions {
   name?: string;
   modelVersion?: string;
   threshold?: string;
+  clipThreshold?: string;
   activation?: string;
   smoothFrames?: string;
   hysteresis?: string;
@@ -33,6 +34,7 @@ function decisionDefaults(opts: ImportOptions): DecisionDefaults | undefined {
     d.activation = opts.activation as ScoreActivation;
   }
   if (opts.threshold !== undefined) d.threshold = parseProbability(opts.threshold, '--threshold');
+  if (opts.clipThreshold !== undefined) d.clipThreshold = parseProbability(opts.clipThreshold, '--clip-threshold');
   if (opts.hysteresis !== undefined) d.hysteresis = parseProbability(opts.hysteresis, '--hysteresis');
   if (opts.smoothFrames !== undefined) d.smoothFrames = parseInteger(opts.smoothFrames, '--smooth-frames', 1, 100);
   if (opts.refractoryMs !== undefined) {
@@ -55,6 +57,7 @@ export function registerImport(program: Command): void {
     .option('--name <name>', 'model name published with predictions')
     .option('--model-version <v>', 'model version published with predictions')
     .option('--threshold <p>', 'default keyword threshold stored with the model (e.g. calibrated on validation data)')
+    .option('--clip-threshold <p>', 'threshold for whole clips (classify, eval of clips) when calibrated apart from the stream threshold')
     .option('--activation <sigmoid|softmax>', 'how the logits become scores: sigmoid (one-vs-rest training, the official recipe) or softmax (one decision over all labels, e.g. with _unknown_ and _silence_ classes)')
     .option('--smooth-frames <n>', 'stream detector default: frames of score smoothing')
     .option('--hysteresis <p>', 'stream detector default: how far a score must fall before its label fires again')

@@ -1,5 +1,5 @@
 import type { Model } from '../model/model.js';
-import { resolveDecisionOptions, thresholdFor, type DecisionOptions, type ResolvedDecisionOptions } from './options.js';
+import { resolveClipDecisionOptions, resolveDecisionOptions, thresholdFor, type DecisionOptions, type ResolvedDecisionOptions } from './options.js';
 import { logitsToScores } from './scores.js';
 import { WindowedScorer } from './windowed_scorer.js';
 
@@ -41,8 +41,10 @@ export function paddedClipLogits(model: Model, frames: readonly Float32Array[], 
  * scanned with the windowed scorer and each label keeps its best score.
  */
 export function classifyFrames(model: Model, frames: readonly Float32Array[], options: DecisionOptions = {}): ClipResult {
-  const opts = resolveDecisionOptions(options, model);
-  const clip = opts.windowFrames ?? model.frontend?.clipFrames ?? 128;
+  const streamOpts = resolveDecisionOptions(options, model);
+  const clip = streamOpts.windowFrames ?? model.frontend?.clipFrames ?? 128;
+  // A clip is decided with the model's clip threshold; a longer recording is scanned like a stream.
+  const opts = frames.length <= clip ? resolveClipDecisionOptions(options, model) : streamOpts;
   const K = model.outputDim;
   let scores: Float32Array;
   if (frames.length <= clip) {

@@ -1,7 +1,7 @@
 import type { Model } from '../model/model.js';
 import { decide, padValue } from './clip_classifier.js';
 import { detSweep, type DetPoint } from './det_curve.js';
-import { resolveDecisionOptions, type DecisionOptions } from './options.js';
+import { resolveClipDecisionOptions, type DecisionOptions } from './options.js';
 import { logitsToScores } from './scores.js';
 
 /**
@@ -54,7 +54,7 @@ export interface EvaluationReport {
 }
 
 export function evaluateClips(model: Model, clips: readonly LabelledClip[], options: DecisionOptions = {}): EvaluationReport {
-  const opts = resolveDecisionOptions(options, model);
+  const opts = resolveClipDecisionOptions(options, model);
   const clipFrames = opts.windowFrames ?? model.frontend?.clipFrames ?? 128;
   const shiftMs = model.frontend?.frameShiftMs ?? 10;
   const labels = model.labels;

@@ -78,6 +78,20 @@ export function resolveDecisionOptions(options: DecisionOptions = {}, model?: { 
   };
 }
 
+/**
+ * The same for whole clips (`classify`, `eval` of a folder of clips): a model calibrated on isolated
+ * clips stores their own threshold (`clipThreshold`), which then replaces its stream thresholds. A
+ * stream's threshold is set by the false alarms of hours of audio; one clip is one decision, whose
+ * false accepts are counted per clip, so the same score bar would reject most clips that are right.
+ * Explicit options still win.
+ */
+export function resolveClipDecisionOptions(options: DecisionOptions = {}, model?: { decision: Readonly<DecisionDefaults> }): ResolvedDecisionOptions {
+  const d = model?.decision;
+  if (d?.clipThreshold === undefined) return resolveDecisionOptions(options, model);
+  const { thresholds: _streamThresholds, ...rest } = d;
+  return resolveDecisionOptions(options, { decision: { ...rest, threshold: d.clipThreshold } });
+}
+
 export function thresholdFor(options: ResolvedDecisionOptions, label: string): number {
   return options.thresholds[label] ?? options.threshold;
 }

@@ -46,8 +46,14 @@ export interface ModelMetadata {
 export interface DecisionDefaults {
   /** How logits become scores: `sigmoid` (one-vs-rest, the default) or `softmax` (one decision over all labels). */
   activation?: ScoreActivation;
+  /** Streams (`listen`, the service): the score an event must reach. */
   threshold?: number;
   thresholds?: Record<string, number>;
+  /**
+   * Whole clips (`classify`, `eval` of clips): the threshold calibrated on isolated clips, used
+   * instead of the stream thresholds when present.
+   */
+  clipThreshold?: number;
   smoothFrames?: number;
   hysteresis?: number;
   refractoryMs?: number;
@@ -64,6 +70,7 @@ const DecisionDefaultsSchema = z.object({
   activation: z.enum(SCORE_ACTIVATIONS).optional(),
   threshold: z.number().min(0).max(1).optional(),
   thresholds: z.record(z.string(), z.number().min(0).max(1)).optional(),
+  clipThreshold: z.number().min(0).max(1).optional(),
   smoothFrames: z.number().int().min(1).max(100).optional(),
   hysteresis: z.number().min(0).max(1).optional(),
   refractoryMs: z.number().min(0).max(60_000).optional(),

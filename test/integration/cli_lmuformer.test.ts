@@ -42,6 +42,20 @@ describe('edgestream import / inspect / predict (the built CLI)', () => {
     }
   });
 
+  it('import stores the decision defaults given on the command line (stream and clip thresholds, detector, window); bad values are E_USAGE', () => {
+    const model = join(dir, 'decisions.safetensors');
+    const imp = runCli(['import', golden('lmu_rnn_conv1d-d64', 'model.pth'), '--arch', 'auto', '--activation', 'softmax', '--threshold', '0.9', '--clip-threshold', '0.35',
+      '--smooth-frames', '5', '--refractory-ms', '700', '--peak-frames', '0', '--stream-window-frames', '96', '-o', model]);
+    assert.equal(imp.status, 0, imp.stderr);
+    const info = JSON.parse(runCli(['inspect', model, '--json']).stdout);
+    assert.deepEqual(info.decision, { activation: 'softmax', threshold: 0.9, clipThreshold: 0.35, smoothFrames: 5, refractoryMs: 700, peakFrames: 0, streamWindowFrames: 96 });
+    for (const [flag, bad] of [['--clip-threshold', '1.2'], ['--threshold', 'x'], ['--stream-window-frames', '4']] as const) {
+      const r = runCli(['import', golden('lmu_rnn_conv1d-d64', 'model.pth'), '--arch', 'auto', flag, bad, '-o', join(dir, 'never.safetensors')]);
+      assert.equal(r.status, 2, `${flag} ${bad}`);
+      assert.match(r.stderr, new RegExp(`E_USAGE: ${flag}`));
+    }
+  });
+
   it('predict accepts a 2-D [frames, mels] input as one stream', () => {
     const model = join(dir, 'm2d.safetensors');
     assert.equal(runCli(['import', golden('lmu_rnn_conv1d-d64', 'model.pth'), '--arch', 'auto', '-o', model]).status, 0);

@@ -84,6 +84,36 @@ describe('softmax keyword models (12 classes with _unknown_ and _silence_)', () 
     assert.throws(() => decodeModelFile(withMetadata(base, { decision: { streamWindowFrames: 4 } })), /E_MODEL_FORMAT|streamWindowFrames/);
   });
 
+  it('a stored clip threshold (clipThreshold) decides whole clips in classify and eval; streams, long recordings and explicit thresholds are as before', async () => {
+    const base = randomLmuformerModel({ variant: 'lmu_rnn_conv1d', dim: 16, classes: 12, seed: 3 }).bytes;
+    // The stream bar (threshold 1 with a per-label 0.99) accepts no clip; the clip bar (0) accepts every keyword answer.
+    const decision = { activation: 'softmax' as const, threshold: 1, thresholds: { yes: 0.99 } };
+    const plain = await loadModel(withMetadata(base, { labels: LABELS12, decision }), { backend: 'js' });
+    const clipped = await loadModel(withMetadata(base, { labels: LABELS12, decision: { ...decision, clipThreshold: 0 } }), { backend: 'js' });
+    let keywordAnswers = 0;
+    for (let seed = 0; seed < 30; seed++) {
+      const clip = frames(100, 200 + seed);
+      const a = classifyFrames(plain, clip);
+      const b = classifyFrames(clipped, clip);
+      assert.deepEqual(b.scores, a.scores, 'the same scores');
+      assert.equal(b.label, a.label);
+      assert.equal(a.detected, false, 'the stream bar of 1 accepts nothing');
+      assert.equal(b.detected, !b.label.startsWith('_'), 'at clip threshold 0 every keyword answer is detected');
+      if (b.detected) keywordAnswers++;
+      assert.equal(classifyFrames(clipped, clip, { threshold: 1 }).detected, false, 'an explicit threshold wins');
+    }
+    assert.ok(keywordAnswers > 0, 'some clips answered with a keyword');
+    // A recording longer than a clip is scanned like a stream, with the stream thresholds.
+    const long = frames(400, 7);
+    assert.equal(classifyFrames(clipped, long).detected, classifyFrames(plain, long).detected);
+    const clips = Array.from({ length: 20 }, (_, i) => ({ label: ['yes', 'no', 'bed', 'go'][i % 4]!, frames: frames(98, 300 + i) }));
+    const e = evaluateClips(clipped, clips);
+    assert.equal(e.threshold, 0);
+    assert.equal(e.detectionRate, e.top1, 'at 0 every right answer is detected');
+    assert.equal(evaluateClips(plain, clips).detectionRate, 0);
+    assert.throws(() => decodeModelFile(withMetadata(base, { decision: { clipThreshold: 1.5 } })), /E_MODEL_FORMAT|clipThreshold/);
+  });
+
   it('decision options out of range are E_CONFIG naming the field (the library boundary)', async () => {
     const m = await model12();
     assert.throws(() => classifyFrames(m, frames(50, 1), { threshold: 2 }), /E_CONFIG|decision options: threshold: .*<=1/);
