@@ -25,6 +25,9 @@ interface ListenOptions {
   int8?: boolean;
 }
 
+/** Audio shorter than the warm-up plus this, with no event, gets a note on why (a lone clip). */
+const SHORT_AUDIO_MARGIN_MS = 1500;
+
 /** Audio bytes from a file or stdin → decoded mono float chunks (WAV header or raw PCM). */
 function audioChunks(input: Readable, what: string, device: string, opts: ListenOptions): Observable<AudioChunk> {
   const decoder = createAudioDecoder({
@@ -115,8 +118,10 @@ export function registerListen(program: Command): void {
       const what = audio === '-' ? 'stdin' : audio;
       const decision = opts.threshold !== undefined ? { threshold: opts.threshold } : {};
       let events = 0;
+      let audioMs = 0;
       await lastValueFrom(
         (flac ? flacChunks(audio, opts.device) : audioChunks(audio === '-' ? process.stdin : createReadStream(audio), what, opts.device, opts)).pipe(
+          tap((c) => (audioMs += (c.data.length / c.format.rate) * 1000)),
           keywordSpotting(model, { decision, warmupMs }),
           tap((out) => {
             if (out.type !== 'keyword') return;
@@ -129,5 +134,9 @@ export function registerListen(program: Command): void {
         ),
       );
       if (!opts.json) process.stderr.write(`listen: ${events} keyword event(s)\n`);
+      // A lone clip is mostly warm-up: say why it is silent, and what decides single clips.
+      if (events === 0 && warmupMs > 0 && audioMs < warmupMs + SHORT_AUDIO_MARGIN_MS) {
+        process.stderr.write(`listen: ${what} is ${(audioMs / 1000).toFixed(2)} s long, and events in a stream's first ${warmupMs} ms are held back (--warmup-ms 0 keeps them); \`edgestream classify\` decides single clips\n`);
+      }
     });
 }

@@ -7,6 +7,7 @@ import { runCli } from '../helpers/cli.js';
 import { goldenModelBytes } from '../helpers/golden_model.js';
 import { ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
+import { makeWav } from '../helpers/wav.js';
 
 // The keyword-spotting commands' mechanics (formats, streaming, errors) with a golden-imported
 // model; detection quality with the trained demo model is tested in demo_detection.test.ts.
@@ -155,6 +156,19 @@ describe('listen', () => {
     const bad = runCli(['listen', model, PHRASE, '--warmup-ms', '-5']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /E_USAGE: --warmup-ms/);
+  });
+
+  it('a lone clip that the warm-up silences gets a note saying why and pointing to classify; longer audio and --warmup-ms 0 do not', () => {
+    const clip = join(dir, 'clip.wav');
+    const { samples, rate } = readWavSamples(PHRASE);
+    writeFileSync(clip, makeWav(samples.subarray(0, rate), rate, '16'));
+    // threshold 1: no event anywhere, so only the length decides whether the note is printed
+    const lone = runCli(['listen', model, clip, '--json', '--threshold', '1']);
+    assert.equal(lone.status, 0, lone.stderr);
+    assert.equal(lone.stdout, '');
+    assert.match(lone.stderr, /clip\.wav is 1\.00 s long, and events in a stream's first 1000 ms are held back \(--warmup-ms 0 keeps them\); `edgestream classify` decides single clips/);
+    assert.doesNotMatch(runCli(['listen', model, clip, '--json', '--threshold', '1', '--warmup-ms', '0']).stderr, /held back/);
+    assert.doesNotMatch(runCli(['listen', model, PHRASE, '--json', '--threshold', '1']).stderr, /held back/);
   });
 
   it('events carry the MQTT keyword-event fields', () => {
