@@ -22,7 +22,7 @@ import { tempDir } from '../helpers/tmp.js';
 // sensor-drift signal through its TTT forecaster. Device counts are modest (this 2-core machine
 // is shared): 40 devices where the issue names no number, 100 for the kill -9 test.
 
-const cluster = await natsCluster(3, ['sticky', 'kill', 'scale', 'natsfail']);
+const cluster = await natsCluster(3, ['sticky', 'kill', 'scale', 'natsfail', 'frozen']);
 const skip = cluster ? false : NATS_SERVER_MISSING;
 const CHUNK_MS = 100;
 const CHUNK_BYTES = 3200;
@@ -227,6 +227,36 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
       assert.equal(log.on(`homeassistant/device/${base}_${d}/config`).length, 1, `discovery of ${d}`);
     }
     await stopAll(workers);
+  });
+
+  it('a worker frozen (SIGSTOP) for longer than idleMs + 5 s takes none of its streams for idle on waking: they go on as one, their events those of a single process', async () => {
+    const base = 'frozen';
+    const seconds = 16;
+    const devs = devices('f', 4, seconds);
+    const log = await MqttLog.connect(mqttUrl(), [`${base}/+/keyword`], { protocolVersion: 4 });
+    after(() => log.close());
+    // Long TTLs: the frozen worker keeps its membership and leases (no hand-over); the devices keep
+    // sending and the stream keeps storing, so by the stream's clock nobody paused.
+    const w = await serveWorker({ dir, base, memberId: `${base}-a`, natsUrls: cluster!.urls, mqttUrl: mqttUrl(), cluster: { leaseTtlMs: 30_000, memberTtlMs: 30_000 } });
+    await streamDevices(mqttUrl(), base, devs, seconds, {
+      onTick: (k) => {
+        if (k === 40) w.proc.kill('SIGSTOP'); // 8 s: past idleMs (1.5 s) + 5 s
+        if (k === 120) w.proc.kill('SIGCONT');
+      },
+    });
+    const want = await Promise.all(devs.map((d) => expectedFor(d.offset, seconds)));
+    const progress = workProgress(log, () => [w]);
+    await untilStalled(() => { const got = eventsByDevice(log, base); return devs.every((d, i) => (got.get(d.id)?.length ?? 0) >= want[i]!.length); }, progress.value, 'the events of every device').catch((e: unknown) => {
+      const got = eventsByDevice(log, base);
+      devs.forEach((d, i) => process.stderr.write(`# ${d.id}: want ${want[i]!.join(' ')}\n#     got ${(got.get(d.id) ?? []).map((x) => `${eventKey(x)} ${x.id}`).join(' ')}\n`));
+      for (const line of w.stderr().split('\n')) if (/"level":[345]0/.test(line) && !/"msg":"keyword"/.test(line)) process.stderr.write(`# ${line.slice(0, 300)}\n`);
+      throw e;
+    });
+    await sleep(500);
+    await assertEventsEqualOffline(log, base, devs, seconds, [w]);
+    const h = await w.health();
+    for (const d of devs) assert.equal(h.devices[d.id]!.chunks, seconds * 10, `${d.id}: every chunk once`);
+    await stopAll([w]);
   });
 
   it('kill -9 of a worker under load (100 devices over MQTT): its partitions owned again within 2 s of lease expiry, no keyword event lost, the TTT streams continue exactly', async () => {

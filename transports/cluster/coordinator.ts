@@ -90,8 +90,10 @@ export interface PartitionStatus {
   acquiredAt: string;
   /** Last stream sequence handled. */
   lastSeq: number;
-  /** Inputs the stream holds beyond `lastSeq` (replay lag). */
+  /** Inputs the stream holds beyond `lastSeq` (replay lag), as of the last message delivered. */
   pending: number;
+  /** The server said just now (an idle heartbeat after the last message) that it has nothing more to deliver. */
+  caughtUp: boolean;
   handled: number;
   failures: number;
   checkpointSeq: number;
@@ -517,6 +519,7 @@ export class ClusterCoordinator extends EventEmitter<CoordinatorEvents> {
           acquiredAt: o.acquiredAt,
           lastSeq: o.consumer!.lastSeq,
           pending: o.consumer!.pending,
+          caughtUp: o.consumer!.caughtUp(),
           handled: o.consumer!.handled,
           failures: o.consumer!.failures,
           checkpointSeq: o.checkpointSeq,

@@ -66,6 +66,9 @@ export class PartitionConsumer {
   private stopped = false;
   /** performance.now() of the last message or server idle heartbeat. */
   private lastActivity = performance.now();
+  /** performance.now() of the last message, and of the last server idle heartbeat. */
+  private lastMessageAt = performance.now();
+  private lastHeartbeatAt = -Infinity;
   private delivering = false;
   private watchdog: NodeJS.Timeout | null = null;
 
@@ -107,7 +110,7 @@ export class PartitionConsumer {
       for await (const s of messages.status()) {
         // Only the server's idle heartbeats say it is alive: the client's own notices (missed
         // heartbeats, its pull requests, resets) go on while the server is gone.
-        if (s.type === 'heartbeat') this.lastActivity = performance.now();
+        if (s.type === 'heartbeat') this.lastActivity = this.lastHeartbeatAt = performance.now();
         else if (s.type !== 'next' && s.type !== 'debug') o.logger.debug({ partition: o.partition, status: s.type }, 'partition consumer status');
       }
     })().catch(() => undefined);
@@ -120,7 +123,7 @@ export class PartitionConsumer {
       try {
         for await (const m of messages) {
           if (this.stopped) break;
-          this.lastActivity = performance.now();
+          this.lastActivity = this.lastMessageAt = performance.now();
           await this.exclusive(() => this.deliver(m));
         }
       } catch (e) {
@@ -152,6 +155,17 @@ export class PartitionConsumer {
       }
     }
     return null;
+  }
+
+  /**
+   * Whether the server said just now that it has nothing more for this consumer: an idle heartbeat
+   * (sent only while a pull waits with no message to deliver) after the last message, within
+   * `withinMs`. `pending` alone cannot say it: it is the count carried by the last message, and
+   * stays 0 while the consumer is stalled or this process was frozen, however much the stream
+   * stored meanwhile.
+   */
+  caughtUp(withinMs = 2.5 * PULL.idle_heartbeat): boolean {
+    return this.pending === 0 && this.lastHeartbeatAt > this.lastMessageAt && performance.now() - this.lastHeartbeatAt <= withinMs;
   }
 
   /**

@@ -167,7 +167,11 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
    * Local time cannot tell: while a new owner catches up, or deliveries stall, or the event loop
    * is busy, a device's chunks pause without the device having stopped, and a stream ended there
    * would restart with a warm-up and lose events. A partition that went quiet altogether (nothing
-   * delivered for `idleMs` + 5 s and nothing pending on the server) ends its streams too.
+   * delivered for `idleMs` + 5 s, and the server's last word an idle heartbeat: nothing pending)
+   * ends its streams too. Not the count of the last message: after this process was frozen (or its
+   * consumer stalled) that still says 0 while the stream holds seconds of audio, and the streams
+   * restarted with fresh state decided differently from any replay of them (same event ids,
+   * other labels).
    */
   private endIdleStreams(): void {
     const c = this.coordinator;
@@ -182,7 +186,7 @@ export class ClusterInputs implements PartitionHandlers, StreamSnapshotKeeper {
       if (!part || last === null) continue;
       let idle = part.newestStoredAt - last > idleMs;
       if (!idle && this.natsConnected && now - part.lastDeliveryAt > idleMs + QUIET_PARTITION_MARGIN_MS) {
-        caughtUp ??= new Set(c.status().owned.filter((o) => o.pending === 0).map((o) => o.partition));
+        caughtUp ??= new Set(c.status().owned.filter((o) => o.caughtUp).map((o) => o.partition));
         idle = caughtUp.has(p);
       }
       if (!idle) continue;
