@@ -256,6 +256,8 @@ describe('serve --cluster: workers on a 3-node NATS JetStream cluster', { skip }
     await assertEventsEqualOffline(log, base, devs, seconds, [w]);
     const h = await w.health();
     for (const d of devs) assert.equal(h.devices[d.id]!.chunks, seconds * 10, `${d.id}: every chunk once`);
+    // Its consumers were alive all along: the watchdog judged them from the moment the worker woke.
+    assert.doesNotMatch(w.stderr(), /partition consumer silent/);
     await stopAll([w]);
   });
 

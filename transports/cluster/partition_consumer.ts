@@ -70,6 +70,8 @@ export class PartitionConsumer {
   private lastMessageAt = performance.now();
   private lastHeartbeatAt = -Infinity;
   private delivering = false;
+  /** performance.now() of the watchdog's last check (a late check means this process was blocked). */
+  private lastCheckAt = performance.now();
   private watchdog: NodeJS.Timeout | null = null;
 
   private constructor(
@@ -88,7 +90,8 @@ export class PartitionConsumer {
     }
     c.loop = c.run();
     const stallMs = opts.stallMs ?? 6000;
-    c.watchdog = setInterval(() => c.checkStall(stallMs), Math.min(1000, stallMs));
+    const everyMs = Math.min(1000, stallMs);
+    c.watchdog = setInterval(() => c.checkStall(stallMs, everyMs), everyMs);
     c.watchdog.unref();
     return c;
   }
@@ -174,8 +177,14 @@ export class PartitionConsumer {
    * client's own recovery waiting on a request that never came back). Silence longer than `stallMs`
    * while nothing is being handled means that: end this consumer, and `run` opens a new one.
    */
-  private checkStall(stallMs: number): void {
-    if (this.stopped || this.delivering || performance.now() - this.lastActivity < stallMs) return;
+  private checkStall(stallMs: number, everyMs: number): void {
+    const now = performance.now();
+    const late = now - this.lastCheckAt > 2 * everyMs;
+    this.lastCheckAt = now;
+    // This process itself was blocked or frozen: whatever the server sent meanwhile is still unread
+    // in the socket (timers run first on waking). Judge the consumer from now on, not from before.
+    if (late) this.lastActivity = Math.max(this.lastActivity, now - everyMs);
+    if (this.stopped || this.delivering || now - this.lastActivity < stallMs) return;
     this.lastActivity = performance.now();
     this.opts.logger.warn({ partition: this.opts.partition, lastSeq: this.lastSeq, silentMs: stallMs }, 'partition consumer silent: recreating it');
     this.messages?.stop();
