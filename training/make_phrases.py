@@ -104,15 +104,17 @@ def write(path: str, audio16k: np.ndarray, events: list[dict], source: str) -> N
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--data', default=DEFAULT_DATA)
-    ap.add_argument('--split', choices=['train', 'val'], default='val')
+    ap.add_argument('--split', choices=['train', 'val', 'all'], default='val', help='whose speakers speak (all: every clip in --data, e.g. a folder of held-out speakers)')
     ap.add_argument('--val-percent', type=float, default=15)
     ap.add_argument('--n', type=int, default=1000, help='at most this many phrases (one per speaker)')
     ap.add_argument('--seed', type=int, default=3)
     ap.add_argument('--out', required=True, help='.wav or .flac (the truth goes next to it as .json)')
     args = ap.parse_args()
-    train, val = sc.split(sc.index(args.data), args.val_percent)
-    clips = val if args.split == 'val' else train
-    noise = sc.noise_parts(sc.load_noise(args.data), args.split)
+    clips = sc.index(args.data)
+    if args.split != 'all':
+        train, val = sc.split(clips, args.val_percent)
+        clips = val if args.split == 'val' else train
+    noise = sc.noise_parts(sc.load_noise(args.data), 'train' if args.split == 'train' else 'val')
     audio, events = build(clips, args.n, np.random.default_rng(args.seed), noise)
     write(args.out, audio, events, f'Speech Commands (Warden 2018, CC BY 4.0), {args.split} speakers')
     print(f'[phrases] {args.out}: {len(events) // 3} phrases, {len(audio) / sc.RATE:.0f} s at {OUT_RATE} Hz', flush=True)
