@@ -16,15 +16,17 @@ import { tempDir } from '../helpers/tmp.js';
 
 // The shipped 12-class model on real speech of speakers it was never trained on (the validation
 // speakers of training/run.sh): a fixture set of real clips, the bundled sample and 48 kHz phrases.
-// The floors below are what was measured with the shipped file (training/README.md: 29/30, 0
-// accepted, 8/10 with no false alarm, 8/8 with one event naming a word not said), minus a margin
-// of about one clip or one event: a model that hears people less well than it did fails here.
+// The floors below are what was measured with the shipped file (training/README.md: 28/30 named
+// right, 28/30 detected at the stored clip threshold with 0 of 12 accepted, 9/10 of the sample with
+// no false alarm, 8/8 phrases with one event elsewhere), minus a margin of about one clip or one
+// event (top-1 keeps the floor of the model before, 28/30): a model that hears people less well
+// fails here.
 const DEMO = join(ROOT, 'models/lmuformer/demo');
 const FIXTURES = join(ROOT, 'test/fixtures/kws12');
 const SAMPLE = join(DEMO, 'sample.wav');
 const PHRASES = join(ROOT, 'test/fixtures/kws12-phrases/phrases-48k.flac');
 const FLOORS = {
-  kws12: { top1: 28 / 30, clipFalseAccepts: 1, sampleFound: 7, sampleFalseAlarms: 1, phrasesFound: 7, phrasesOtherEvents: 2, sampleWords: ['yes', 'no', 'up', 'down', 'left', 'right', 'on', 'off', 'stop', 'go'] },
+  kws12: { top1: 28, clipDetected: 27, clipFalseAccepts: 1, sampleFound: 8, sampleFalseAlarms: 1, phrasesFound: 7, phrasesOtherEvents: 2, sampleWords: ['yes', 'no', 'up', 'down', 'left', 'right', 'on', 'off', 'stop', 'go'] },
 };
 
 async function fixtureClips(model: Model): Promise<LabelledClip[]> {
@@ -46,12 +48,14 @@ function sampleFrames(model: Model, samples: Float32Array, rate: number): Float3
 
 for (const [name, floor] of Object.entries(FLOORS)) {
   describe(`${name} on real speech of unseen speakers`, () => {
-    it(`fixture clips: top-1 ≥ ${floor.top1}, at most ${floor.clipFalseAccepts} of the other words and silence accepted`, async () => {
+    it(`fixture clips: at least ${floor.top1} of 30 named right and ${floor.clipDetected} detected at the stored clip threshold, at most ${floor.clipFalseAccepts} of the other words and silence accepted`, async () => {
       const model = await loadModel(join(DEMO, `${name}.safetensors`));
       const r = evaluateClips(model, await fixtureClips(model));
       assert.equal(r.keywordClips, 30);
-      assert.ok(r.top1 >= floor.top1, `top-1 ${r.top1} (misses: ${r.misses.map((m) => `${m.name}→${m.predicted}`).join(', ')})`);
-      assert.ok(r.falseAcceptRate * r.negativeClips <= floor.clipFalseAccepts + 1e-9, `false accepts: ${r.falseAccepts.map((f) => `${f.name}→${f.label}`).join(', ')}`);
+      const count = (rate: number, of: number): number => Math.round(rate * of); // the report's rates are rounded to 4 places
+      assert.ok(count(r.top1, 30) >= floor.top1, `top-1 ${r.top1} (misses: ${r.misses.map((m) => `${m.name}→${m.predicted}`).join(', ')})`);
+      assert.ok(count(r.detectionRate, 30) >= floor.clipDetected, `detected ${r.detectionRate} at threshold ${r.threshold}`);
+      assert.ok(count(r.falseAcceptRate, r.negativeClips) <= floor.clipFalseAccepts, `false accepts: ${r.falseAccepts.map((f) => `${f.name}→${f.label}`).join(', ')}`);
     });
 
     it(`the bundled sample: at least ${floor.sampleFound} of its 10 commands found with the right label, at most ${floor.sampleFalseAlarms} false alarms`, async () => {
