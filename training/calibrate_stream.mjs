@@ -11,8 +11,9 @@
 // setting without; smaller differences are noise that users would pay for in latency.
 // With --clip-report it also picks the threshold for whole clips (`classify`, `eval` of clips):
 // the one that finds the most commands while accepting at most --clip-fa (default 2 %, under half
-// the 5 % target) of the validation clips of other words and silence (the highest such threshold). One clip is one decision, so the stream's bar
-// (set by false alarms per minute of continuous audio) would reject most clips that are right.
+// the 5 % target) of the validation clips of other words and silence (the highest such threshold).
+// One clip is one decision, so the stream's bar (set by false alarms per minute of continuous
+// audio) would reject most clips that are right.
 //
 //   node training/calibrate_stream.mjs <model.safetensors> <val-stream.wav>… [--clip-report eval.json [--clip-fa 0.02]] [--max-fa 0.5] [--min-gain-for-delay 0.01] [--json out.json]
 // Prints the chosen settings as JSON (threshold, smoothFrames, refractoryMs, peakFrames, windowFrames; clipThreshold with --clip-report) on stdout.
@@ -69,10 +70,15 @@ if (clipReport) {
   // The lowest allowed threshold misses the fewest clips; of the thresholds that miss no more, the
   // highest (a softmax model's clips decided by argmax alone would otherwise take any score).
   const ok = allowed(clipFa);
-  const fewest = Math.min(...ok.map((p) => p.missRate));
-  clipThreshold = ok.length > 0 ? Math.max(...ok.filter((p) => p.missRate === fewest).map((p) => p.threshold)) : 1;
-  const at = r.det.find((p) => p.threshold === clipThreshold);
-  process.stderr.write(`clips: threshold ${clipThreshold} accepts ${at.falseAccepts} of ${r.negativeClips} other words and silence, misses ${(100 * at.missRate).toFixed(1)} % of the commands\n`);
+  if (ok.length === 0) {
+    clipThreshold = 1;
+    process.stderr.write(`clips: no threshold accepts at most ${clipFa} of the other words and silence; clip threshold 1\n`);
+  } else {
+    const fewest = Math.min(...ok.map((p) => p.missRate));
+    const at = ok.filter((p) => p.missRate === fewest).reduce((a, p) => (p.threshold > a.threshold ? p : a));
+    clipThreshold = at.threshold;
+    process.stderr.write(`clips: threshold ${clipThreshold} accepts ${at.falseAccepts} of ${r.negativeClips} other words and silence, misses ${(100 * at.missRate).toFixed(1)} % of the commands\n`);
+  }
 }
 const tried = [];
 let minutes = 0; // of all the streams (the same for every setting)

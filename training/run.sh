@@ -49,9 +49,9 @@ T="$RUN training/train_kws12.py --data $DATA --cache $D"
 # 3. import through the CLI like a user's checkpoint; decision defaults calibrated on the validation
 #    speakers: clips (at most 4 % of their other words and silence accepted) and both streams (the
 #    head window, smoothing, refractory period, peak window and threshold that find the most commands at ≤ 0.5
-#    false alarms per minute over their 20 minutes), and a threshold of its own for whole clips (the lowest
-#    accepting at most 2 % of the clips of other words and silence); then evaluate, and check the
-#    runtime against PyTorch.
+#    false alarms per minute over their 20 minutes), and a threshold of its own for whole clips (the one
+#    detecting the most commands with at most 2 % of the clips of other words and silence accepted);
+#    then evaluate, and check the runtime against PyTorch.
 name=kws12; arch=lmu_rnn_conv1d
 I="$CLI import $R/$name/best_model.pth --arch $arch --labels training/labels12.txt --activation softmax --name lmuformer-$name --model-version $VERSION"
 $I -o $R/$name/uncalibrated.safetensors

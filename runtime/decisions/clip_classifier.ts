@@ -41,10 +41,10 @@ export function paddedClipLogits(model: Model, frames: readonly Float32Array[], 
  * scanned with the windowed scorer and each label keeps its best score.
  */
 export function classifyFrames(model: Model, frames: readonly Float32Array[], options: DecisionOptions = {}): ClipResult {
-  const streamOpts = resolveDecisionOptions(options, model);
-  const clip = streamOpts.windowFrames ?? model.frontend?.clipFrames ?? 128;
+  const clipOpts = resolveClipDecisionOptions(options, model);
+  const clip = clipOpts.windowFrames ?? model.frontend?.clipFrames ?? 128;
   // A clip is decided with the model's clip threshold; a longer recording is scanned like a stream.
-  const opts = frames.length <= clip ? resolveClipDecisionOptions(options, model) : streamOpts;
+  const opts = frames.length <= clip ? clipOpts : resolveDecisionOptions(options, model);
   const K = model.outputDim;
   let scores: Float32Array;
   if (frames.length <= clip) {
