@@ -33,7 +33,7 @@ from wave_augment import word_span
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE_ORDER = ['yes', 'no', 'up', 'down', 'bed', 'left', 'right', 'on', 'off', 'happy', 'stop', 'go']
-MODELS = {'kws12': 'lmu_rnn_conv1d'}
+MODELS = {'kws12': 'lmu_rnn_conv1d', 'kws12-spiking': 'slmu_rnn_ms_conv1d'}  # reference outputs of each one trained
 
 
 def pick(rng: np.random.Generator, clips: list[sc.Clip], n: int, used: set[str]) -> list[sc.Clip]:

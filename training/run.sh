@@ -3,16 +3,19 @@
 # training/README.md). Run from the repository root after `npm ci`:
 #   bash training/run.sh                                  # ../shared/data/speech-commands
 #   bash training/run.sh --data /path/to/speech_commands_v0.02   # a full download (WAV or FLAC)
+#   bash training/run.sh --spiking                        # also kws12-spiking (about 2 hours more)
 # CPU only, fixed seeds, about 1.5 hours on 2 idle cores (110 epochs of about 30 s, then 30 of about
-# 50 s). Steps whose output exists are skipped (delete training/data/real or training/runs/kws12* to
-# redo them). Every step prints progress.
+# 50 s); the spiking model adds 80 epochs of about 90 s. Steps whose output exists are skipped
+# (delete training/data/real or training/runs/kws12* to redo them). Every step prints progress.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=../shared/data/speech-commands
+SPIKING=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) DATA=$2; shift 2 ;;
-    *) echo "usage: bash training/run.sh [--data <speech-commands folder>]" >&2; exit 2 ;;
+    --spiking) SPIKING=1; shift ;;
+    *) echo "usage: bash training/run.sh [--data <speech-commands folder>] [--spiking]" >&2; exit 2 ;;
   esac
 done
 DATA=$(cd "$DATA" && pwd)
@@ -45,6 +48,12 @@ T="$RUN training/train_kws12.py --data $DATA --cache $D"
 #    the streams at <= 1 false alarm per minute: training/README.md.)
 [ -f $R/kws12/best_model.pth ] || $T --variant lmu_rnn_conv1d --depth 2 --init $R/kws12-base/best_model.pth \
     --lr 1e-3 --epochs 30 --ema 0.999 --seed 0 --out $R/kws12 2>&1 | tee $R/kws12.log
+#    with --spiking, the official spiking architecture of the same size: an ANN-to-SNN start from the
+#    shipped model's weights (convolutions, LMU input, MLP, head; the batch norms start fresh), then
+#    distilled from it (70 % of the loss), 80 epochs peaking at lr 1e-3 on 1.92 s sequences.
+[ $SPIKING = 0 ] || [ -f $R/kws12-spiking/best_model.pth ] || $T --variant slmu_rnn_ms_conv1d --depth 2 \
+    --init-from-lmu $R/kws12/best_model.pth --teacher $R/kws12/best_model.pth --kd-weight 0.7 \
+    --lr 1e-3 --seq-frames 192 --epochs 80 --ema 0.999 --seed 0 --out $R/kws12-spiking 2>&1 | tee $R/kws12-spiking.log
 
 # 3. import through the CLI like a user's checkpoint; decision defaults calibrated on the validation
 #    speakers: clips (at most 4 % of their other words and silence accepted) and both streams (the
@@ -52,22 +61,26 @@ T="$RUN training/train_kws12.py --data $DATA --cache $D"
 #    false alarms per minute over their 20 minutes), and a threshold of its own for whole clips (the one
 #    detecting the most commands with at most 2 % of the clips of other words and silence accepted);
 #    then evaluate, and check the runtime against PyTorch.
-name=kws12; arch=lmu_rnn_conv1d
-I="$CLI import $R/$name/best_model.pth --arch $arch --labels training/labels12.txt --activation softmax --name lmuformer-$name --model-version $VERSION"
-$I -o $R/$name/uncalibrated.safetensors
-$CLI eval $R/$name/uncalibrated.safetensors $D/val-clips --out $R/$name/val-clips-uncalibrated.json \
-    --svg $R/$name/val-clips-uncalibrated.svg --det-svg $R/$name/val-clips-uncalibrated-det.svg >/dev/null
-node training/calibrate_stream.mjs $R/$name/uncalibrated.safetensors $D/val-stream.wav $D/val-stream-2.wav \
-    --clip-report $R/$name/val-clips-uncalibrated.json --max-clip-fa 0.04 --max-fa 0.5 --json $R/$name/calibration.json > $R/$name/decision.json
-field() { node -e "console.log(JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'))[process.argv[2]])" $R/$name/decision.json "$1"; }
-$I --threshold "$(field threshold)" --clip-threshold "$(field clipThreshold)" --smooth-frames "$(field smoothFrames)" --refractory-ms "$(field refractoryMs)" \
-    --peak-frames "$(field peakFrames)" --stream-window-frames "$(field windowFrames)" -o $OUT/$name.safetensors
-$CLI eval $OUT/$name.safetensors $D/val-clips --out $R/$name/val-clips.json --svg $R/$name/val-clips-accuracy.svg --det-svg $R/$name/val-clips-det.svg
-$CLI eval $OUT/$name.safetensors $D/val-stream.wav --out $R/$name/val-stream.json --det-svg $R/$name/val-stream-det.svg
-$CLI eval $OUT/$name.safetensors $D/val-stream-2.wav --out $R/$name/val-stream-2.json --det-svg $R/$name/val-stream-2-det.svg
-$CLI eval $OUT/$name.safetensors $D/val-phrases-48k.wav --out $R/$name/val-phrases.json --det-svg $R/$name/val-phrases-det.svg
-(cd training && $RUN verify.py --checkpoint runs/$name/best_model.pth --model ../$OUT/$name.safetensors --variant $arch \
-   --clips data/real/val-clips --n 48 --out runs/$name/verify.json)
+ship() {
+  local name=$1 arch=$2
+  local I="$CLI import $R/$name/best_model.pth --arch $arch --labels training/labels12.txt --activation softmax --name lmuformer-$name --model-version $VERSION"
+  $I -o $R/$name/uncalibrated.safetensors
+  $CLI eval $R/$name/uncalibrated.safetensors $D/val-clips --out $R/$name/val-clips-uncalibrated.json \
+      --svg $R/$name/val-clips-uncalibrated.svg --det-svg $R/$name/val-clips-uncalibrated-det.svg >/dev/null
+  node training/calibrate_stream.mjs $R/$name/uncalibrated.safetensors $D/val-stream.wav $D/val-stream-2.wav \
+      --clip-report $R/$name/val-clips-uncalibrated.json --max-clip-fa 0.04 --max-fa 0.5 --json $R/$name/calibration.json > $R/$name/decision.json
+  field() { node -e "console.log(JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'))[process.argv[2]])" $R/$name/decision.json "$1"; }
+  $I --threshold "$(field threshold)" --clip-threshold "$(field clipThreshold)" --smooth-frames "$(field smoothFrames)" --refractory-ms "$(field refractoryMs)" \
+      --peak-frames "$(field peakFrames)" --stream-window-frames "$(field windowFrames)" -o $OUT/$name.safetensors
+  $CLI eval $OUT/$name.safetensors $D/val-clips --out $R/$name/val-clips.json --svg $R/$name/val-clips-accuracy.svg --det-svg $R/$name/val-clips-det.svg
+  $CLI eval $OUT/$name.safetensors $D/val-stream.wav --out $R/$name/val-stream.json --det-svg $R/$name/val-stream-det.svg
+  $CLI eval $OUT/$name.safetensors $D/val-stream-2.wav --out $R/$name/val-stream-2.json --det-svg $R/$name/val-stream-2-det.svg
+  $CLI eval $OUT/$name.safetensors $D/val-phrases-48k.wav --out $R/$name/val-phrases.json --det-svg $R/$name/val-phrases-det.svg
+  (cd training && $RUN verify.py --checkpoint runs/$name/best_model.pth --model ../$OUT/$name.safetensors --variant $arch \
+     --clips data/real/val-clips --n 48 --out runs/$name/verify.json)
+}
+ship kws12 lmu_rnn_conv1d
+[ $SPIKING = 0 ] || ship kws12-spiking slmu_rnn_ms_conv1d
 
 # 4. fixtures from validation speakers: the bundled sample (npm start) and the test set
 (cd training && $RUN real_fixtures.py --data "$DATA")

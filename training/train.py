@@ -146,15 +146,19 @@ def transfer_from_lmu(model: LmuFormer, lmu_sd: dict) -> None:
     src = {k[len('module.'):]: v for k, v in lmu_sd.items()}
     pairs = {f'patch_embed.conv_layers.{i}.0.weight': f'patch_embed.proj_conv{s}.weight' for i, s in enumerate(['', '1', '2', '3'])}
     pairs['patch_embed.rpe_conv.weight'] = 'patch_embed.rpe_conv.weight'
-    for k in ('attn.lmu.W_u.weight', 'attn.lmu.W_u.bias', 'attn.proj_conv.weight', 'attn.proj_conv.bias',
-              'mlp.fc1_conv.weight', 'mlp.fc1_conv.bias', 'mlp.fc2_conv.weight', 'mlp.fc2_conv.bias'):
-        pairs[f'block.0.{k}'] = f'block.0.{k}'
+    for i in range(len(model.block)):  # every block of a deeper model, each from its counterpart
+        for k in ('attn.lmu.W_u.weight', 'attn.lmu.W_u.bias', 'attn.proj_conv.weight', 'attn.proj_conv.bias',
+                  'mlp.fc1_conv.weight', 'mlp.fc1_conv.bias', 'mlp.fc2_conv.weight', 'mlp.fc2_conv.bias'):
+            pairs[f'block.{i}.{k}'] = f'block.{i}.{k}'
     pairs['head.weight'], pairs['head.bias'] = 'head.weight', 'head.bias'
     dst = model.state_dict()
+    copied = 0
     for a, b in pairs.items():
         if a in src and b in dst and src[a].shape == dst[b].shape:
             dst[b] = src[a].clone()
+            copied += 1
     model.load_state_dict(dst)
+    print(f'[train] ANN-to-SNN start: {copied} of {len(pairs)} tensors copied', flush=True)
 
 
 def write_log(out: str, log: dict) -> None:
