@@ -14,6 +14,7 @@ const KWS12_LABELS = ['_silence_', '_unknown_', 'yes', 'no', 'up', 'down', 'left
 /** Each shipped model, the labels it must have, and the folder of its PyTorch reference outputs. */
 const MODELS = [
   { name: 'kws12', variant: 'lmu_rnn_conv1d', spiking: false, labels: KWS12_LABELS, ref: join(ROOT, 'test/fixtures/kws12-reference') },
+  { name: 'kws12-spiking', variant: 'slmu_rnn_ms_conv1d', spiking: true, labels: KWS12_LABELS, ref: join(ROOT, 'test/fixtures/kws12-reference') },
   { name: 'kws35-spiking', variant: 'slmu_rnn_ms_conv1d', spiking: true, labels: SPEECH_COMMANDS_LABELS, ref: join(ROOT, 'test/fixtures/kws-demo') },
   { name: 'kws35', variant: 'lmu_rnn_conv1d', spiking: false, labels: SPEECH_COMMANDS_LABELS, ref: join(ROOT, 'test/fixtures/kws-demo') },
 ];
