@@ -140,9 +140,10 @@ def window_loss(logits: torch.Tensor, y: torch.Tensor, classes: int, bce_weight:
     return loss
 
 
-def transfer_from_lmu(model: LmuFormer, lmu_sd: dict) -> None:
+def transfer_from_lmu(model: LmuFormer, lmu_sd: dict) -> str:
     """ANN-to-SNN warm start: copy the tensors whose role and shape match between lmu_rnn_conv1d and
-    slmu_rnn_ms_conv1d (the architecture stays the official spiking one; only the start point changes)."""
+    slmu_rnn_ms_conv1d (the architecture stays the official spiking one; only the start point changes).
+    Returns how many of the candidate tensors were copied, for the caller's log."""
     src = {k[len('module.'):]: v for k, v in lmu_sd.items()}
     pairs = {f'patch_embed.conv_layers.{i}.0.weight': f'patch_embed.proj_conv{s}.weight' for i, s in enumerate(['', '1', '2', '3'])}
     pairs['patch_embed.rpe_conv.weight'] = 'patch_embed.rpe_conv.weight'
@@ -158,7 +159,7 @@ def transfer_from_lmu(model: LmuFormer, lmu_sd: dict) -> None:
             dst[b] = src[a].clone()
             copied += 1
     model.load_state_dict(dst)
-    print(f'[train] ANN-to-SNN start: {copied} of {len(pairs)} tensors copied', flush=True)
+    return f'{copied} of {len(pairs)} conv/LMU/MLP/head tensors'
 
 
 def write_log(out: str, log: dict) -> None:
@@ -172,8 +173,8 @@ def make_model(variant: str, dim: int, classes: int, init_from_lmu: str | None, 
     official-format checkpoint."""
     model = LmuFormer(variant, dim, classes=classes)
     if init_from_lmu:
-        transfer_from_lmu(model, torch.load(init_from_lmu, map_location='cpu'))
-        print(f'[train] conv/MLP/head weights copied from {init_from_lmu}', flush=True)
+        copied = transfer_from_lmu(model, torch.load(init_from_lmu, map_location='cpu'))
+        print(f'[train] ANN-to-SNN start: {copied} copied from {init_from_lmu}', flush=True)
     if init:
         sd = torch.load(init, map_location='cpu')
         model.load_state_dict({k[len('module.'):]: v for k, v in sd.items()})

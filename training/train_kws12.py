@@ -234,8 +234,8 @@ def main() -> None:
         model.load_state_dict({k[len('module.'):]: v for k, v in torch.load(args.init, map_location='cpu').items()})
     if args.init_from_lmu:
         from train import transfer_from_lmu
-        transfer_from_lmu(model, torch.load(args.init_from_lmu, map_location='cpu'))
-        print(f'[train] conv/MLP/head weights from {args.init_from_lmu}', flush=True)
+        copied = transfer_from_lmu(model, torch.load(args.init_from_lmu, map_location='cpu'))
+        print(f'[train] ANN-to-SNN start: {copied} copied from {args.init_from_lmu}', flush=True)
     teachers = [load_any_teacher(p) for p in args.teacher or []]
     window_teachers = [t for t in teachers if isinstance(t, LmuFormer)]
     for p, t in zip(args.teacher or [], teachers):
