@@ -5,7 +5,7 @@
 #   bash training/run.sh --data /path/to/speech_commands_v0.02   # a full download (WAV or FLAC)
 #   bash training/run.sh --spiking                        # also kws12-spiking (about 2 hours more)
 # CPU only, fixed seeds, about 1.5 hours on 2 idle cores (110 epochs of about 30 s, then 30 of about
-# 50 s); the spiking model adds 80 epochs of about 90 s. Steps whose output exists are skipped
+# 50 s); the spiking model adds 80 epochs of about 85 s. Steps whose output exists are skipped
 # (delete training/data/real or training/runs/kws12* to redo them). Every step prints progress.
 set -euo pipefail
 cd "$(dirname "$0")/.."
